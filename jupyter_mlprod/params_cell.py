@@ -1,0 +1,317 @@
+"""The parameters cell: parse it into typed parameter specs and coerce user values.
+
+A parameters cell holds literal assignments only (papermill's convention), optionally
+annotated and commented::
+
+    C: float = 0.5  # inverse regularisation strength
+    layers = [64, 32]
+
+The type of a parameter is its annotation when given, else the type of its default. Values
+from the command line (``-p lr 1``, ``--param lr=1``) are converted by that type rather than
+guessed, so ``1`` becomes ``1.0`` for a float and ``'7'`` stays a string for a str.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from .errors import CellError, ParameterError
+
+# Annotation roots we understand, mapped to the type name used everywhere else.
+_ANNOTATION_ROOTS = {
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "str": "str",
+    "list": "list",
+    "List": "list",
+    "Sequence": "list",
+    "dict": "dict",
+    "Dict": "dict",
+    "Mapping": "dict",
+    "tuple": "tuple",
+    "Tuple": "tuple",
+    "set": "set",
+    "Set": "set",
+    "Any": "any",
+    "None": "NoneType",
+}
+_CONTAINERS = {"list": list, "dict": dict, "tuple": tuple, "set": set}
+_TRUE = {"true", "yes", "y", "on", "1"}
+_FALSE = {"false", "no", "n", "off", "0"}
+_NONE = {"none", "null", "~"}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a notebook.
+
+    Attributes:
+        name: the variable name.
+        annotation: the annotation as written, or None.
+        type_name: ``int``, ``float``, ``bool``, ``str``, ``list``, ``dict``, ``tuple``, ``set``,
+            ``any`` or ``NoneType`` (a default of None with no annotation).
+        nullable: whether None is an accepted value (``X | None``, ``Optional[X]``, default None).
+        default: the literal default value.
+        default_repr: the default as written in the notebook.
+        comment: the trailing (or else leading) comment, without ``#``.
+        line: 1-based line of the assignment in the cell.
+    """
+
+    name: str
+    annotation: str | None
+    type_name: str
+    nullable: bool
+    default: Any
+    default_repr: str
+    comment: str
+    line: int
+
+    @property
+    def python_type(self) -> str:
+        """The annotation to use in generated code (``float``, ``list[int]``, ``str | None``)."""
+        if self.annotation:
+            return self.annotation
+        base = {"NoneType": "Any", "any": "Any"}.get(self.type_name, self.type_name)
+        if self.type_name in _CONTAINERS and self.default:
+            base = _infer_container_annotation(self.default) or base
+        return base
+
+
+def parse_parameters_cell(source: str, *, path: str, cell_index: int) -> tuple[ParamSpec, ...]:
+    """Parse a parameters cell into specs, refusing anything but literal assignments.
+
+    Raises:
+        CellError: the cell has a syntax error, a non-literal value, or another statement.
+    """
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise CellError(
+            path,
+            cell_index,
+            f"syntax error in the parameters cell: {exc.message}",
+            line=exc.raw_line,
+            column=exc.raw_column,
+            hint="fix the cell so it is valid Python",
+        ) from None
+    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    specs: list[ParamSpec] = []
+    for statement in wrapper.module.body:
+        line = positions[statement].start.line
+        if not isinstance(statement, cst.SimpleStatementLine):
+            raise _not_literal(path, cell_index, line, "only assignments of literal values")
+        comment = _comment_of(statement)
+        for small in statement.body:
+            specs.append(_parse_assignment(small, module, comment, path, cell_index, line))
+    return tuple(specs)
+
+
+def coerce_value(spec: ParamSpec, text: str) -> Any:
+    """Convert a command-line string to the parameter's type.
+
+    Raises:
+        ParameterError: the text cannot be read as the parameter's type.
+    """
+    stripped = text.strip()
+    if spec.nullable and stripped.lower() in _NONE:
+        return None
+    kind = spec.type_name
+    try:
+        if kind == "int":
+            return int(stripped)
+        if kind == "float":
+            return float(stripped)
+        if kind == "bool":
+            lowered = stripped.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(text)
+        if kind == "str":
+            return text
+        if kind in _CONTAINERS:
+            value = _read_literal(stripped)
+            if isinstance(value, (list, tuple, set)) and kind != "dict":
+                return _CONTAINERS[kind](value)
+            if isinstance(value, dict) and kind == "dict":
+                return value
+            raise ValueError(text)
+    except (ValueError, SyntaxError):
+        raise ParameterError(_bad_value(spec, text)) from None
+    # "any" or NoneType: take a literal when the text is one, else the string itself.
+    try:
+        return _read_literal(stripped)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def check_value(spec: ParamSpec, value: Any) -> Any:
+    """Check an already-typed value (from YAML/JSON) against the parameter's type.
+
+    Integers are widened to float for float parameters; strings are coerced like CLI text.
+
+    Raises:
+        ParameterError: the value does not fit the parameter's type.
+    """
+    if isinstance(value, str) and spec.type_name != "str":
+        return coerce_value(spec, value)
+    if value is None:
+        if spec.nullable or spec.type_name in {"any", "NoneType"}:
+            return None
+        raise ParameterError(_bad_value(spec, "None"))
+    kind = spec.type_name
+    if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind in _CONTAINERS and isinstance(value, (list, tuple, set, dict)):
+        if (kind == "dict") == isinstance(value, dict):
+            return _CONTAINERS[kind](value)
+    if kind in {"any", "NoneType"}:
+        return value
+    raise ParameterError(_bad_value(spec, repr(value)))
+
+
+def find_spec(specs: tuple[ParamSpec, ...], name: str) -> ParamSpec:
+    """Return the spec called ``name``.
+
+    Raises:
+        ParameterError: no such parameter (the message lists the known ones).
+    """
+    for spec in specs:
+        if spec.name == name:
+            return spec
+    known = ", ".join(spec.name for spec in specs) or "none"
+    raise ParameterError(f"unknown parameter {name!r}; the notebook's parameters are: {known}")
+
+
+def _parse_assignment(
+    small: cst.BaseSmallStatement,
+    module: cst.Module,
+    comment: str,
+    path: str,
+    cell_index: int,
+    line: int,
+) -> ParamSpec:
+    annotation: str | None = None
+    if isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+        annotation = module.code_for_node(small.annotation.annotation)
+    elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    else:
+        raise _not_literal(path, cell_index, line, "only single assignments like `x: int = 1`")
+    if not isinstance(target, cst.Name):
+        raise _not_literal(path, cell_index, line, "assign one plain name per line")
+    value_code = module.code_for_node(value)
+    try:
+        default = ast.literal_eval(value_code)
+    except (ValueError, SyntaxError):
+        raise _not_literal(
+            path, cell_index, line, f"{target.value} = {value_code} is not a literal value"
+        ) from None
+    type_name, nullable = _type_of(annotation, default)
+    return ParamSpec(
+        name=target.value,
+        annotation=annotation,
+        type_name=type_name,
+        nullable=nullable,
+        default=default,
+        default_repr=value_code,
+        comment=comment,
+        line=line,
+    )
+
+
+def _type_of(annotation: str | None, default: Any) -> tuple[str, bool]:
+    if annotation is None:
+        if default is None:
+            return "NoneType", True
+        return type(default).__name__, False
+    try:
+        expr = ast.parse(annotation, mode="eval").body
+    except SyntaxError:
+        return "any", default is None
+    nullable = default is None
+    # `X | None` and `Optional[X]` name the type X and accept None.
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        parts = [expr.left, expr.right]
+        non_none = [p for p in parts if not (isinstance(p, ast.Constant) and p.value is None)]
+        nullable = nullable or len(non_none) < len(parts)
+        expr = non_none[0] if len(non_none) == 1 else expr
+    if isinstance(expr, ast.Subscript) and _root_name(expr.value) == "Optional":
+        nullable = True
+        expr = expr.slice
+    root = _root_name(expr.value if isinstance(expr, ast.Subscript) else expr)
+    return _ANNOTATION_ROOTS.get(root or "", "any"), nullable
+
+
+def _root_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):  # typing.List
+        return node.attr
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "None"
+    return None
+
+
+def _infer_container_annotation(default: Any) -> str | None:
+    items = list(default.values()) if isinstance(default, dict) else list(default)
+    item_types = {type(item).__name__ for item in items}
+    if len(item_types) != 1 or item_types & {"list", "dict", "tuple", "set", "NoneType"}:
+        return None
+    (item,) = item_types
+    if isinstance(default, dict):
+        key_types = {type(key).__name__ for key in default}
+        return f"dict[{key_types.pop()}, {item}]" if len(key_types) == 1 else None
+    if isinstance(default, tuple):
+        return f"tuple[{item}, ...]"
+    return f"{type(default).__name__}[{item}]"
+
+
+def _comment_of(statement: cst.SimpleStatementLine) -> str:
+    trailing = statement.trailing_whitespace.comment
+    if trailing is not None:
+        return trailing.value.lstrip("#").strip()
+    leading = [line.comment.value for line in statement.leading_lines if line.comment]
+    return " ".join(text.lstrip("#").strip() for text in leading)
+
+
+def _read_literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        # JSON spellings (true/false/null) are common on command lines.
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(text) from None
+
+
+def _not_literal(path: str, cell_index: int, line: int, problem: str) -> CellError:
+    return CellError(
+        path,
+        cell_index,
+        f"parameters cell: {problem}",
+        line=line,
+        hint="keep only literal assignments in the parameters cell and move computed values "
+        "to a load cell",
+    )
+
+
+def _bad_value(spec: ParamSpec, text: str) -> str:
+    expected = spec.annotation or spec.type_name
+    return f"parameter {spec.name!r} expects {expected}; cannot use {text!r}"
