@@ -1,0 +1,183 @@
+"""Reading notebooks and writing output trees: the only module that touches storage for
+``check`` and ``convert``.
+
+Notebooks are validated up front so that every later stage can trust their shape, and every
+defect becomes one :class:`~jupyter_mlprod.errors.NotebookError` line instead of a traceback.
+Output trees are written into a temporary sibling directory and renamed into place, so a
+failed conversion never leaves a half-written package behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import NotebookError, OutputExistsError
+
+SUPPORTED_MAJOR = 4
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One notebook cell, as far as the tool cares."""
+
+    index: int
+    cell_id: str | None
+    cell_type: str
+    source: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A validated nbformat-4 notebook: its cells and notebook-level metadata."""
+
+    path: str
+    cells: tuple[Cell, ...]
+    metadata: dict[str, Any]
+
+    @property
+    def code_cells(self) -> tuple[Cell, ...]:
+        return tuple(cell for cell in self.cells if cell.cell_type == "code")
+
+
+def load_notebook(path: str | os.PathLike[str]) -> Notebook:
+    """Read and validate an nbformat-4 notebook from disk.
+
+    Raises:
+        NotebookError: missing or unreadable file, invalid JSON, old or invalid nbformat.
+    """
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotebookError(shown, "no such file", "check the path") from None
+    except IsADirectoryError:
+        raise NotebookError(shown, "is a directory", "pass an .ipynb file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotebookError(shown, f"cannot read the file ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(
+            shown,
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            "is this an .ipynb file? Re-save it from Jupyter",
+        ) from None
+    return notebook_from_json(data, shown)
+
+
+def notebook_from_json(data: Any, path: str) -> Notebook:
+    """Validate notebook JSON (from disk or from the browser) and return it as a value.
+
+    Only the structure the tool relies on is checked: importing nbformat's full JSON-schema
+    validator would cost more start-up time than a whole conversion.
+
+    Raises:
+        NotebookError: not a notebook, an nbformat older than 4, or a malformed cell.
+    """
+    if not isinstance(data, Mapping) or ("cells" not in data and "worksheets" not in data):
+        raise NotebookError(path, "not a Jupyter notebook (no cells)", "pass an .ipynb file")
+    major = data.get("nbformat")
+    if not isinstance(major, int):
+        raise NotebookError(path, "not a Jupyter notebook (no nbformat version)")
+    if major < SUPPORTED_MAJOR:
+        raise NotebookError(
+            path,
+            f"nbformat {major} is not supported (need 4)",
+            "upgrade it with `jupyter nbconvert --to notebook --nbformat 4 --inplace "
+            f"{path}` or re-save it in JupyterLab",
+        )
+    if major > SUPPORTED_MAJOR:
+        raise NotebookError(path, f"nbformat {major} is newer than this tool understands (4)")
+    raw_cells = data.get("cells")
+    metadata = data.get("metadata", {})
+    if not isinstance(raw_cells, list) or not isinstance(metadata, Mapping):
+        raise NotebookError(path, "invalid notebook: `cells` must be a list", "re-save it")
+    cells = tuple(_read_cell(raw, index, path) for index, raw in enumerate(raw_cells))
+    return Notebook(path=path, cells=cells, metadata=dict(metadata))
+
+
+def _read_cell(raw: Any, index: int, path: str) -> Cell:
+    if not isinstance(raw, Mapping) or raw.get("cell_type") not in {"code", "markdown", "raw"}:
+        raise NotebookError(path, f"cell {index}: not a code, markdown or raw cell", "re-save it")
+    source = raw.get("source", "")
+    if isinstance(source, list) and all(isinstance(part, str) for part in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise NotebookError(path, f"cell {index}: `source` must be text", "re-save it")
+    metadata = raw.get("metadata", {})
+    if not isinstance(metadata, Mapping):
+        raise NotebookError(path, f"cell {index}: `metadata` must be an object", "re-save it")
+    tags = metadata.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise NotebookError(path, f"cell {index}: `metadata.tags` must be a list of strings")
+    cell_id = raw.get("id")
+    return Cell(
+        index=index,
+        cell_id=cell_id if isinstance(cell_id, str) else None,
+        cell_type=str(raw["cell_type"]),
+        source=source,
+        tags=tuple(tags),
+    )
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_tree_atomically(
+    files: Mapping[str, str | bytes],
+    out_dir: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    finish: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write ``{relative path: content}`` as a new directory ``out_dir``, all or nothing.
+
+    The tree is built in a temporary directory beside ``out_dir`` (same file system, so the
+    final rename is atomic); ``finish`` may post-process it there (e.g. run a formatter).
+    An existing ``out_dir`` is replaced only with ``force``.
+
+    Raises:
+        OutputExistsError: ``out_dir`` exists and ``force`` is false.
+    """
+    target = Path(out_dir).absolute()
+    if target.exists() and not force:
+        raise OutputExistsError(str(out_dir))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for relative, content in files.items():
+            destination = staging / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                destination.write_bytes(content)
+            else:
+                destination.write_text(content, encoding="utf-8")
+        if finish is not None:
+            finish(staging)
+        if target.exists():
+            # Move the old tree aside first so the new one appears in a single rename.
+            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, retired / target.name)
+            os.replace(staging, target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
