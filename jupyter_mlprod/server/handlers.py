@@ -1,0 +1,358 @@
+"""REST handlers of the server extension (contract: docs/ARCHITECTURE.md, "REST API").
+
+Each handler reads and checks its JSON body, confines every path to the server's root
+directory, and calls the same Python API as the CLI. Blocking work (libcst analysis, code
+generation, papermill) never runs on the event loop: analysis and conversion go to a worker
+thread and are awaited; runs and verifications become jobs that the browser polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from .. import __version__
+from ..errors import CellError, ConversionError, MlprodError, NotebookError, OutputExistsError
+from .jobs import JobOutcome, JobRegistry, ProgressCallback
+from .paths import confine, relative_to_root
+from .responses import ApiError
+
+#: Key of the :class:`JobRegistry` in the tornado application settings.
+JOBS_SETTING = "mlprod_jobs"
+
+
+class MlprodHandler(APIHandler):
+    """Shared plumbing: JSON bodies, confined paths, ``{"message"}`` errors."""
+
+    @property
+    def root_dir(self) -> Path:
+        """The directory every request path is confined to."""
+        return Path(self.settings["server_root_dir"]).expanduser().resolve()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answer our own refusals with their JSON body; defer to Jupyter for the rest."""
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, ApiError):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(error.body()))
+            return
+        super().write_error(status_code, **kwargs)
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 saying what is wrong with it."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "the request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        return body
+
+    def notebook_path(self, body: dict[str, Any], *, must_exist: bool = True) -> Path:
+        """The body's ``path``, confined to the root; 404 when it must exist and does not."""
+        path = confine(self.root_dir, body.get("path"), what="notebook")
+        if must_exist and not path.is_file():
+            raise ApiError(404, f"no such notebook: {body['path']}")
+        return path
+
+    def shown(self, path: Path) -> str:
+        """How answers name a confined path: relative to the root, POSIX separators."""
+        return relative_to_root(self.root_dir, path)
+
+    @property
+    def jobs(self) -> JobRegistry:
+        """The server's job registry (created when the extension loads)."""
+        registry: JobRegistry = self.settings[JOBS_SETTING]
+        return registry
+
+
+class CapabilitiesHandler(MlprodHandler):
+    """``GET mlprod/capabilities``: what this server can do, so the UI hides the rest."""
+
+    @web.authenticated
+    def get(self) -> None:
+        """Answer the version and which optional features import."""
+        self.finish(
+            {
+                "version": __version__,
+                "convert": True,
+                "run": runs_available("execute"),
+                "verify": runs_available("verify"),
+            }
+        )
+
+
+class AnalyseHandler(MlprodHandler):
+    """``POST mlprod/analyse``: the ``check`` report for the notebook as edited."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        """Analyse the posted notebook JSON (or the file on disk when none is posted)."""
+        from ..notebook import load_notebook, notebook_from_json
+
+        body = self.json_body()
+        posted = body.get("notebook")
+        path = self.notebook_path(body, must_exist=posted is None)
+        shown = self.shown(path)
+        try:
+            if posted is None:
+                notebook = await asyncio.to_thread(load_notebook, path)
+            else:
+                notebook = notebook_from_json(posted, shown)
+            report = await asyncio.to_thread(analyse_report, notebook, path)
+        except MlprodError as error:
+            # One line, never the notebook: the browser already has it.
+            raise ApiError(400, str(error), **problems_of(error)) from None
+        report["notebook"] = shown
+        self.finish(report)
+
+
+class ConvertHandler(MlprodHandler):
+    """``POST mlprod/convert``: generate the package for the notebook on disk."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        """Convert; 409 when the output exists, 422 with problems when conversion fails."""
+        from ..convert import ConvertOptions, convert_notebook
+
+        body = self.json_body()
+        path = self.notebook_path(body)
+        out_dir = confine(self.root_dir, body.get("output_dir"), what="output_dir")
+        if out_dir == path or out_dir in path.parents:
+            raise ApiError(
+                400,
+                f"output_dir {body['output_dir']!r} would replace the notebook's own directory; "
+                "choose a new directory such as "
+                f"{self.shown(path.parent / (path.stem + '_package'))!r}",
+            )
+        options = ConvertOptions(
+            name=optional_str(body, "name"),
+            predict_input=None,
+            predict_output=None,
+            lift_paths=flag(body, "lift_paths"),
+            force=flag(body, "force"),
+        )
+        try:
+            result = await asyncio.to_thread(convert_notebook, path, out_dir, options)
+        except OutputExistsError:
+            raise ApiError(
+                409,
+                f"{self.shown(out_dir)} exists; choose another output directory or "
+                "convert with force to replace it",
+            ) from None
+        except ConversionError as error:
+            problems = await asyncio.to_thread(conversion_problems, path, error)
+            raise ApiError(422, str(error), problems=problems) from None
+        except CellError as error:
+            raise ApiError(422, str(error), **problems_of(error)) from None
+        except NotebookError as error:
+            raise ApiError(400, str(error)) from None
+        except MlprodError as error:
+            raise ApiError(422, str(error)) from None
+        self.finish(
+            {
+                "output_dir": self.shown(Path(result.out_dir).resolve()),
+                "files": sorted(str(name) for name in result.files),
+                "warnings": list(result.warnings),
+            }
+        )
+
+
+class RunHandler(MlprodHandler):
+    """``POST mlprod/run``: start a headless papermill run as a job."""
+
+    @web.authenticated
+    def post(self) -> None:
+        """Check the request, submit the job, answer 202 with its id."""
+        if not runs_available("execute"):
+            raise ApiError(501, RUN_EXTRA_MESSAGE)
+        body = self.json_body()
+        path = self.notebook_path(body)
+        parameters = parameters_of(body)
+        runs_dir = confine(self.root_dir, body.get("runs_dir", "runs"), what="runs_dir")
+
+        def work(on_cell: ProgressCallback) -> JobOutcome:
+            return run_job(path, parameters, runs_dir, on_cell)
+
+        self.set_status(202)
+        self.finish({"job_id": self.jobs.submit("run", work)})
+
+
+class VerifyHandler(MlprodHandler):
+    """``POST mlprod/verify``: start a notebook-versus-package verification as a job."""
+
+    @web.authenticated
+    def post(self) -> None:
+        """Check the request, submit the job, answer 202 with its id."""
+        if not runs_available("verify"):
+            raise ApiError(501, RUN_EXTRA_MESSAGE)
+        body = self.json_body()
+        path = self.notebook_path(body)
+        parameters = parameters_of(body)
+        rtol = body.get("rtol", 1e-9)
+        if isinstance(rtol, bool) or not isinstance(rtol, int | float) or rtol < 0:
+            raise ApiError(400, "`rtol` must be a non-negative number")
+
+        def work(on_cell: ProgressCallback) -> JobOutcome:
+            return verify_job(path, parameters, float(rtol), on_cell)
+
+        self.set_status(202)
+        self.finish({"job_id": self.jobs.submit("verify", work)})
+
+
+class JobHandler(MlprodHandler):
+    """``GET mlprod/jobs/<job_id>``: a job's status, progress and result."""
+
+    @web.authenticated
+    def get(self, job_id: str) -> None:
+        """Answer the job's snapshot, or 404 for an id this server does not know."""
+        snapshot = self.jobs.snapshot(job_id)
+        if snapshot is None:
+            raise ApiError(
+                404, f"no such job: {job_id} (jobs are forgotten when the server restarts)"
+            )
+        self.finish(snapshot)
+
+
+RUN_EXTRA_MESSAGE = (
+    "headless runs need papermill and a kernel: pip install 'jupyter-mlprod[run]' "
+    "and restart the server"
+)
+
+
+def runs_available(module: str) -> bool:
+    """Whether ``jupyter_mlprod.runs.<module>`` and papermill import on this server."""
+    try:
+        import papermill  # noqa: F401
+
+        __import__(f"jupyter_mlprod.runs.{module}")
+    except ImportError:
+        return False
+    return True
+
+
+def analyse_report(notebook: Any, path: Path) -> dict[str, Any]:
+    """The ``check`` report (schema ``jupyter-mlprod/check``) of an already-read notebook."""
+    from ..analysis import AnalysisOptions, analyse_notebook
+    from ..report import report_json
+
+    return dict(report_json(analyse_notebook(notebook, str(path), AnalysisOptions())))
+
+
+def conversion_problems(path: Path, error: ConversionError) -> list[dict[str, Any]]:
+    """The error-severity problems behind a failed conversion, in the check schema.
+
+    The analysis is repeated because :class:`ConversionError` carries only message lines;
+    if even that fails, each line becomes a problem without a location.
+    """
+    from ..notebook import load_notebook
+
+    try:
+        report = analyse_report(load_notebook(path), path)
+    except MlprodError:
+        report = {}
+    problems = [p for p in report.get("problems", []) if p.get("severity") == "error"]
+    if problems:
+        return problems
+    return [
+        {"severity": "error", "code": "conversion", "message": message}
+        for message in error.messages
+    ]
+
+
+def problems_of(error: MlprodError) -> dict[str, Any]:
+    """``{"problems": [...]}`` locating a cell error for the UI's jump-to-cell; else ``{}``."""
+    if not isinstance(error, CellError):
+        return {}
+    problem = {
+        "severity": "error",
+        "code": "notebook",
+        "message": error.problem,
+        "cell": error.cell_index,
+        "cell_id": error.cell_id,
+        "line": error.line,
+        "column": error.column,
+        "hint": error.hint,
+    }
+    return {"problems": [problem]}
+
+
+def run_job(
+    path: Path, parameters: dict[str, Any], runs_dir: Path, on_cell: ProgressCallback
+) -> JobOutcome:
+    """Run the notebook with papermill; a failing cell still yields its run record."""
+    from ..errors import ExecutionError
+    from ..runs.execute import run_notebook
+
+    try:
+        record = run_notebook(path, parameters, runs_dir, on_cell=on_cell)
+    except ExecutionError as error:
+        return JobOutcome(False, read_run_record(Path(error.executed_path).parent), str(error))
+    # run_notebook raises on a failing cell, so returning means the run went through.
+    return JobOutcome(True, json_safe(record), f"run {record.get('run_id', '')} finished".strip())
+
+
+def verify_job(
+    path: Path, parameters: dict[str, Any], rtol: float, on_cell: ProgressCallback
+) -> JobOutcome:
+    """Verify that the generated package reproduces the notebook's predictions."""
+    from ..runs.verify import verify_notebook
+
+    extra: dict[str, Any] = {}
+    # Progress is a bonus: pass the callback only where verify_notebook accepts it.
+    if "on_cell" in inspect.signature(verify_notebook).parameters:
+        extra["on_cell"] = on_cell
+    outcome = verify_notebook(path, parameters, rtol=rtol, **extra)
+    result = json_safe(outcome.to_json())
+    if outcome.ok:
+        return JobOutcome(True, result, f"predictions agree on {outcome.rows} rows")
+    return JobOutcome(
+        False, result, f"predictions differ in {outcome.mismatches} of {outcome.rows} rows"
+    )
+
+
+def read_run_record(run_dir: Path) -> dict[str, Any] | None:
+    """The ``run.json`` a failed run left behind, if it is there and readable."""
+    try:
+        record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` round-tripped through JSON, with paths and other objects as strings."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def parameters_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's ``parameters`` object (default empty), or a 400."""
+    parameters = body.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ApiError(400, "`parameters` must be an object of {name: value}")
+    return parameters
+
+
+def optional_str(body: dict[str, Any], key: str) -> str | None:
+    """The body's string field ``key``, None when absent, empty or null; else a 400."""
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"`{key}` must be a string")
+    return value
+
+
+def flag(body: dict[str, Any], key: str) -> bool:
+    """The body's boolean field ``key`` (default false); a 400 for anything but a bool."""
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise ApiError(400, f"`{key}` must be true or false")
+    return value

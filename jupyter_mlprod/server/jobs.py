@@ -1,0 +1,140 @@
+"""Long-running work (headless runs, verification) kept off the server's event loop.
+
+papermill blocks until the notebook has run, so each job runs in a worker thread of a small
+pool; the handlers only submit work and read snapshots. Jobs live in memory, by id, for the
+life of the server: a restarted server forgets them, and the run directories on disk remain
+the durable record.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import MlprodError
+
+#: ``on_cell(done, total)``: the progress callback handed to the work function.
+ProgressCallback = Callable[[int, int], None]
+
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+
+# Finished jobs beyond this many are forgotten, oldest first, so a long-lived server's
+# memory does not grow with every click on "Run".
+KEEP_FINISHED = 100
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a work function reports when it returns (rather than raises)."""
+
+    succeeded: bool
+    result: dict[str, Any] | None
+    message: str = ""
+
+
+@dataclass
+class Job:
+    """The mutable state of one job; read it only through :meth:`JobRegistry.snapshot`."""
+
+    job_id: str
+    kind: str
+    status: str = RUNNING
+    done: int = 0
+    total: int = 0
+    result: dict[str, Any] | None = None
+    message: str = ""
+    sequence: int = field(default=0, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``GET mlprod/jobs/<id>`` body."""
+        return {
+            "job_id": self.job_id,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": {"done": self.done, "total": self.total},
+            "result": self.result,
+            "message": self.message,
+        }
+
+
+class JobRegistry:
+    """Runs work functions in a thread pool and keeps their state by job id."""
+
+    def __init__(self, max_workers: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mlprod")
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._counter = 0
+
+    def submit(self, kind: str, work: Callable[[ProgressCallback], JobOutcome]) -> str:
+        """Start ``work(on_cell)`` in the pool and return the new job's id.
+
+        ``work`` either returns a :class:`JobOutcome` or raises: a
+        :class:`~jupyter_mlprod.errors.MlprodError` fails the job with its one-line message;
+        any other exception fails it with the exception's type and text (and is logged with
+        its traceback, since it is a bug).
+        """
+        with self._lock:
+            self._counter += 1
+            job = Job(job_id=uuid.uuid4().hex, kind=kind, sequence=self._counter)
+            self._jobs[job.job_id] = job
+            self._forget_old_jobs()
+        self._executor.submit(self._run, job.job_id, work)
+        return job.job_id
+
+    def snapshot(self, job_id: str) -> dict[str, Any] | None:
+        """The job's current JSON view, or None for an unknown id."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else job.to_json()
+
+    def shutdown(self) -> None:
+        """Stop accepting jobs; running ones finish in the background."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, job_id: str, work: Callable[[ProgressCallback], JobOutcome]) -> None:
+        def on_cell(done: int, total: int) -> None:
+            self._update(job_id, done=done, total=total)
+
+        try:
+            outcome = work(on_cell)
+        except MlprodError as error:
+            self._update(job_id, status=FAILED, message=str(error))
+        except Exception as error:  # a bug in the work function: keep the server alive
+            log.exception("mlprod job %s crashed", job_id)
+            self._update(job_id, status=FAILED, message=f"{type(error).__name__}: {error}")
+        else:
+            self._update(
+                job_id,
+                status=SUCCEEDED if outcome.succeeded else FAILED,
+                result=outcome.result,
+                message=outcome.message,
+            )
+
+    def _update(self, job_id: str, **changes: Any) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return
+            for name, value in changes.items():
+                setattr(job, name, value)
+            if job.status == SUCCEEDED and job.total:
+                # papermill may skip reporting the last cell; a finished job is complete.
+                job.done = job.total
+
+    def _forget_old_jobs(self) -> None:
+        finished = sorted(
+            (job for job in self._jobs.values() if job.status != RUNNING),
+            key=lambda job: job.sequence,
+        )
+        for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            del self._jobs[job.job_id]
