@@ -1,0 +1,146 @@
+"""Sources of the bookkeeping cells a run adds around the user's notebook.
+
+They run inside the kernel, which may be another Python environment than this tool's, so
+they import nothing from ``jupyter_mlprod`` and keep their helpers out of the user's
+namespace (defined, called, deleted). Each is tagged :data:`HIDDEN_TAG` and removed from
+the executed notebook that the run directory keeps, so cell indices match the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import nbformat
+
+HIDDEN_TAG = "mlprod-hidden"
+KERNEL_INFO_NAME = "kernel.json"
+VALUES_NAME = "values.json"
+
+_PRELUDE = """\
+def __mlprod_prelude(run_dir, seed):
+    import json, os, platform, random, sys
+    info = {
+        "executable": sys.executable,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+    }
+    if seed is not None:
+        # The same generators the generated package's `train --seed` seeds.
+        seeded = ["random"]
+        random.seed(seed)
+        try:
+            import numpy
+        except ImportError:
+            pass
+        else:
+            numpy.random.seed(seed % 2**32)
+            seeded.append("numpy")
+        import importlib.util
+        if importlib.util.find_spec("torch") is not None:
+            import torch
+            torch.manual_seed(seed)
+            seeded.append("torch")
+        info["seeded"] = seeded
+    with open(os.path.join(run_dir, @INFO_NAME@), "w", encoding="utf-8") as stream:
+        json.dump(info, stream)
+__mlprod_prelude(@RUN_DIR@, @SEED@)
+del __mlprod_prelude
+"""
+
+_DUMP = """\
+def __mlprod_dump(names, run_dir, namespace):
+    import hashlib, json, os, pickle
+    try:
+        import numpy as np
+    except ImportError:
+        np = None
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+
+    def array_digest(array):
+        header = (array.dtype.str + repr(array.shape)).encode()
+        if array.dtype.hasobject:
+            return hashlib.sha256(header + pickle.dumps(array.tolist(), protocol=4)).hexdigest()
+        return hashlib.sha256(header + np.ascontiguousarray(array).tobytes()).hexdigest()
+
+    def frame_digest(frame):
+        rows = pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()
+        header = repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode()
+        return hashlib.sha256(header + rows).hexdigest()
+
+    def save(value, stem):
+        if pd is not None and isinstance(value, (pd.DataFrame, pd.Series)):
+            kind = "dataframe" if isinstance(value, pd.DataFrame) else "series"
+            frame = value if kind == "dataframe" else value.to_frame(
+                name=str(value.name) if value.name is not None else "prediction")
+            try:
+                digest = frame_digest(frame)
+            except TypeError:
+                digest = hashlib.sha256(pickle.dumps(frame, protocol=4)).hexdigest()
+            try:
+                frame.to_parquet(stem + ".parquet")
+                return kind, stem + ".parquet", digest
+            except Exception:  # unnamed/odd columns or no parquet engine: keep a pickle
+                pass
+        elif np is not None and isinstance(value, (np.ndarray, list, tuple)):
+            array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+            kind = "ndarray" if isinstance(value, np.ndarray) else type(value).__name__
+            if not array.dtype.hasobject:
+                np.save(stem + ".npy", array, allow_pickle=False)
+                return kind, stem + ".npy", array_digest(array)
+        else:
+            kind = type(value).__name__
+        data = pickle.dumps(value, protocol=4)
+        with open(stem + ".pkl", "wb") as stream:
+            stream.write(data)
+        return kind, stem + ".pkl", hashlib.sha256(data).hexdigest()
+
+    values = {}
+    for role, name in names.items():
+        entry = {"name": name}
+        if name not in namespace:
+            entry["error"] = "not defined after the run"
+        else:
+            value = namespace[name]
+            entry["type"] = type(value).__module__ + "." + type(value).__qualname__
+            try:
+                kind, path, digest = save(value, os.path.join(run_dir, "predict_" + role))
+            except Exception as exc:
+                entry["error"] = type(exc).__name__ + ": " + str(exc)
+            else:
+                entry.update(kind=kind, file=os.path.basename(path), sha256=digest)
+        values[role] = entry
+    with open(os.path.join(run_dir, @VALUES_NAME@), "w", encoding="utf-8") as stream:
+        json.dump(values, stream)
+__mlprod_dump(@NAMES@, @RUN_DIR@, globals())
+del __mlprod_dump
+"""
+
+
+def prelude_cell(run_dir: str, seed: int | None) -> nbformat.NotebookNode:
+    """The first cell: record the kernel's interpreter, and seed the generators if asked."""
+    return _hidden(
+        _fill(_PRELUDE, INFO_NAME=KERNEL_INFO_NAME, RUN_DIR=run_dir, SEED=seed),
+    )
+
+
+def dump_cell(run_dir: str, names: Mapping[str, str]) -> nbformat.NotebookNode:
+    """The last cell: save the named values (``{"output": "y_pred", ...}``) with hashes."""
+    return _hidden(_fill(_DUMP, VALUES_NAME=VALUES_NAME, RUN_DIR=run_dir, NAMES=dict(names)))
+
+
+def _fill(template: str, **values: object) -> str:
+    # str.format would trip over the braces of the dict literals in the templates.
+    for key, value in values.items():
+        template = template.replace(f"@{key}@", repr(value))
+    return template
+
+
+def _hidden(source: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [HIDDEN_TAG]
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    return cell
