@@ -184,14 +184,20 @@ def make_sales(rng: np.random.Generator, n_rows: int = 1000) -> pd.DataFrame:
     return df
 
 
+def generate() -> dict[str, pd.DataFrame]:
+    """Every data set by file name, drawn in a fixed order from one seeded generator."""
+    rng = np.random.default_rng(SEED)
+    # The order matters: each data set continues the generator's stream.
+    return {
+        "churn.csv": make_churn(rng),
+        "houses.csv": make_houses(rng),
+        "sales.csv": make_sales(rng),
+    }
+
+
 def main() -> None:
     """Write churn.csv, houses.csv and sales.csv next to this script."""
-    rng = np.random.default_rng(SEED)
-    for name, frame in (
-        ("churn.csv", make_churn(rng)),
-        ("houses.csv", make_houses(rng)),
-        ("sales.csv", make_sales(rng)),
-    ):
+    for name, frame in generate().items():
         frame.to_csv(DATA_DIR / name, index=False, lineterminator="\n")
         print(f"{name}: {len(frame)} rows, {(DATA_DIR / name).stat().st_size // 1024} KB")
 

@@ -1,0 +1,202 @@
+"""Static checks of the example notebooks and their data (no kernel is started).
+
+The examples are the product's showcase and the fixtures of the golden and slow tests, so
+they must stay valid, tagged by the conventions the converter supports, in step with the
+script that builds them, and small enough to keep in the repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
+import pytest
+
+from jupyter_mlprod.notebook import load_notebook
+from jupyter_mlprod.params_cell import parse_parameters_cell
+from jupyter_mlprod.roles import MLPROD_FIELDS, MLPROD_KEY, PARAMETERS, PREDICT, ROLE_TAGS
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "example_notebooks"
+NOTEBOOK_NAMES = ("churn.ipynb", "house_prices.ipynb", "digits.ipynb", "messy_sales.ipynb")
+# Notebooks that name their predict input/output; the rest leave it to inference.
+WITH_PREDICT_METADATA = ("churn.ipynb", "house_prices.ipynb", "digits.ipynb")
+MAX_DATA_BYTES = 200 * 1024
+DATA_FILE = re.compile(r"""["']([\w./-]+\.(?:csv|parquet|json|npy|xlsx))["']""")
+
+
+def _import_from(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"_example_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _read(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(EXAMPLES / name, as_version=nbformat.NO_CONVERT)
+
+
+def _cells_with(nb: nbformat.NotebookNode, tag: str) -> list[tuple[int, nbformat.NotebookNode]]:
+    return [
+        (index, cell)
+        for index, cell in enumerate(nb.cells)
+        if tag in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def _python_of(source: str) -> str:
+    """Cell source with IPython-only lines blanked, so ``ast`` can read the rest."""
+    lines = source.splitlines()
+    if lines and lines[0].startswith("%%"):
+        lines = lines[1:]
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+
+
+def test_every_example_is_listed() -> None:
+    assert sorted(path.name for path in EXAMPLES.glob("*.ipynb")) == sorted(NOTEBOOK_NAMES)
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_is_valid_nbformat_45_with_cleared_outputs(name: str) -> None:
+    nb = _read(name)
+    nbformat.validate(nb)
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    ids = [cell.id for cell in nb.cells]
+    assert len(set(ids)) == len(ids), "cell ids must be unique"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name}: commit examples with outputs cleared"
+            assert cell.execution_count is None
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_loads_with_the_tools_reader(name: str) -> None:
+    notebook = load_notebook(EXAMPLES / name)
+    assert len(notebook.cells) == len(_read(name).cells)
+    assert notebook.code_cells
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_tags_are_known_roles_one_per_cell(name: str) -> None:
+    for index, cell in enumerate(_read(name).cells):
+        roles = [tag for tag in cell.get("metadata", {}).get("tags", []) if tag in ROLE_TAGS]
+        unknown = set(cell.get("metadata", {}).get("tags", [])) - ROLE_TAGS
+        assert not unknown, f"{name} cell {index}: unknown tags {unknown}"
+        assert len(roles) <= 1, f"{name} cell {index}: more than one role {roles}"
+        if roles:
+            assert cell.cell_type == "code", f"{name} cell {index}: role on a non-code cell"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_exactly_one_parameters_and_one_predict_cell(name: str) -> None:
+    nb = _read(name)
+    assert len(_cells_with(nb, PARAMETERS)) == 1
+    assert len(_cells_with(nb, PREDICT)) == 1
+    for role in ("load", "train"):
+        assert _cells_with(nb, role), f"{name}: no {role} cell"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_parameters_cell_parses_to_typed_specs(name: str) -> None:
+    ((index, cell),) = _cells_with(_read(name), PARAMETERS)
+    specs = parse_parameters_cell(cell.source, path=name, cell_index=index)
+    names = [spec.name for spec in specs]
+    assert "random_state" in names
+    assert len(set(names)) == len(names)
+
+
+def test_churn_parameters_carry_types_and_comments() -> None:
+    ((index, cell),) = _cells_with(_read("churn.ipynb"), PARAMETERS)
+    specs = {spec.name: spec for spec in parse_parameters_cell(cell.source, path="", cell_index=0)}
+    assert specs["C"].type_name == "float" and specs["C"].default == 0.5
+    assert specs["C"].comment == "inverse regularisation strength"
+    assert specs["data_path"].default == "data/churn.csv"
+    assert specs["random_state"].type_name == "int"
+
+
+def test_digits_has_an_optional_parameter() -> None:
+    ((_, cell),) = _cells_with(_read("digits.ipynb"), PARAMETERS)
+    specs = {spec.name: spec for spec in parse_parameters_cell(cell.source, path="", cell_index=0)}
+    assert specs["max_depth"].nullable and specs["max_depth"].default is None
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_predict_metadata(name: str) -> None:
+    nb = _read(name)
+    if name not in WITH_PREDICT_METADATA:
+        assert MLPROD_KEY not in nb.metadata, f"{name} must leave predict input/output to inference"
+        return
+    mlprod = nb.metadata[MLPROD_KEY]
+    assert set(mlprod) <= MLPROD_FIELDS
+    ((_, cell),) = _cells_with(nb, PREDICT)
+    tree = ast.parse(_python_of(cell.source))
+    assigned = {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert mlprod["predict_output"] in assigned
+    assert mlprod["predict_input"] in read
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_predict_input_comes_from_a_load_or_train_cell(name: str) -> None:
+    nb = _read(name)
+    given = nb.metadata.get(MLPROD_KEY, {}).get("predict_input", "X_test")
+    sources = [cell.source for role in ("load", "train") for _, cell in _cells_with(nb, role)]
+    assert any(re.search(rf"\b{given}\b", source) for source in sources)
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_data_files_named_by_a_notebook_exist_and_are_small(name: str) -> None:
+    named = {
+        match
+        for cell in _read(name).cells
+        if cell.cell_type == "code"
+        for match in DATA_FILE.findall(cell.source)
+    }
+    for relative in named:
+        path = EXAMPLES / relative
+        assert path.is_file(), f"{name} reads {relative}, which is not in the repository"
+        assert path.stat().st_size < MAX_DATA_BYTES
+
+
+def test_messy_notebook_keeps_its_awkward_cases() -> None:
+    sources = [cell.source for cell in _read("messy_sales.ipynb").cells]
+    text = "\n".join(sources)
+    assert "%matplotlib inline" in text
+    assert any(source.startswith("!pip install") for source in sources)
+    ((_, train),) = _cells_with(_read("messy_sales.ipynb"), "train")
+    assert train.source.startswith("%%time")
+    assert "display(df.head())" in text
+    assert 'pd.read_csv("data/sales.csv")' in text
+    assert "class LogTransformer(BaseEstimator, TransformerMixin)" in text
+
+
+def test_notebooks_match_their_build_script() -> None:
+    build = _import_from(EXAMPLES / "_build.py")
+    for name, (cells, mlprod) in build.NOTEBOOKS.items():
+        built = nbformat.writes(build.build_notebook(name, cells, mlprod)) + "\n"
+        committed = (EXAMPLES / name).read_text(encoding="utf-8")
+        assert json.loads(built) == json.loads(committed), f"rebuild {name} with _build.py"
+
+
+def test_data_matches_its_generator() -> None:
+    make_data = _import_from(EXAMPLES / "data" / "make_data.py")
+    generated = make_data.generate()
+    assert set(generated) == {"churn.csv", "houses.csv", "sales.csv"}
+    for file_name, frame in generated.items():
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, lineterminator="\n")
+        committed = (EXAMPLES / "data" / file_name).read_text(encoding="utf-8")
+        assert buffer.getvalue() == committed, f"rerun make_data.py for {file_name}"
