@@ -1,0 +1,354 @@
+"""Per-cell analysis: split a cell into top-level statements and gather, for each, the names it
+defines and the names it reads from outside itself.
+
+This module only *gathers* (LibCST visitors with declared metadata, results as values); it
+never changes code. LibCST's scope analysis already resolves each access to the assignments
+that precede it in the cell, so a statement reads a name "from outside" exactly when none of
+the assignments its access refers to lies inside that same statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import (
+    BuiltinAssignment,
+    CodeRange,
+    GlobalScope,
+    MetadataWrapper,
+    PositionProvider,
+    ScopeProvider,
+)
+
+# Statement kinds. Definitions (imports, functions, classes) are carried to wherever they are
+# needed; only "code" statements run inside a stage function.
+IMPORT = "import"
+FUNCTION = "function"
+CLASS = "class"
+CODE = "code"
+
+# Modules whose use marks a statement as display-only (plots, rich display).
+DISPLAY_MODULES = frozenset(
+    {"matplotlib", "seaborn", "plotly", "IPython", "bokeh", "altair", "missingno", "yellowbrick"}
+)
+DISPLAY_FUNCTIONS = frozenset({"print", "display", "pprint"})
+# Methods called for their printed or plotted result, never for an effect production needs.
+DISPLAY_METHODS = frozenset(
+    {
+        "head", "tail", "describe", "info", "plot", "hist", "boxplot", "show", "value_counts",
+        "sample", "corr", "nunique", "unique", "isna", "isnull", "memory_usage", "scatter",
+        "bar", "barh", "pie", "imshow", "heatmap", "pairplot", "savefig", "style", "to_string",
+        "summary", "print", "display",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImportBinding:
+    """One name bound by an import: ``import a.b`` binds ``a``; ``from a import b as c``, ``c``."""
+
+    name: str
+    module: str
+    imported: str | None  # None for `import module`
+    asname: str | None
+    level: int = 0  # relative import dots
+
+    def render(self) -> str:
+        """The import statement that binds exactly this name."""
+        alias = f" as {self.asname}" if self.asname else ""
+        if self.imported is None:
+            return f"import {self.module}{alias}"
+        return f"from {'.' * self.level}{self.module} import {self.imported}{alias}"
+
+    @property
+    def root(self) -> str:
+        """The top-level module (the distribution lookup key)."""
+        return self.module.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One top-level statement of a cell and its data flow."""
+
+    cell: int
+    position: int  # index among the cell's statements
+    line: int  # 1-based line in the cell (after leading comments)
+    node: cst.BaseStatement
+    code: str
+    kind: str
+    defines: frozenset[str]
+    reads: frozenset[str]
+    # Names the statement reads at call time (function bodies, class methods).
+    deferred_reads: frozenset[str]
+    imports: tuple[ImportBinding, ...]
+    display_only: bool
+    # Name nodes of global reads, by name (for rewriting, e.g. parameters → params.x).
+    read_nodes: tuple[tuple[str, cst.Name], ...]
+
+    @property
+    def summary(self) -> str:
+        """The statement's first code line, for reports."""
+        lines = [line.strip() for line in self.code.splitlines()]
+        body = [line for line in lines if line and not line.startswith("#")]
+        return body[0] if body else ""
+
+
+@dataclass(frozen=True)
+class ParsedCell:
+    """A cell's module (plain Python) and its top-level statements."""
+
+    module: cst.Module
+    statements: tuple[Statement, ...]
+
+
+def parse_cell(cell_index: int, python: str) -> ParsedCell:
+    """Parse plain Python (see :mod:`jupyter_mlprod.ipython`) and gather its statements.
+
+    Raises:
+        libcst.ParserSyntaxError: the cell is not valid Python.
+    """
+    module = cst.parse_module(python)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    scopes = wrapper.resolve(ScopeProvider)
+    ranges = [positions[statement] for statement in module.body]
+
+    def owner(node: cst.CSTNode) -> int | None:
+        return _owning_statement(ranges, positions.get(node))
+
+    global_scope = scopes.get(module)
+    reads: list[set[str]] = [set() for _ in module.body]
+    deferred: list[set[str]] = [set() for _ in module.body]
+    read_nodes: list[list[tuple[str, cst.Name]]] = [[] for _ in module.body]
+    for scope in {scope for scope in scopes.values() if scope is not None}:
+        for access in scope.accesses:
+            if not isinstance(access.node, cst.Name):
+                continue
+            index = owner(access.node)
+            if index is None:
+                continue
+            referents = access.referents
+            if any(isinstance(ref, BuiltinAssignment) for ref in referents):
+                continue
+            if any(not isinstance(ref.scope, GlobalScope) for ref in referents):
+                continue  # a local of a function, class body or comprehension
+            if any(owner(ref.node) == index for ref in referents):
+                continue  # assigned earlier inside the same statement
+            name = access.node.value
+            if _in_deferred_scope(scope):
+                deferred[index].add(name)
+            else:
+                reads[index].add(name)
+                read_nodes[index].append((name, access.node))
+    defines: list[set[str]] = [set() for _ in module.body]
+    if global_scope is not None:
+        for assignment in global_scope.assignments:
+            index = owner(assignment.node)
+            if index is not None:
+                defines[index].add(assignment.name.split(".")[0])
+    statements = []
+    for index, node in enumerate(module.body):
+        mutated = _mutated_names(node)
+        imports = _import_bindings(node)
+        statements.append(
+            Statement(
+                cell=cell_index,
+                position=index,
+                line=ranges[index].start.line,
+                node=node,
+                code=module.code_for_node(node),
+                kind=_kind_of(node),
+                defines=frozenset(defines[index] | mutated | {b.name for b in imports}),
+                reads=frozenset(reads[index]),
+                deferred_reads=frozenset(deferred[index] - reads[index]),
+                imports=imports,
+                display_only=False,
+                read_nodes=tuple(read_nodes[index]),
+            )
+        )
+    return ParsedCell(module, tuple(statements))
+
+
+def is_display_call(node: cst.BaseStatement, display_names: set[str]) -> bool:
+    """Whether a statement only shows something (a bare expression, print, a plot…).
+
+    ``display_names`` holds names bound to display modules (``plt``) or to objects made by
+    earlier display-only statements (``fig, ax``); any use of them makes a statement display.
+    """
+    if not isinstance(node, cst.SimpleStatementLine):
+        return False
+    if not all(isinstance(small, (cst.Expr, cst.Assign, cst.AnnAssign)) for small in node.body):
+        return False
+    for small in node.body:
+        if _uses_names(small, display_names):
+            continue
+        if isinstance(small, cst.Expr):
+            value = small.value
+            if not isinstance(value, cst.Call):
+                # A bare expression (`df`, `df.shape`, `x == y`) has no effect, except strings
+                # (docstrings) and awaits, which are left alone.
+                if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Await)):
+                    return False
+                continue
+            if _callee_is_display(value):
+                continue
+            return False
+        # An assignment is display-only when its value is a plot/display call.
+        value = small.value
+        if isinstance(value, cst.Call) and _callee_is_display(value, methods_only_plot=True):
+            continue
+        return False
+    return True
+
+
+def display_bindings(imports: Iterable[ImportBinding]) -> set[str]:
+    """Names bound to display or plotting modules by these imports."""
+    return {binding.name for binding in imports if binding.root in DISPLAY_MODULES}
+
+
+def _callee_is_display(call: cst.Call, *, methods_only_plot: bool = False) -> bool:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return not methods_only_plot and func.value in DISPLAY_FUNCTIONS
+    if isinstance(func, cst.Attribute):
+        attrs = _attribute_chain(func)
+        if methods_only_plot:
+            return bool({"plot", "hist", "boxplot", "scatter", "imshow", "heatmap"} & set(attrs))
+        return bool(DISPLAY_METHODS & set(attrs))
+    return False
+
+
+def _attribute_chain(node: cst.BaseExpression) -> list[str]:
+    names: list[str] = []
+    while True:
+        if isinstance(node, cst.Attribute):
+            names.append(node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        else:
+            return names
+
+
+def _uses_names(node: cst.CSTNode, names: set[str]) -> bool:
+    if not names:
+        return False
+    finder = _NameFinder(names)
+    node.visit(finder)
+    return finder.found
+
+
+class _NameFinder(cst.CSTVisitor):
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.found = False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # `x.plt` is not a use of `plt`
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.found = True
+
+
+def _owning_statement(ranges: list[CodeRange], where: CodeRange | None) -> int | None:
+    if where is None:
+        return None
+    point = (where.start.line, where.start.column)
+    for index, span in enumerate(ranges):
+        if (span.start.line, span.start.column) <= point <= (span.end.line, span.end.column):
+            return index
+    return None
+
+
+def _in_deferred_scope(scope: object) -> bool:
+    # Code in a function (or a lambda inside it) runs when called, not when defined.
+    current = scope
+    while current is not None and not isinstance(current, GlobalScope):
+        if type(current).__name__ == "FunctionScope":
+            return True
+        current = getattr(current, "parent", None)
+    return False
+
+
+def _kind_of(node: cst.BaseStatement) -> str:
+    if isinstance(node, cst.FunctionDef):
+        return FUNCTION
+    if isinstance(node, cst.ClassDef):
+        return CLASS
+    if isinstance(node, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in node.body
+    ):
+        return IMPORT
+    return CODE
+
+
+def _import_bindings(node: cst.BaseStatement) -> tuple[ImportBinding, ...]:
+    if not isinstance(node, cst.SimpleStatementLine):
+        return ()
+    bindings: list[ImportBinding] = []
+    for small in node.body:
+        if isinstance(small, cst.Import):
+            for alias in small.names:
+                dotted = _dotted(alias.name)
+                asname = _asname(alias)
+                bindings.append(ImportBinding(asname or dotted.split(".")[0], dotted, None, asname))
+        elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            module = _dotted(small.module) if small.module is not None else ""
+            for alias in small.names:
+                imported = _dotted(alias.name)
+                asname = _asname(alias)
+                bindings.append(
+                    ImportBinding(asname or imported, module, imported, asname, len(small.relative))
+                )
+    return tuple(bindings)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _asname(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
+
+
+def _mutated_names(node: cst.BaseStatement) -> set[str]:
+    """Names a statement changes in place: ``df["a"] = …``, ``model.fit(…)``, ``x += …``."""
+    if not isinstance(node, cst.SimpleStatementLine):
+        return set()
+    mutated: set[str] = set()
+    for small in node.body:
+        targets: list[cst.BaseExpression] = []
+        if isinstance(small, cst.Assign):
+            targets = [target.target for target in small.targets]
+        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+            targets = [small.target]
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            func = small.value.func
+            if isinstance(func, cst.Attribute):
+                # A method called for its effect (`model.fit(X, y)`) changes its receiver.
+                root = _root_name(func.value)
+                if root is not None:
+                    mutated.add(root)
+        for target in targets:
+            root = _root_name(target)
+            if root is not None and not isinstance(target, cst.Name):
+                mutated.add(root)
+    return mutated
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
