@@ -1,0 +1,55 @@
+"""Runtime files copied byte for byte into every generated package.
+
+This package itself is not copied: it only tells the converter *what* to copy
+(:data:`FILES`) and which third-party modules those files import (:data:`REQUIREMENTS`), so
+the converter can pin the matching distributions in the generated ``pyproject.toml``.
+
+The copied files import each other and the generated modules (``params``, ``pipeline``,
+``predict``) with relative imports only, and take the program name from ``__package__``, so
+the same bytes work in every package.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+FILES: tuple[str, ...] = (
+    "errors.py",
+    "seeding.py",
+    "schema.py",
+    "registry.py",
+    "batch.py",
+    "serve.py",
+    "cli.py",
+    "__main__.py",
+)
+"""File names under ``jupyter_mlprod/runtime/`` to copy into ``src/<pkg>/``."""
+
+REQUIREMENTS: tuple[str, ...] = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "skops",
+    "joblib",
+    "starlette",
+    "uvicorn",
+    "yaml",
+)
+"""Import names of the third-party modules the runtime files need (not torch: optional)."""
+
+
+def read_file(name: str) -> str:
+    """Return the source of one runtime file.
+
+    Args:
+        name: A name from :data:`FILES`.
+
+    Returns:
+        The file's text, to be written unchanged into the generated package.
+
+    Raises:
+        ValueError: If ``name`` is not a runtime file.
+    """
+    if name not in FILES:
+        raise ValueError(f"{name!r} is not a runtime file; expected one of {', '.join(FILES)}")
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")

@@ -1,0 +1,5 @@
+"""``python -m <package>``: the same CLI as the console script."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Batch input and output for ``predict --input F --output G``.
+
+The format follows the file extension: ``.csv``, ``.parquet``/``.pq``, ``.json`` (a list of
+records, or the ``{"columns", "data"}`` / ``{"instances"}`` shapes the server accepts),
+``.npy`` for arrays. Array models also read headerless CSV. Output is written to a
+temporary file next to the target and renamed over it, so a crash never leaves a
+half-written prediction file that a downstream job could pick up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, PredictionError
+from .schema import Schema, from_payload
+
+INPUT_FORMATS = (".csv", ".parquet", ".pq", ".json", ".npy")
+OUTPUT_FORMATS = (".csv", ".parquet", ".pq", ".json", ".npy")
+
+
+def read_input(path: str | os.PathLike[str], schema: Schema) -> Any:
+    """Read a batch input file into a DataFrame or an array.
+
+    Args:
+        path: The input file; its extension selects the reader.
+        schema: The recorded input schema (arrays and frames read CSV differently).
+
+    Returns:
+        Raw input data, to be validated with :func:`schema.conform`.
+
+    Raises:
+        InputError: One line naming the file when it is missing or unreadable.
+    """
+    source = Path(path)
+    suffix = source.suffix.lower()
+    if suffix not in INPUT_FORMATS:
+        raise InputError(f"{source}: unsupported input format; use {', '.join(INPUT_FORMATS)}")
+    if not source.is_file():
+        raise InputError(f"{source}: no such file")
+    try:
+        if suffix == ".csv":
+            return _read_csv(source, schema)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(source)
+        if suffix == ".npy":
+            return np.load(source, allow_pickle=False)
+        with open(source, encoding="utf-8") as handle:
+            payload = json.load(handle)
+    except InputError:
+        raise
+    except (OSError, ValueError, ImportError) as error:
+        raise InputError(
+            f"{source}: cannot read {suffix[1:]} input ({_first_line(error)})"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - parsers raise their own error types
+        raise InputError(
+            f"{source}: cannot read {suffix[1:]} input ({type(error).__name__})"
+        ) from None
+    try:
+        return from_payload(payload, schema)
+    except InputError as error:
+        raise InputError(f"{source}: {error}") from None
+
+
+def _read_csv(source: Path, schema: Schema) -> Any:
+    if schema.get("kind") != "ndarray":
+        return pd.read_csv(source)
+    # Arrays have no column names: accept files with or without a header row.
+    frame = pd.read_csv(source, header=None)
+    if len(frame) and not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        first = pd.to_numeric(frame.iloc[0], errors="coerce")
+        if first.isna().all():
+            frame = pd.read_csv(source)
+    return frame.to_numpy()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def to_frame(predictions: Any, output_name: str, n_rows: int | None = None) -> pd.DataFrame:
+    """Turn predictions into a table: a 1-d result becomes one column named ``output_name``.
+
+    Raises:
+        PredictionError: If the predictions do not line up with the input rows.
+    """
+    if isinstance(predictions, pd.DataFrame):
+        frame = predictions.reset_index(drop=True)
+    elif isinstance(predictions, pd.Series):
+        frame = pd.DataFrame({output_name: predictions.to_numpy()})
+    else:
+        array = np.asarray(predictions)
+        if array.ndim == 0:
+            array = array.reshape(1)
+        if array.ndim == 1:
+            frame = pd.DataFrame({output_name: array})
+        elif array.ndim == 2:
+            columns = [f"{output_name}_{i}" for i in range(array.shape[1])]
+            frame = pd.DataFrame(array, columns=columns)
+        else:
+            raise PredictionError(f"predictions have {array.ndim} dimensions; write them as .npy")
+    if n_rows is not None and len(frame) != n_rows:
+        raise PredictionError(f"predict() returned {len(frame)} rows for {n_rows} input rows")
+    return frame
+
+
+def write_output(
+    path: str | os.PathLike[str], predictions: Any, output_name: str, n_rows: int | None = None
+) -> Path:
+    """Write predictions atomically, in input row order, in the format of the extension.
+
+    Args:
+        path: The output file.
+        predictions: What ``predict()`` returned.
+        output_name: Column name for a 1-d result (the notebook's predict output).
+        n_rows: The number of input rows, to catch a predict() that drops rows.
+
+    Returns:
+        The path written.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise InputError(f"{target}: unsupported output format; use {', '.join(OUTPUT_FORMATS)}")
+    if not target.parent.is_dir():
+        raise InputError(f"{target.parent}: output directory does not exist")
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(handle)
+    try:
+        if suffix == ".npy":
+            array = np.asarray(predictions)
+            if n_rows is not None and array.ndim and len(array) != n_rows:
+                raise PredictionError(
+                    f"predict() returned {len(array)} rows for {n_rows} input rows"
+                )
+            np.save(temp, array, allow_pickle=False)
+        else:
+            frame = to_frame(predictions, output_name, n_rows)
+            if suffix == ".csv":
+                frame.to_csv(temp, index=False)
+            elif suffix == ".json":
+                frame.to_json(temp, orient="records")
+            else:
+                frame.to_parquet(temp, index=False)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target

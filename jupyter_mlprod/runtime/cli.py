@@ -1,0 +1,519 @@
+"""The command line of a generated package: train, predict, models, serve.
+
+Run as the package's console script or ``python -m <package>``. The program name is the
+package name with dashes. Every deliberate failure is an :class:`errors.MlprodError` and is
+printed as one line without a traceback; a bad ``--param`` exits 2 like other usage errors.
+
+Only the modules a command needs are imported, and only when it runs: ``predict`` and
+``--help`` never import the training pipeline or the web server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import json
+import sys
+import time
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import (
+    InputError,
+    MlprodError,
+    ModelError,
+    ParameterError,
+    PredictionError,
+    SchemaError,
+)
+from .seeding import DEFAULT_SEED
+
+PACKAGE = __package__ or "model"
+PROG = PACKAGE.replace("_", "-")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI.
+
+    Args:
+        argv: Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns:
+        The process exit code.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except MlprodError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (exposed so tests and docs can inspect it)."""
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument(
+        "--model-dir",
+        metavar="D",
+        help="model store directory (default: $MLPROD_MODEL_DIR, else ./models)",
+    )
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=f"Train, version and serve the {PROG} model."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", parents=[store], help="train and save a new model version")
+    train.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="override a parameter"
+    )
+    train.add_argument("--params-file", metavar="F", help="parameters from a YAML or JSON file")
+    train.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+    )
+    train.set_defaults(handler=_train)
+
+    predict = commands.add_parser("predict", parents=[store], help="batch predictions for a file")
+    predict.add_argument("--input", required=True, metavar="F", help="CSV, Parquet, JSON or .npy")
+    predict.add_argument("--output", required=True, metavar="G", help="CSV, Parquet, JSON or .npy")
+    predict.add_argument(
+        "--model", metavar="REF", help="vN, an alias or latest (default: production)"
+    )
+    predict.set_defaults(handler=_predict)
+
+    models = commands.add_parser("models", help="list, inspect, promote and roll back versions")
+    actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", parents=[store], help="versions, metrics and aliases")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=_models_list)
+    show = actions.add_parser("show", parents=[store], help="a version's manifest")
+    show.add_argument("ref", metavar="REF")
+    show.set_defaults(handler=_models_show)
+    promote = actions.add_parser("promote", parents=[store], help="point an alias at a version")
+    promote.add_argument("ref", metavar="REF")
+    promote.add_argument("--alias", default="production")
+    promote.set_defaults(handler=_models_promote)
+    rollback = actions.add_parser("rollback", parents=[store], help="move an alias back one step")
+    rollback.add_argument("--alias", default="production")
+    rollback.set_defaults(handler=_models_rollback)
+
+    serve = commands.add_parser("serve", parents=[store], help="serve predictions over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--model", metavar="REF", help="vN, an alias or latest (default: production)"
+    )
+    serve.add_argument(
+        "--shadow", metavar="REF", help="also predict with REF, off the response path"
+    )
+    serve.add_argument("--canary", metavar="REF:PCT", help="send PCT%% of requests to REF")
+    serve.add_argument("--max-body-bytes", type=int, default=1 << 20, metavar="N")
+    serve.add_argument("--prediction-log", metavar="FILE", help="append one JSON line per request")
+    serve.add_argument(
+        "--shadow-log", metavar="FILE", help="default: shadow.jsonl in the model store"
+    )
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+# ------------------------------------------------------------------------ train
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import params as params_module
+    from .registry import (
+        ModelStore,
+        describe_input_files,
+        distribution_versions,
+        git_state,
+        model_dir,
+    )
+    from .schema import conform, infer_schema, same_predictions
+    from .seeding import seed_everything
+
+    params = build_params(params_module.Params, args.param, args.params_file)
+    started = time.perf_counter()
+    seeded = seed_everything(args.seed)
+    # Imported after seeding so that module-level randomness in the pipeline is seeded too.
+    from . import pipeline
+    from . import predict as predict_module
+
+    run = pipeline.run(params)
+    missing = [name for name in predict_module.ARTIFACT_NAMES if name not in run.artifacts]
+    if missing:
+        raise ModelError(f"pipeline.run() did not produce artifact(s) {', '.join(missing)}")
+    schema = infer_schema(run.sample_input)
+
+    def check(loaded: dict[str, Any]) -> None:
+        # The smoke prediction uses the artifacts as read back from disk and the sample as
+        # coerced by the schema: exactly the path batch and HTTP predictions will take.
+        smoke = predict_module.predict(loaded, conform(run.sample_input, schema))
+        if not same_predictions(smoke, run.predictions):
+            raise PredictionError(
+                "smoke prediction with the saved artifacts differs from the pipeline's "
+                "predictions; the model was not saved (is predict() deterministic?)"
+            )
+
+    metadata = {
+        "package": PACKAGE,
+        "notebook": dict(pipeline.NOTEBOOK),
+        "predict_input": pipeline.PREDICT_INPUT,
+        "predict_output": pipeline.PREDICT_OUTPUT,
+        "params": _jsonable(dataclasses.asdict(params)),
+        "seed": args.seed,
+        "seeded": seeded,
+        "metrics": _metrics(run.metrics),
+        "input_files": describe_input_files(list(run.input_files)),
+        "schema": schema,
+        "git": git_state(Path.cwd()),
+        "python": sys.version.split()[0],
+        "distributions": distribution_versions(PACKAGE),
+        "train_seconds": round(time.perf_counter() - started, 3),
+    }
+    store = ModelStore(model_dir(args.model_dir))
+    version = store.save(run.artifacts, metadata, check=check)
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in metadata["metrics"].items())
+    print(f"saved {version} to {store.root}" + (f" ({shown})" if shown else ""), file=sys.stderr)
+    print(version)
+    return 0
+
+
+def _metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Keep the numeric metrics, as floats (the manifest is JSON)."""
+    kept = {}
+    for name, value in metrics.items():
+        try:
+            kept[str(name)] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return kept
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# ------------------------------------------------------------------- parameters
+
+
+def build_params(params_class: type, overrides: Sequence[str], params_file: str | None) -> Any:
+    """Build ``Params`` from its defaults, a params file, then ``--param`` overrides.
+
+    Args:
+        params_class: The generated ``Params`` dataclass.
+        overrides: ``K=V`` strings from the command line, coerced by the field types.
+        params_file: A YAML or JSON mapping of parameter values, or None.
+
+    Returns:
+        A ``Params`` instance.
+
+    Raises:
+        ParameterError: Naming an unknown parameter or a value of the wrong type.
+    """
+    hints = typing.get_type_hints(params_class)
+    known = [f.name for f in dataclasses.fields(params_class)]
+    values: dict[str, Any] = {}
+    if params_file:
+        for name, value in _read_params_file(params_file).items():
+            _check_known(name, known, params_file)
+            values[name] = check_value(name, value, hints[name])
+    for override in overrides:
+        name, sep, text = override.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(f"--param {override!r}: expected NAME=VALUE")
+        _check_known(name, known, "--param")
+        values[name] = coerce_text(name, text, hints[name])
+    return params_class(**values)
+
+
+def _check_known(name: str, known: list[str], where: str) -> None:
+    if name not in known:
+        raise ParameterError(f"{where}: unknown parameter {name!r}; known: {', '.join(known)}")
+
+
+def _read_params_file(path: str) -> dict[str, Any]:
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ParameterError(f"{source}: cannot read parameters file ({error.strerror})") from None
+    try:
+        if source.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import yaml
+            except ImportError:
+                raise ParameterError(f"{source}: YAML needs PyYAML: pip install pyyaml") from None
+            data = yaml.safe_load(text)
+    except ValueError as error:  # json.JSONDecodeError and yaml.YAMLError's parents
+        raise ParameterError(
+            f"{source}: not valid JSON/YAML ({str(error).splitlines()[0]})"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - yaml.YAMLError does not derive from ValueError
+        raise ParameterError(f"{source}: not valid YAML ({type(error).__name__})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{source}: expected a mapping of parameter names to values")
+    return data
+
+
+def _type_name(annotation: Any) -> str:
+    if typing.get_args(annotation):
+        return str(annotation).replace("typing.", "")
+    return str(getattr(annotation, "__name__", annotation))
+
+
+def _optional_inner(annotation: Any) -> Any | None:
+    """``X`` for ``X | None`` (or ``Optional[X]``), else None."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(rest) == 1 and len(typing.get_args(annotation)) == 2:
+            return rest[0]
+    return None
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def coerce_text(name: str, text: str, annotation: Any) -> Any:
+    """Convert a command-line string to a parameter's annotated type.
+
+    Raises:
+        ParameterError: ``--param name=text: expected <type>``.
+    """
+    inner = _optional_inner(annotation)
+    if inner is not None:
+        if text.strip().lower() in ("none", "null", ""):
+            return None
+        return coerce_text(name, text, inner)
+    problem = f"--param {name}={text}: expected {_type_name(annotation)}"
+    if annotation is str:
+        return text
+    if annotation is bool:
+        lowered = text.strip().lower()
+        if lowered in _TRUE | _FALSE:
+            return lowered in _TRUE
+        raise ParameterError(problem + " (true or false)")
+    if annotation is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ParameterError(problem) from None
+    if annotation is float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise ParameterError(problem) from None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            origin = typing.get_origin(annotation)
+            if origin in (list, tuple) and "," in text:
+                parsed = [part.strip() for part in text.split(",")]
+            elif origin in (list, tuple):
+                parsed = [text]
+            else:
+                raise ParameterError(problem) from None
+    try:
+        return check_value(name, parsed, annotation)
+    except ParameterError:
+        raise ParameterError(problem) from None
+
+
+def check_value(name: str, value: Any, annotation: Any) -> Any:
+    """Check an already-parsed value (from a params file) against the annotation.
+
+    Returns:
+        The value, with ints widened to float and lists turned into tuples where the
+        annotation asks for it.
+
+    Raises:
+        ParameterError: If the value does not have the annotated type.
+    """
+    problem = ParameterError(
+        f"parameter {name}: expected {_type_name(annotation)}, got {type(value).__name__}"
+    )
+    inner = _optional_inner(annotation)
+    if inner is not None:
+        return None if value is None else check_value(name, value, inner)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise problem
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise problem
+    if annotation is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise problem
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise problem
+    if origin is list or annotation is list:
+        if not isinstance(value, list | tuple):
+            raise problem
+        return [check_value(name, v, args[0]) for v in value] if args else list(value)
+    if origin is tuple or annotation is tuple:
+        if not isinstance(value, list | tuple):
+            raise problem
+        if not args:
+            return tuple(value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(check_value(name, v, args[0]) for v in value)
+        if len(args) != len(value):
+            raise problem
+        return tuple(check_value(name, v, a) for v, a in zip(value, args, strict=True))
+    if origin is dict or annotation is dict:
+        if not isinstance(value, dict):
+            raise problem
+        if not args:
+            return dict(value)
+        return {
+            check_value(name, k, args[0]): check_value(name, v, args[1]) for k, v in value.items()
+        }
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return check_value(name, value, option)
+            except ParameterError:
+                continue
+        raise problem
+    return value
+
+
+# ---------------------------------------------------------------------- predict
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from . import predict as predict_module
+    from .batch import read_input, write_output
+    from .registry import ModelStore, model_dir
+    from .schema import conform, n_rows
+
+    store = ModelStore(model_dir(args.model_dir))
+    model = store.load(args.model)
+    raw = read_input(args.input, model.schema)
+    try:
+        data = conform(raw, model.schema)
+    except SchemaError as error:
+        raise InputError(f"{args.input}: {error}") from None
+    rows = n_rows(data)
+    predictions = call_predict(predict_module.predict, model.artifacts, data)
+    output_name = str(model.manifest.get("predict_output") or "prediction")
+    written = write_output(args.output, predictions, output_name, rows)
+    print(f"{rows} predictions from {model.version} written to {written}", file=sys.stderr)
+    return 0
+
+
+def call_predict(function: Any, artifacts: dict[str, Any], data: Any) -> Any:
+    """Call ``predict()``, turning its exceptions into one-line :class:`PredictionError`."""
+    try:
+        return function(artifacts, data)
+    except Exception as error:  # noqa: BLE001 - user code may raise anything
+        detail = str(error).strip().splitlines()
+        raise PredictionError(
+            f"predict() failed: {type(error).__name__}" + (f": {detail[0]}" if detail else "")
+        ) from None
+
+
+# ----------------------------------------------------------------------- models
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from .registry import ModelStore, model_dir
+
+    store = ModelStore(model_dir(args.model_dir))
+    aliases = store.aliases()
+    pointing: dict[str, list[str]] = {}
+    for alias, entry in sorted(aliases.items()):
+        pointing.setdefault(str(entry.get("version")), []).append(alias)
+    rows = []
+    for version in store.versions():
+        manifest = store.manifest(version)
+        rows.append(
+            {
+                "version": version,
+                "created": manifest.get("created"),
+                "metrics": manifest.get("metrics", {}),
+                "aliases": pointing.get(version, []),
+            }
+        )
+    if args.json:
+        print(json.dumps({"versions": rows, "aliases": aliases}, indent=2))
+        return 0
+    if not rows:
+        print(f"no model versions in {store.root}", file=sys.stderr)
+        return 0
+    print(f"{'VERSION':<8} {'CREATED':<26} {'ALIASES':<20} METRICS")
+    for row in rows:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in row["metrics"].items())
+        aliases = ",".join(row["aliases"]) or "-"
+        print(f"{row['version']:<8} {row['created'] or '?':<26} {aliases:<20} {metrics}")
+    return 0
+
+
+def _models_show(args: argparse.Namespace) -> int:
+    from .registry import ModelStore, model_dir
+
+    store = ModelStore(model_dir(args.model_dir))
+    version = store.resolve(args.ref)
+    print(json.dumps(store.manifest(version), indent=2))
+    return 0
+
+
+def _models_promote(args: argparse.Namespace) -> int:
+    from .registry import ModelStore, model_dir
+
+    store = ModelStore(model_dir(args.model_dir))
+    version, previous = store.promote(args.ref, args.alias)
+    print(f"{args.alias} -> {version}" + (f" (was {previous})" if previous else ""))
+    return 0
+
+
+def _models_rollback(args: argparse.Namespace) -> int:
+    from .registry import ModelStore, model_dir
+
+    store = ModelStore(model_dir(args.model_dir))
+    version, previous = store.rollback(args.alias)
+    print(f"{args.alias} -> {version} (was {previous})")
+    return 0
+
+
+# ------------------------------------------------------------------------ serve
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .registry import model_dir
+    from .serve import parse_canary, run_server
+
+    run_server(
+        model_dir(args.model_dir),
+        host=args.host,
+        port=args.port,
+        model_ref=args.model,
+        shadow_ref=args.shadow,
+        canary=parse_canary(args.canary) if args.canary else None,
+        max_body_bytes=args.max_body_bytes,
+        prediction_log=args.prediction_log,
+        shadow_log=args.shadow_log,
+    )
+    return 0

@@ -1,0 +1,57 @@
+"""The exception tree of a generated package's runtime.
+
+A generated package must not depend on jupyter-mlprod, so it cannot import
+``jupyter_mlprod.errors``; this module mirrors the relevant branch of that tree with the
+same names and the same rule: ``str(error)`` is the one line the user sees, and the CLI
+catches :class:`MlprodError` and prints it without a traceback.
+
+::
+
+    MlprodError
+     ├── ParameterError   a --param override names an unknown parameter or has a bad value
+     ├── InputError       an input file or request body cannot be read
+     ├── SchemaError      input data does not match the recorded input schema (names the column)
+     ├── PredictionError  predict() raised or returned something the runtime cannot use
+     └── ModelError       a model store problem: missing version, tampered or truncated file
+"""
+
+from __future__ import annotations
+
+
+class MlprodError(Exception):
+    """Base class: ``str(error)`` is the one line the user sees."""
+
+    exit_code: int = 1
+
+
+class ParameterError(MlprodError):
+    """A parameter override is unknown or cannot be converted to the parameter's type."""
+
+    exit_code = 2
+
+
+class InputError(MlprodError):
+    """An input file or request body cannot be read (missing, unreadable, malformed)."""
+
+
+class SchemaError(MlprodError):
+    """Input data does not match the schema recorded when the model was trained.
+
+    Attributes:
+        column: The offending column (or ``"shape"``/``"dtype"`` for arrays), so the
+            server can name it in a 422 body without echoing the payload.
+        problem: What is wrong with it, without the data itself.
+    """
+
+    def __init__(self, column: str, problem: str) -> None:
+        self.column = column
+        self.problem = problem
+        super().__init__(f"input column {column!r}: {problem}")
+
+
+class PredictionError(MlprodError):
+    """``predict()`` failed or its output does not match what training recorded."""
+
+
+class ModelError(MlprodError):
+    """A model store problem: missing version or alias, tampered or truncated file."""
