@@ -120,8 +120,6 @@ class ConvertHandler(MlprodHandler):
     @web.authenticated
     async def post(self) -> None:
         """Convert; 409 when the output exists, 422 with problems when conversion fails."""
-        from ..convert import ConvertOptions, convert_notebook
-
         body = self.json_body()
         path = self.notebook_path(body)
         out_dir = confine(self.root_dir, body.get("output_dir"), what="output_dir")
@@ -132,12 +130,16 @@ class ConvertHandler(MlprodHandler):
                 "choose a new directory such as "
                 f"{self.shown(path.parent / (path.stem + '_package'))!r}",
             )
+        name, lift_paths, force = (
+            optional_str(body, "name"),
+            flag(body, "lift_paths"),
+            flag(body, "force"),
+        )
+        from ..convert import ConvertOptions, convert_notebook
+
+        # predict input/output come from the notebook's metadata, which the UI saves first.
         options = ConvertOptions(
-            name=optional_str(body, "name"),
-            predict_input=None,
-            predict_output=None,
-            lift_paths=flag(body, "lift_paths"),
-            force=flag(body, "force"),
+            name=name, predict_input=None, predict_output=None, lift_paths=lift_paths, force=force
         )
         try:
             result = await asyncio.to_thread(convert_notebook, path, out_dir, options)
@@ -171,12 +173,12 @@ class RunHandler(MlprodHandler):
     @web.authenticated
     def post(self) -> None:
         """Check the request, submit the job, answer 202 with its id."""
-        if not runs_available("execute"):
-            raise ApiError(501, RUN_EXTRA_MESSAGE)
         body = self.json_body()
         path = self.notebook_path(body)
         parameters = parameters_of(body)
         runs_dir = confine(self.root_dir, body.get("runs_dir", "runs"), what="runs_dir")
+        if not runs_available("execute"):
+            raise ApiError(501, RUN_EXTRA_MESSAGE)
 
         def work(on_cell: ProgressCallback) -> JobOutcome:
             return run_job(path, parameters, runs_dir, on_cell)
@@ -191,14 +193,14 @@ class VerifyHandler(MlprodHandler):
     @web.authenticated
     def post(self) -> None:
         """Check the request, submit the job, answer 202 with its id."""
-        if not runs_available("verify"):
-            raise ApiError(501, RUN_EXTRA_MESSAGE)
         body = self.json_body()
         path = self.notebook_path(body)
         parameters = parameters_of(body)
         rtol = body.get("rtol", 1e-9)
         if isinstance(rtol, bool) or not isinstance(rtol, int | float) or rtol < 0:
             raise ApiError(400, "`rtol` must be a non-negative number")
+        if not runs_available("verify"):
+            raise ApiError(501, RUN_EXTRA_MESSAGE)
 
         def work(on_cell: ProgressCallback) -> JobOutcome:
             return verify_job(path, parameters, float(rtol), on_cell)
