@@ -9,7 +9,6 @@ thread and are awaited; runs and verifications become jobs that the browser poll
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -307,17 +306,12 @@ def verify_job(
     """Verify that the generated package reproduces the notebook's predictions."""
     from ..runs.verify import verify_notebook
 
-    extra: dict[str, Any] = {}
-    # Progress is a bonus: pass the callback only where verify_notebook accepts it.
-    if "on_cell" in inspect.signature(verify_notebook).parameters:
-        extra["on_cell"] = on_cell
-    outcome = verify_notebook(path, parameters, rtol=rtol, **extra)
-    result = json_safe(outcome.to_json())
+    outcome = verify_notebook(path, parameters, rtol=rtol, on_cell=on_cell)
     if outcome.ok:
-        return JobOutcome(True, result, f"predictions agree on {outcome.rows} rows")
-    return JobOutcome(
-        False, result, f"predictions differ in {outcome.mismatches} of {outcome.rows} rows"
-    )
+        default = f"predictions agree on {outcome.rows} rows"
+    else:
+        default = f"predictions differ in {outcome.mismatches} of {outcome.rows} rows"
+    return JobOutcome(outcome.ok, json_safe(outcome.to_json()), outcome.message or default)
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any] | None:
