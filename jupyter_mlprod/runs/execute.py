@@ -412,8 +412,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _first_line(text: str) -> str:
-    lines = [line for line in str(text).strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
+    """An error value on one line: the message must stay a single line."""
+    flat = " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+    return flat if len(flat) <= 300 else flat[:297] + "..."
 
 
 @contextlib.contextmanager

@@ -1,0 +1,448 @@
+"""``nb2prod verify``: does the generated package predict what the notebook predicts?
+
+:func:`verify_notebook` converts the notebook into a temporary package, runs the notebook
+with papermill (generators seeded in a first cell, the predict input and output saved in a
+last one), trains the package with the same seed and parameters, feeds it the notebook's
+own predict input, and compares the two outputs: exactly for labels, integers and strings,
+within a relative tolerance for floats.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import VerificationError
+from ..notebook import load_notebook
+from .execute import PredictNames, ProgressCallback, execute_run, find_predict_names
+from .execute import resolve_parameters as type_parameters
+
+SEED = 0
+DEFAULT_RTOL = 1e-9
+MAX_DIFFERENCES = 5
+# Generous: a package's `train` repeats the notebook's whole training.
+_SUBPROCESS_TIMEOUT = 3600
+
+
+@dataclass
+class VerifyResult:
+    """The outcome of one verification.
+
+    Attributes:
+        ok: the package reproduces the notebook's predict output.
+        rows: rows compared.
+        mismatches: rows where at least one value differs (or the row-count difference).
+        first_differences: up to five ``{"row", "column", "notebook", "package"}``.
+        notebook: the notebook verified.
+        parameters: the parameters both sides ran with.
+        rtol: the relative tolerance used for floats.
+        columns: the compared columns (notebook names).
+        predict_input: the predict stage's input variable.
+        predict_output: the predict stage's output variable.
+        message: a one-line summary (why it failed, when it did).
+        durations: seconds taken by ``notebook``, ``train`` and ``predict``.
+    """
+
+    ok: bool
+    rows: int
+    mismatches: int
+    first_differences: list[dict[str, Any]] = field(default_factory=list)
+    notebook: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    rtol: float = DEFAULT_RTOL
+    columns: list[str] = field(default_factory=list)
+    predict_input: str | None = None
+    predict_output: str | None = None
+    message: str = ""
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON-ready data (the server extension returns it as is)."""
+        from .record import json_safe
+
+        data = asdict(self)
+        data["parameters"] = json_safe(self.parameters)
+        return data
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two prediction tables compared value by value."""
+
+    rows: int
+    mismatches: int
+    columns: list[str]
+    first_differences: list[dict[str, Any]]
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0 and not self.message
+
+
+def verify_notebook(
+    notebook_path: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    rtol: float = DEFAULT_RTOL,
+    kernel: str | None = None,
+    on_cell: ProgressCallback | None = None,
+    package_dir: str | os.PathLike[str] | None = None,
+    python: str | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+) -> VerifyResult:
+    """Run the notebook and its generated package on the same inputs; compare predictions.
+
+    Args:
+        notebook_path: the tagged notebook.
+        parameters: overrides, typed like ``nb2prod run -p``.
+        rtol: relative tolerance for floating-point predictions.
+        kernel: the notebook's kernel (default as for ``nb2prod run``).
+        on_cell: progress of the notebook run, ``(done, total)``.
+        package_dir: an already generated package to check instead of converting afresh.
+        python: the interpreter to run the package with; when given, the package is
+            expected to be installed there (no ``PYTHONPATH`` to its sources).
+        work_dir: where to keep the package, the run and the model store (default: a
+            temporary directory removed afterwards).
+
+    Raises:
+        ParameterError: unknown or badly typed parameter (before anything runs).
+        ConversionError: the notebook cannot be converted.
+        ExecutionError: the notebook fails in a cell.
+        VerificationError: the package fails to train or predict, or the notebook's predict
+            values cannot be captured.
+    """
+    path = Path(notebook_path)
+    notebook = load_notebook(path)
+    typed = type_parameters(notebook, parameters or {})
+    scratch = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="nb2prod-verify-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        if package_dir is None:
+            package = _convert(path, scratch / "package")
+        else:
+            package = Path(package_dir)
+        names = _package_predict_names(package) or find_predict_names(notebook)
+        if not names.input or not names.output:
+            raise VerificationError(
+                f"{path}: the predict input and output are unknown; set them with "
+                "--predict-input/--predict-output at conversion or in the Pipeline panel"
+            )
+        record = execute_run(
+            path,
+            typed,
+            scratch / "runs",
+            kernel=kernel,
+            on_cell=on_cell,
+            seed=SEED,
+            capture_input=True,
+            predict_names=names,
+        )
+        run_dir = Path(record["run_dir"])
+        captured = record.get("predict") or {}
+        input_file = _captured_file(captured, "input", run_dir, path)
+        expected = load_value(_captured_file(captured, "output", run_dir, path))
+        if input_file.suffix not in (".parquet", ".npy"):
+            raise VerificationError(
+                f"{path}: the predict input {names.input} "
+                f"({captured['input'].get('type')}) cannot be written as a file the "
+                "package's `predict --input` reads; use a DataFrame or a NumPy array"
+            )
+        runner = PackageRunner(package, python=python, cwd=path.resolve().parent)
+        model_dir = scratch / "models"
+        train_seconds = runner.train(typed, model_dir)
+        output_file = scratch / ("package_predictions" + _output_suffix(expected))
+        predict_seconds = runner.predict(input_file, output_file, model_dir)
+        comparison = compare_predictions(expected, load_value(output_file), rtol=rtol)
+    finally:
+        if work_dir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return VerifyResult(
+        ok=comparison.ok,
+        rows=comparison.rows,
+        mismatches=comparison.mismatches,
+        first_differences=comparison.first_differences,
+        notebook=str(notebook_path),
+        parameters=typed,
+        rtol=rtol,
+        columns=comparison.columns,
+        predict_input=names.input,
+        predict_output=names.output,
+        message=comparison.message
+        or (
+            f"the package reproduces the notebook's {names.output} on {comparison.rows} rows"
+            if comparison.ok
+            else f"{comparison.mismatches} of {comparison.rows} rows differ"
+        ),
+        durations={
+            "notebook": float(record.get("duration") or 0.0),
+            "train": round(train_seconds, 3),
+            "predict": round(predict_seconds, 3),
+        },
+    )
+
+
+class PackageRunner:
+    """Runs a generated package's CLI (``python -m <pkg> train|predict``) in a subprocess.
+
+    A subprocess, not an import: the package must work as its users will run it, with its
+    own ``sys.path`` and seeding, and nothing from this process's state leaking in.
+    """
+
+    def __init__(self, package_dir: Path, *, python: str | None, cwd: Path) -> None:
+        self.package_dir = package_dir
+        self.module = package_module(package_dir)
+        self.python = python or sys.executable
+        self.cwd = cwd
+        self.env = dict(os.environ)
+        if python is None:
+            # Not installed: import the package straight from its sources.
+            source = str((package_dir / "src").resolve())
+            self.env["PYTHONPATH"] = os.pathsep.join(
+                part for part in (source, os.environ.get("PYTHONPATH")) if part
+            )
+
+    def train(self, parameters: Mapping[str, Any], model_dir: Path) -> float:
+        """``train --seed 0 --param k=v ... --model-dir D``; returns the seconds it took."""
+        args = ["train", "--seed", str(SEED), "--model-dir", str(model_dir)]
+        for name, value in parameters.items():
+            args += ["--param", f"{name}={format_param(value)}"]
+        return self._call(args)
+
+    def predict(self, input_file: Path, output_file: Path, model_dir: Path) -> float:
+        """``predict --input F --output G --model-dir D``; returns the seconds it took."""
+        args = ["predict", "--input", str(input_file), "--output", str(output_file)]
+        return self._call([*args, "--model-dir", str(model_dir)])
+
+    def _call(self, args: Sequence[str]) -> float:
+        import time
+
+        command = [self.python, "-m", self.module, *args]
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(
+                command,
+                cwd=self.cwd,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=_SUBPROCESS_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise VerificationError(f"`{self.module} {args[0]}` could not run: {exc}") from None
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines()
+            last = lines[-1] if lines else "no output"
+            raise VerificationError(
+                f"`python -m {self.module} {args[0]}` failed (exit {done.returncode}): {last}"
+            )
+        return time.perf_counter() - started
+
+
+def format_param(value: Any) -> str:
+    """A parameter value as ``--param k=v`` text: strings as they are, others as literals."""
+    return value if isinstance(value, str) else repr(value)
+
+
+def package_module(package_dir: Path) -> str:
+    """The import name of the generated package under ``<dir>/src``.
+
+    Raises:
+        VerificationError: no package with a ``__main__`` there.
+    """
+    candidates = sorted(p.parent.name for p in (package_dir / "src").glob("*/__main__.py"))
+    if len(candidates) != 1:
+        raise VerificationError(
+            f"{package_dir}: expected one package with __main__.py under src/, "
+            f"found {len(candidates)}"
+        )
+    return candidates[0]
+
+
+def load_value(path: Path) -> Any:
+    """Read a saved prediction value (``.npy``, ``.parquet``, ``.csv``, ``.json``, ``.pkl``)."""
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        import numpy as np
+
+        return np.load(path, allow_pickle=False)
+    import pandas as pd
+
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix == ".json":
+        return pd.read_json(path, orient="records")
+    if suffix == ".pkl":
+        # Written moments ago by this run's own kernel in a directory we created.
+        with open(path, "rb") as stream:
+            return pickle.load(stream)  # noqa: S301
+    raise VerificationError(f"{path}: unknown prediction file format")
+
+
+def compare_predictions(expected: Any, actual: Any, *, rtol: float = DEFAULT_RTOL) -> Comparison:
+    """Compare the notebook's predictions with the package's, column by column.
+
+    Floats agree within ``rtol`` (relative, no absolute slack: both sides compute the same
+    numbers, so only summation-order noise is forgiven); everything else must be equal.
+    """
+    import numpy as np
+
+    left, right = as_columns(expected), as_columns(actual)
+    names = [name for name, _ in left]
+    if len(left) != len(right):
+        return Comparison(
+            0,
+            0,
+            names,
+            [],
+            f"the notebook's predictions have {len(left)} column(s), the package's {len(right)}",
+        )
+    rows = min((len(values) for _, values in left), default=0)
+    other_rows = min((len(values) for _, values in right), default=0)
+    bad_rows = np.zeros(min(rows, other_rows), dtype=bool)
+    differences: list[dict[str, Any]] = []
+    for (name, mine), (_, theirs) in zip(left, right, strict=True):
+        n = min(len(mine), len(theirs))
+        equal = _equal_values(mine[:n], theirs[:n], rtol)
+        bad_rows[: len(equal)] |= ~equal
+        for row in np.flatnonzero(~equal)[:MAX_DIFFERENCES]:
+            differences.append(
+                {
+                    "row": int(row),
+                    "column": name,
+                    "notebook": _short(mine[row]),
+                    "package": _short(theirs[row]),
+                }
+            )
+    differences.sort(key=lambda item: (item["row"], item["column"]))
+    message = ""
+    if rows != other_rows:
+        message = f"the notebook predicted {rows} rows, the package {other_rows}"
+    return Comparison(
+        rows=min(rows, other_rows),
+        mismatches=int(bad_rows.sum()) + abs(rows - other_rows),
+        columns=names,
+        first_differences=differences[:MAX_DIFFERENCES],
+        message=message,
+    )
+
+
+def as_columns(value: Any) -> list[tuple[str, Any]]:
+    """Predictions as ``[(column name, 1-d array)]``, whatever their container."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return [(str(name), value[name].to_numpy()) for name in value.columns]
+    if isinstance(value, pd.Series):
+        return [(str(value.name) if value.name is not None else "prediction", value.to_numpy())]
+    array = np.asarray(value)
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim == 1:
+        return [("prediction", array)]
+    flat = array.reshape(len(array), -1)
+    return [(str(i), flat[:, i]) for i in range(flat.shape[1])]
+
+
+def _equal_values(left: Any, right: Any, rtol: float) -> Any:
+    import numpy as np
+
+    if left.dtype.kind in "fc" or right.dtype.kind in "fc":
+        try:
+            return np.isclose(
+                left.astype(complex if "c" in left.dtype.kind + right.dtype.kind else float),
+                right.astype(complex if "c" in left.dtype.kind + right.dtype.kind else float),
+                rtol=rtol,
+                atol=0.0,
+                equal_nan=True,
+            )
+        except (TypeError, ValueError):
+            pass  # a float column against strings: compare the values themselves
+    return np.array([_same(a, b) for a, b in zip(left, right, strict=True)], dtype=bool)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if _is_missing(left) and _is_missing(right):
+        return True
+    try:
+        return bool(left == right)
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, pandas.NA-free floats
+    except (TypeError, ValueError):
+        return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value.item() if hasattr(value, "item") else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _output_suffix(expected: Any) -> str:
+    """Ask the package for the container the notebook produced: arrays as ``.npy``."""
+    import numpy as np
+
+    return (
+        ".npy" if isinstance(expected, np.ndarray) and not expected.dtype.hasobject else ".parquet"
+    )
+
+
+def _captured_file(captured: Mapping[str, Any], role: str, run_dir: Path, path: Path) -> Path:
+    entry = captured.get(role) or {}
+    if "file" not in entry:
+        problem = entry.get("error", "not captured")
+        raise VerificationError(
+            f"{path}: the predict {role} {entry.get('name', '?')!r} could not be saved "
+            f"after the run ({problem})"
+        )
+    return run_dir / entry["file"]
+
+
+def _convert(path: Path, out_dir: Path) -> Path:
+    from ..convert import ConvertOptions, convert_notebook
+
+    options = ConvertOptions(
+        name=None, predict_input=None, predict_output=None, lift_paths=False, force=False
+    )
+    return Path(convert_notebook(path, out_dir, options).out_dir)
+
+
+def _package_predict_names(package_dir: Path) -> PredictNames | None:
+    """``PREDICT_INPUT`` / ``PREDICT_OUTPUT`` from the package's ``pipeline.py``: what the
+    package itself was generated for."""
+    try:
+        module = package_module(package_dir)
+        tree = ast.parse((package_dir / "src" / module / "pipeline.py").read_text("utf-8"))
+    except (VerificationError, OSError, SyntaxError):
+        return None
+    found: dict[str, str] = {}
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+            if isinstance(value.value, str):
+                found[target.id] = value.value
+    if "PREDICT_INPUT" not in found or "PREDICT_OUTPUT" not in found:
+        return None
+    return PredictNames(found["PREDICT_INPUT"], found["PREDICT_OUTPUT"])
