@@ -1,0 +1,148 @@
+import {
+  describeJob,
+  groupFlows,
+  ICheckReport,
+  isCheckReport,
+  parseParameterValue,
+  pipelineView,
+  problemLabel,
+  resolveCellIndex,
+  runFormDefaults
+} from '../model';
+import { ROLES } from '../tokens';
+
+function report(overrides: Partial<ICheckReport> = {}): ICheckReport {
+  return {
+    schema: 'jupyter-mlprod/check',
+    schema_version: 1,
+    ok: true,
+    stages: [
+      { role: 'predict', cells: [{ index: 7, id: 'p', summary: 'y_pred = model.predict(X_test)' }], reads: ['model', 'X_test'], provides: ['y_pred'] },
+      { role: 'load', cells: [{ index: 4, id: 'l2', summary: 'X = df' }, { index: 2, id: 'l1', summary: 'df = read()' }], reads: ['path'], provides: ['X_test'] },
+      { role: 'parameters', cells: [{ index: 0, id: 'par', summary: 'path = "x.csv"' }], reads: [], provides: ['path'] }
+    ],
+    parameters: [{ name: 'C', type: 'float', default: 0.5, default_repr: '0.5', comment: null, cell: 0, line: 1 }],
+    flows: [
+      { name: 'X_test', from_role: 'load', from_cell: 4, to_role: 'predict', to_cell: 7 },
+      { name: 'path', from_role: 'parameters', from_cell: 0, to_role: 'load', to_cell: 2 },
+      { name: 'X_test', from_role: 'load', from_cell: 4, to_role: 'predict', to_cell: 7 },
+      { name: 'model', from_role: 'train', from_cell: 5, to_role: 'predict', to_cell: 7 }
+    ],
+    artifacts: ['model'],
+    predict: {
+      input: 'X_test',
+      output: 'y_pred',
+      input_source: 'inferred',
+      output_source: 'metadata',
+      reason: 'the predict cell reads X_test',
+      input_candidates: ['X_test', 'X_new'],
+      output_candidates: []
+    },
+    problems: [
+      { severity: 'warning', code: 'w', message: 'late', cell: 9, line: 1 },
+      { severity: 'warning', code: 'w', message: 'early', cell: 3, line: 2 },
+      { severity: 'error', code: 'undefined-name', message: 'x is undefined', cell: 7, cell_id: 'p', line: 2 },
+      { severity: 'warning', code: 'g', message: 'global' }
+    ],
+    ...overrides
+  };
+}
+
+describe('pipelineView', () => {
+  it('orders stages by the pipeline order and cells by position, with role colours', () => {
+    const view = pipelineView(report());
+    expect(view.stages.map(s => s.role)).toEqual(['parameters', 'load', 'predict']);
+    expect(view.stages[1].cells.map(c => c.index)).toEqual([2, 4]);
+    expect(view.stages[0].colour).toBe(ROLES.find(r => r.tag === 'parameters')!.colour);
+  });
+
+  it('sorts problems errors first, then by cell, cell-less last', () => {
+    const view = pipelineView(report());
+    expect(view.problems.map(p => p.message)).toEqual(['x is undefined', 'early', 'late', 'global']);
+    expect(view.errorCount).toBe(1);
+    expect(view.warningCount).toBe(3);
+  });
+
+  it('offers the candidates and keeps a chosen value that is not one', () => {
+    const view = pipelineView(report());
+    expect(view.predictInput).toEqual({ value: 'X_test', source: 'inferred', options: ['X_test', 'X_new'] });
+    expect(view.predictOutput.options).toEqual(['y_pred']);
+  });
+
+  it('copes with a report without predict', () => {
+    const view = pipelineView(report({ predict: null, flows: [], stages: [] }));
+    expect(view.predictInput).toEqual({ value: '', source: '', options: [] });
+    expect(view.stages).toEqual([]);
+  });
+});
+
+describe('groupFlows', () => {
+  it('groups names by stage pair in pipeline order, without duplicates', () => {
+    expect(groupFlows(report().flows)).toEqual([
+      { fromRole: 'parameters', toRole: 'load', names: ['path'] },
+      { fromRole: 'load', toRole: 'predict', names: ['X_test'] },
+      { fromRole: 'train', toRole: 'predict', names: ['model'] }
+    ]);
+  });
+});
+
+describe('isCheckReport', () => {
+  it('accepts schema version 1 only', () => {
+    expect(isCheckReport(report())).toBe(true);
+    expect(isCheckReport({ ...report(), schema_version: 2 })).toBe(false);
+    expect(isCheckReport({ message: 'bad' })).toBe(false);
+    expect(isCheckReport(null)).toBe(false);
+  });
+});
+
+describe('resolveCellIndex', () => {
+  it('prefers the cell id over a stale index', () => {
+    expect(resolveCellIndex(['a', 'b', 'c'], 0, 'c')).toBe(2);
+  });
+
+  it('falls back to the index, and null when out of range', () => {
+    expect(resolveCellIndex(['a', 'b'], 1, 'gone')).toBe(1);
+    expect(resolveCellIndex(['a'], 4, null)).toBeNull();
+  });
+});
+
+describe('problemLabel', () => {
+  it('names cell and line', () => {
+    expect(problemLabel({ severity: 'error', code: 'c', message: 'm', cell: 5, line: 2 })).toBe('cell 5, line 2: m');
+    expect(problemLabel({ severity: 'warning', code: 'c', message: 'm' })).toBe('m');
+  });
+});
+
+describe('parseParameterValue', () => {
+  it('reads scalars by type', () => {
+    expect(parseParameterValue('int', ' 42 ')).toBe(42);
+    expect(parseParameterValue('float', '1e-3')).toBe(0.001);
+    expect(parseParameterValue('bool', 'True')).toBe(true);
+    expect(parseParameterValue('bool', 'false')).toBe(false);
+    expect(parseParameterValue('str', "'data/x.csv'")).toBe('data/x.csv');
+    expect(parseParameterValue('str', 'plain')).toBe('plain');
+    expect(parseParameterValue('int | None', 'None')).toBeNull();
+  });
+
+  it('reads Python container literals', () => {
+    expect(parseParameterValue('list[int]', '[1, 2, 3,]')).toEqual([1, 2, 3]);
+    expect(parseParameterValue('dict[str, bool]', "{'a': True}")).toEqual({ a: true });
+    expect(parseParameterValue('tuple[int, int]', '(1, 2)')).toEqual([1, 2]);
+  });
+
+  it('rejects values of the wrong type', () => {
+    expect(() => parseParameterValue('int', '1.5')).toThrow(/integer/);
+    expect(() => parseParameterValue('float', 'abc')).toThrow(/number/);
+    expect(() => parseParameterValue('bool', 'maybe')).toThrow(/True or False/);
+    expect(() => parseParameterValue('list[int]', '[1,')).toThrow(/cannot read/);
+  });
+});
+
+describe('jobs', () => {
+  it('describes progress and the run form defaults', () => {
+    expect(
+      describeJob({ job_id: 'j', kind: 'run', status: 'running', progress: { done: 3, total: 10 }, result: null, message: '' })
+    ).toBe('run: running, 3/10 cells');
+    expect(runFormDefaults(report().parameters)).toEqual({ C: '0.5' });
+  });
+});
