@@ -40,7 +40,9 @@ DISPLAY_METHODS = frozenset(
         "head", "tail", "describe", "info", "plot", "hist", "boxplot", "show", "value_counts",
         "sample", "corr", "nunique", "unique", "isna", "isnull", "memory_usage", "scatter",
         "bar", "barh", "pie", "imshow", "heatmap", "pairplot", "savefig", "style", "to_string",
-        "summary", "print", "display",
+        "summary", "print", "display", "groupby", "mean", "median", "sum", "count", "agg",
+        "sort_values", "query", "pivot_table", "skew", "std", "min", "max", "quantile", "dtypes",
+        "to_markdown", "get_params", "score",
     }
 )  # fmt: skip
 
@@ -78,7 +80,8 @@ class Statement:
     node: cst.BaseStatement
     code: str
     kind: str
-    defines: frozenset[str]
+    defines: frozenset[str]  # assigned, imported or changed in place
+    mutates: frozenset[str]  # changed in place (`df["a"] = …`, `model.fit(…)`)
     reads: frozenset[str]
     # Names the statement reads at call time (function bodies, class methods).
     deferred_reads: frozenset[str]
@@ -86,6 +89,8 @@ class Statement:
     display_only: bool
     # Name nodes of global reads, by name (for rewriting, e.g. parameters → params.x).
     read_nodes: tuple[tuple[str, cst.Name], ...]
+    # String literals (value, 1-based cell line, node): the candidates for hard-coded paths.
+    strings: tuple[tuple[str, int, cst.SimpleString], ...]
 
     @property
     def summary(self) -> str:
@@ -148,6 +153,13 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
             index = owner(assignment.node)
             if index is not None:
                 defines[index].add(assignment.name.split(".")[0])
+    strings: list[list[tuple[str, int, cst.SimpleString]]] = [[] for _ in module.body]
+    for node, where in positions.items():
+        if isinstance(node, cst.SimpleString):
+            index = owner(node)
+            value = node.evaluated_value
+            if index is not None and isinstance(value, str):
+                strings[index].append((value, where.start.line, node))
     statements = []
     for index, node in enumerate(module.body):
         mutated = _mutated_names(node)
@@ -161,11 +173,13 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
                 code=module.code_for_node(node),
                 kind=_kind_of(node),
                 defines=frozenset(defines[index] | mutated | {b.name for b in imports}),
+                mutates=frozenset(mutated - defines[index]),
                 reads=frozenset(reads[index]),
                 deferred_reads=frozenset(deferred[index] - reads[index]),
                 imports=imports,
                 display_only=False,
                 read_nodes=tuple(read_nodes[index]),
+                strings=tuple(sorted(strings[index], key=lambda item: item[1])),
             )
         )
     return ParsedCell(module, tuple(statements))
@@ -192,7 +206,7 @@ def is_display_call(node: cst.BaseStatement, display_names: set[str]) -> bool:
                 if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Await)):
                     return False
                 continue
-            if _callee_is_display(value):
+            if _callee_is_display(value) and not _has_inplace(value):
                 continue
             return False
         # An assignment is display-only when its value is a plot/display call.
@@ -218,6 +232,10 @@ def _callee_is_display(call: cst.Call, *, methods_only_plot: bool = False) -> bo
             return bool({"plot", "hist", "boxplot", "scatter", "imshow", "heatmap"} & set(attrs))
         return bool(DISPLAY_METHODS & set(attrs))
     return False
+
+
+def _has_inplace(call: cst.Call) -> bool:
+    return any(arg.keyword is not None and arg.keyword.value == "inplace" for arg in call.args)
 
 
 def _attribute_chain(node: cst.BaseExpression) -> list[str]:
