@@ -46,7 +46,8 @@ class SchemaError(MlprodError):
     def __init__(self, column: str, problem: str) -> None:
         self.column = column
         self.problem = problem
-        super().__init__(f"input column {column!r}: {problem}")
+        where = {"*": "input", "shape": "input shape", "dtype": "input dtype"}.get(column)
+        super().__init__(f"{where or f'input column {column!r}'}: {problem}")
 
 
 class PredictionError(MlprodError):

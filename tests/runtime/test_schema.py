@@ -1,0 +1,140 @@
+"""The input schema: recorded from the sample, enforced (and coerced) on new inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def schema(package_src: Path) -> ModuleType:
+    import fakepkg.schema
+
+    return fakepkg.schema
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"age": [30, 40], "income": [1.5, 2.5], "plan": ["basic", "pro"], "vip": [True, False]}
+    )
+
+
+def test_dataframe_schema_records_ordered_columns_and_dtypes(
+    schema: ModuleType, frame: pd.DataFrame
+) -> None:
+    recorded = schema.infer_schema(frame)
+    assert recorded["kind"] == "dataframe"
+    assert [(c["name"], c["dtype"]) for c in recorded["columns"]] == [
+        ("age", "int64"),
+        ("income", "float64"),
+        ("plan", str(frame["plan"].dtype)),
+        ("vip", "bool"),
+    ]
+
+
+def test_conform_reorders_drops_extras_and_coerces(schema: ModuleType, frame: pd.DataFrame) -> None:
+    recorded = schema.infer_schema(frame)
+    incoming = pd.DataFrame(
+        {
+            "extra": [0, 0],
+            "vip": ["true", "0"],
+            "plan": ["plus", "basic"],
+            "income": [3, 4],
+            "age": [50.0, 60.0],
+        }
+    )
+    conformed = schema.conform(incoming, recorded)
+    assert list(conformed.columns) == ["age", "income", "plan", "vip"]
+    assert conformed["age"].dtype == np.int64 and conformed["income"].dtype == np.float64
+    assert conformed["vip"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "problem"),
+    [
+        ("age", ["x", "y"], "expected int64, got text"),
+        ("age", [1.5, 2.0], "non-integer"),
+        ("income", ["a lot", "1"], "expected float64, got text"),
+        ("plan", [1, 2], "expected text"),
+        ("income", [1.0, None], "missing values"),
+        ("vip", ["maybe", "true"], "true/false"),
+    ],
+)
+def test_mistyped_columns_are_named(
+    schema: ModuleType, frame: pd.DataFrame, column: str, values: list[object], problem: str
+) -> None:
+    import fakepkg.errors
+
+    recorded = schema.infer_schema(frame)
+    incoming = frame.copy()
+    incoming[column] = pd.Series(values, dtype=object)
+    with pytest.raises(fakepkg.errors.SchemaError, match=problem) as caught:
+        schema.conform(incoming, recorded)
+    assert caught.value.column == column
+    assert column in str(caught.value)
+
+
+def test_missing_column_is_named(schema: ModuleType, frame: pd.DataFrame) -> None:
+    import fakepkg.errors
+
+    with pytest.raises(fakepkg.errors.SchemaError, match="'plan': missing"):
+        schema.conform(frame.drop(columns="plan"), schema.infer_schema(frame))
+
+
+def test_array_schema_checks_shape_and_dtype(schema: ModuleType) -> None:
+    import fakepkg.errors
+
+    recorded = schema.infer_schema(np.zeros((5, 3)))
+    assert recorded == {
+        "kind": "ndarray",
+        "shape": [None, 3],
+        "dtype": "float64",
+        "nullable": False,
+    }
+    coerced = schema.conform([[1, 2, 3]], recorded)
+    assert coerced.dtype == np.float64 and coerced.shape == (1, 3)
+    with pytest.raises(fakepkg.errors.SchemaError, match=r"shape \(n, 3\), got \(n, 2\)"):
+        schema.conform([[1, 2]], recorded)
+    with pytest.raises(fakepkg.errors.SchemaError, match="non-numeric"):
+        schema.conform([["a", "b", "c"]], recorded)
+
+
+def test_series_and_list_schemas(schema: ModuleType) -> None:
+    import fakepkg.errors
+
+    series = schema.infer_schema(pd.Series(["a", "b"], name="text"))
+    assert series["kind"] == "series" and series["name"] == "text"
+    assert schema.conform(pd.DataFrame({"text": ["z"]}), series).tolist() == ["z"]
+    listing = schema.infer_schema(["a", "b"])
+    assert listing == {"kind": "list", "item_type": "str"}
+    with pytest.raises(fakepkg.errors.SchemaError, match="item 1"):
+        schema.conform(["ok", 3], listing)
+
+
+def test_payload_shapes(schema: ModuleType, frame: pd.DataFrame) -> None:
+    import fakepkg.errors
+
+    recorded = schema.infer_schema(frame)
+    records = schema.from_payload([{"age": 1, "income": 2.0}], recorded)
+    split = schema.from_payload({"columns": ["age", "income"], "data": [[1, 2.0]]}, recorded)
+    pd.testing.assert_frame_equal(records, split)
+    rows = schema.from_payload({"instances": [[1, 2], [3, 4]]}, {"kind": "ndarray"})
+    assert rows == [[1, 2], [3, 4]]
+    with pytest.raises(fakepkg.errors.InputError):
+        schema.from_payload({"rows": []}, recorded)
+    with pytest.raises(fakepkg.errors.InputError):
+        schema.from_payload([[1, 2]], recorded)
+
+
+def test_to_jsonable_and_comparison(schema: ModuleType) -> None:
+    assert schema.to_jsonable(np.array([1.0, np.nan])) == [1.0, None]
+    assert schema.to_jsonable(np.int64(3)) == 3
+    assert schema.to_jsonable(pd.DataFrame({"a": [1]})) == [{"a": 1}]
+    assert schema.same_predictions(np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12])
+    assert not schema.same_predictions(np.array([1, 2]), np.array([1, 3]))
+    assert not schema.same_predictions(np.array([1, 2]), np.array([1, 2, 3]))
