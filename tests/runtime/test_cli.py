@@ -245,7 +245,8 @@ def test_predict_and_help_stay_light(workspace: Workspace) -> None:
         "import fakepkg.predict, fakepkg.registry, fakepkg.schema, fakepkg.batch\n"
         "closure = set(sys.modules)\n"
         "code = cli.main(sys.argv[1:])\n"
-        "print(json.dumps({'code': code, 'help': sorted(light), 'closure': sorted(closure), 'after': sorted(sys.modules)}))\n"
+        "report = {'code': code, 'help': sorted(light), 'closure': sorted(closure)}\n"
+        "print(json.dumps({**report, 'after': sorted(sys.modules)}))\n"
     )
     import subprocess
     import sys
