@@ -167,7 +167,7 @@ class PipelinePanel(widgets.VBox):  # type: ignore[misc]
 
         path = self._path()
         try:
-            analysis = analyse_notebook(load_notebook(path), str(path), AnalysisOptions())
+            analysis = analyse_notebook(load_notebook(path), AnalysisOptions())
         except MlprodError as error:
             self.report = None
             self.outline.value = _error_html(str(error))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
@@ -21,6 +22,9 @@ from ..errors import CellError, ConversionError, MlprodError, NotebookError, Out
 from .jobs import JobOutcome, JobRegistry, ProgressCallback
 from .paths import confine, relative_to_root
 from .responses import ApiError
+
+if TYPE_CHECKING:
+    from ..notebook import Notebook
 
 #: Key of the :class:`JobRegistry` in the tornado application settings.
 JOBS_SETTING = "mlprod_jobs"
@@ -105,7 +109,8 @@ class AnalyseHandler(MlprodHandler):
                 notebook = await asyncio.to_thread(load_notebook, path)
             else:
                 notebook = notebook_from_json(posted, shown)
-            report = await asyncio.to_thread(analyse_report, notebook, path)
+            # Messages name the notebook as the browser does, not by its absolute path.
+            report = await asyncio.to_thread(analyse_report, replace(notebook, path=shown))
         except MlprodError as error:
             # One line, never the notebook: the browser already has it.
             raise ApiError(400, str(error), **problems_of(error)) from None
@@ -239,12 +244,12 @@ def runs_available(module: str) -> bool:
     return True
 
 
-def analyse_report(notebook: Any, path: Path) -> dict[str, Any]:
+def analyse_report(notebook: Notebook) -> dict[str, Any]:
     """The ``check`` report (schema ``jupyter-mlprod/check``) of an already-read notebook."""
     from ..analysis import AnalysisOptions, analyse_notebook
     from ..report import report_json
 
-    return dict(report_json(analyse_notebook(notebook, str(path), AnalysisOptions())))
+    return dict(report_json(analyse_notebook(notebook, AnalysisOptions())))
 
 
 def conversion_problems(path: Path, error: ConversionError) -> list[dict[str, Any]]:
@@ -256,7 +261,7 @@ def conversion_problems(path: Path, error: ConversionError) -> list[dict[str, An
     from ..notebook import load_notebook
 
     try:
-        report = analyse_report(load_notebook(path), path)
+        report = analyse_report(load_notebook(path))
     except MlprodError:
         report = {}
     problems = [p for p in report.get("problems", []) if p.get("severity") == "error"]
