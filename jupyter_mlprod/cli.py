@@ -1,0 +1,145 @@
+"""``nb2prod``: check, convert, run, rerun, runs list and verify tagged notebooks.
+
+The CLI parses arguments, calls the orchestrators and prints; every error the tool means to
+raise is an :class:`~jupyter_mlprod.errors.MlprodError` and becomes one line on stderr with a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import MlprodError
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except MlprodError as error:
+        print(f"nb2prod: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("nb2prod: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="nb2prod",
+        description="Take a tagged notebook (cells tagged parameters, load, train, predict, "
+        "skip) to a production package.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    check = subparsers.add_parser(
+        "check",
+        help="report stages, data flow and problems (exit 1 if conversion would fail)",
+        description="Analyse NOTEBOOK statically (it is never executed) and report its stages, "
+        "the names flowing between them, the artifacts, the predict input/output, and every "
+        "problem that would stop a clean conversion.",
+    )
+    check.add_argument("notebook", metavar="NOTEBOOK")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (schema v1)")
+    _add_io_options(check)
+    check.set_defaults(func=_check)
+
+    convert = subparsers.add_parser(
+        "convert",
+        help="write an installable package from a tagged notebook",
+        description="Convert NOTEBOOK statically (it is never executed) into an installable "
+        "package with separate training and prediction modules.",
+    )
+    convert.add_argument("notebook", metavar="NOTEBOOK")
+    convert.add_argument("-o", "--output", required=True, metavar="DIR", help="package directory")
+    convert.add_argument("--name", help="package name (default: <notebook stem>_model)")
+    _add_io_options(convert)
+    convert.add_argument(
+        "--force", action="store_true", help="replace DIR if it exists (atomically)"
+    )
+    convert.set_defaults(func=_convert)
+
+    try:
+        from .runs import commands as run_commands
+    except ImportError:  # the runs extra is not installed: its commands say how to get it
+        _add_missing_runs_commands(subparsers)
+    else:
+        run_commands.register(subparsers)
+    return parser
+
+
+def _add_io_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--predict-input", metavar="VAR", help="the variable holding new data to predict on"
+    )
+    parser.add_argument(
+        "--predict-output", metavar="VAR", help="the variable holding the predictions"
+    )
+    parser.add_argument(
+        "--lift-paths",
+        action="store_true",
+        help="turn hard-coded file paths and URLs in stage code into parameters",
+    )
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .analysis import AnalysisOptions, analyse_notebook
+    from .notebook import load_notebook
+    from .report import report_json, report_text
+
+    notebook = load_notebook(args.notebook)
+    options = AnalysisOptions(args.predict_input, args.predict_output, args.lift_paths)
+    analysis = analyse_notebook(notebook, options)
+    if args.json:
+        print(json.dumps(report_json(analysis), indent=2))
+    else:
+        sys.stdout.write(report_text(analysis))
+    return 0 if analysis.ok else EXIT_PROBLEMS
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .convert import ConvertOptions, convert_notebook
+
+    options = ConvertOptions(
+        name=args.name,
+        predict_input=args.predict_input,
+        predict_output=args.predict_output,
+        lift_paths=args.lift_paths,
+        force=args.force,
+    )
+    result = convert_notebook(args.notebook, args.output, options)
+    for warning in result.warnings:
+        print(f"nb2prod: warning: {warning}", file=sys.stderr)
+    print(f"wrote {result.names.distribution} to {result.out_dir} ({len(result.files)} files)")
+    for name in result.files:
+        print(f"  {name}")
+    print(f"next: pip install {args.output} && {result.names.distribution} train")
+    return 0
+
+
+def _add_missing_runs_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def missing(_: argparse.Namespace) -> int:
+        raise MlprodError("headless runs need papermill: pip install 'jupyter-mlprod[run]'")
+
+    for name in ("run", "rerun", "runs", "verify"):
+        sub = subparsers.add_parser(name, help="(needs: pip install 'jupyter-mlprod[run]')")
+        sub.add_argument("rest", nargs=argparse.REMAINDER)
+        sub.set_defaults(func=missing)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

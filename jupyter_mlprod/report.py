@@ -1,0 +1,184 @@
+"""The ``check`` report: the analysis as versioned JSON (for tools and the lab extension) and
+as text (for people). See docs/ARCHITECTURE.md for the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import roles
+from .analysis import EVALUATE, PREPARE, Analysis
+
+SCHEMA = "jupyter-mlprod/check"
+SCHEMA_VERSION = 1
+
+
+def report_json(analysis: Analysis) -> dict[str, Any]:
+    """The analysis in the ``jupyter-mlprod/check`` schema, version 1."""
+    cells_by_index = {cell.index: cell for cell in analysis.cells}
+    stages = []
+    if analysis.parameters_cell is not None:
+        stages.append(
+            {
+                "role": roles.PARAMETERS,
+                "cells": [_cell_entry(cells_by_index, analysis.parameters_cell)],
+                "reads": [],
+                "provides": [spec.name for spec in analysis.parameters],
+            }
+        )
+    for role in (roles.LOAD, roles.TRAIN, roles.PREDICT):
+        tagged = [cell.index for cell in analysis.cells if cell.role == role]
+        plans = [
+            plan
+            for plan in analysis.plans
+            if plan.role == role or (role == roles.PREDICT and plan.role in (PREPARE, EVALUATE))
+        ]
+        if not tagged and not any(plan.statements for plan in plans):
+            continue
+        main = analysis.plan(role)
+        stages.append(
+            {
+                "role": role,
+                "cells": [_cell_entry(cells_by_index, index) for index in tagged],
+                "reads": list(main.inputs) + list(main.params_read) if main else [],
+                "provides": list(main.outputs) if main else [],
+            }
+        )
+    io = analysis.predict_io
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "notebook": analysis.path,
+        "ok": analysis.ok,
+        "stages": stages,
+        "parameters": [
+            {
+                "name": spec.name,
+                "type": spec.python_type,
+                "default": spec.default if _jsonable(spec.default) else spec.default_repr,
+                "default_repr": spec.default_repr,
+                "comment": spec.comment,
+                "cell": analysis.parameters_cell,
+                "line": spec.line,
+            }
+            for spec in analysis.parameters
+        ],
+        "flows": [
+            {
+                "name": flow.name,
+                "from_role": flow.from_role,
+                "from_cell": flow.from_cell,
+                "to_role": flow.to_role,
+                "to_cell": flow.to_cell,
+            }
+            for flow in analysis.flows
+        ],
+        "artifacts": list(analysis.artifacts),
+        "predict": {
+            "input": io.input,
+            "output": io.output,
+            "input_source": io.input_source,
+            "output_source": io.output_source,
+            "reason": io.reason,
+            "input_candidates": list(io.input_candidates),
+            "output_candidates": list(io.output_candidates),
+        },
+        "display_only": [
+            {"cell": st.cell, "line": st.line, "code": st.summary} for st in analysis.display_only
+        ],
+        "magics": [
+            {"cell": cell, "line": note.line, "code": note.code, "action": note.action}
+            for cell, note in analysis.magics
+        ],
+        "paths": [
+            {
+                "cell": found.cell,
+                "line": found.line,
+                "value": found.value,
+                "kind": found.kind,
+                "absolute": found.absolute,
+                "lifted_to": found.lifted_to,
+            }
+            for found in analysis.paths
+        ],
+        "requirements_from_pip": list(analysis.pip_requirements),
+        "problems": [
+            {
+                "severity": problem.severity,
+                "code": problem.code,
+                "message": problem.message,
+                "cell": problem.cell,
+                "cell_id": problem.cell_id,
+                "line": problem.line,
+                "column": problem.column,
+                "hint": problem.hint,
+            }
+            for problem in analysis.problems
+        ],
+    }
+
+
+def report_text(analysis: Analysis) -> str:
+    """A readable summary: stages, data flow, artifacts, predict I/O, notes, problems."""
+    data = report_json(analysis)
+    lines = [f"{analysis.path}: {'ready to convert' if analysis.ok else 'cannot convert yet'}"]
+    lines.append("")
+    lines.append("Stages")
+    for stage in data["stages"]:
+        cells = ", ".join(str(cell["index"]) for cell in stage["cells"]) or "-"
+        lines.append(f"  {stage['role']:<11} cells {cells}")
+        if stage["reads"]:
+            lines.append(f"  {'':<11} reads    {', '.join(stage['reads'])}")
+        if stage["provides"]:
+            lines.append(f"  {'':<11} provides {', '.join(stage['provides'])}")
+    if analysis.parameters:
+        lines.append("")
+        lines.append("Parameters")
+        for spec in analysis.parameters:
+            comment = f"  # {spec.comment}" if spec.comment else ""
+            lines.append(f"  {spec.name}: {spec.python_type} = {spec.default_repr}{comment}")
+    io = analysis.predict_io
+    lines.append("")
+    lines.append(
+        f"Predict: input {io.input or '?'} ({io.input_source}), output {io.output or '?'} "
+        f"({io.output_source})"
+    )
+    if io.input_source == "inferred" or io.output_source == "inferred":
+        lines.append(f"  inferred: {io.reason}")
+    lines.append(f"Artifacts: {', '.join(analysis.artifacts) or 'none'}")
+    if analysis.display_only:
+        lines.append("")
+        lines.append("Display-only code left out")
+        for item in data["display_only"]:
+            lines.append(f"  cell {item['cell']}, line {item['line']}: {item['code']}")
+    if analysis.magics:
+        lines.append("")
+        lines.append("IPython syntax")
+        for item in data["magics"]:
+            lines.append(
+                f"  cell {item['cell']}, line {item['line']}: {item['code']} ({item['action']})"
+            )
+    if analysis.paths:
+        lines.append("")
+        lines.append("Hard-coded paths")
+        for found in analysis.paths:
+            lifted = f" -> parameter {found.lifted_to}" if found.lifted_to else ""
+            lines.append(f"  cell {found.cell}, line {found.line}: {found.value!r}{lifted}")
+    if analysis.problems:
+        lines.append("")
+        lines.append("Problems")
+        for problem in analysis.problems:
+            lines.append(f"  {problem.severity}: {problem.render(analysis.path)}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell_entry(cells_by_index: dict[int, Any], index: int) -> dict[str, Any]:
+    cell = cells_by_index.get(index)
+    return {
+        "index": index,
+        "id": cell.cell_id if cell else None,
+        "summary": cell.summary if cell else "",
+    }
+
+
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str, list, dict))
