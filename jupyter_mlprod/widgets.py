@@ -344,7 +344,7 @@ def _chip(role: str) -> str:
 
 
 def _section(title: str, body: str) -> str:
-    return f"<div><b>{_esc(title)}</b><br>{body}</div>"
+    return f'<div style="margin-top:0.5em"><b>{_esc(title)}</b><br>{body}</div>'
 
 
 def _code(value: Any) -> str:

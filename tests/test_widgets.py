@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +306,48 @@ def test_convert_stops_on_errors_and_lists_them(tiny: Path) -> None:
     assert "Conversion stopped" in panel.result.value
     assert "threshold" in panel.result.value
     assert not (tiny.parent / "tiny_package").exists()
+
+
+# --- inside a real kernel ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["session", "vscode"])
+def test_panel_finds_its_notebook_inside_a_kernel(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The kernel sees JPY_SESSION_NAME / __vsc_ipynb_file__ the way real front ends set them."""
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    if how == "session":
+        monkeypatch.setenv(SESSION_ENV, str(tiny))
+    cells = []
+    if how == "vscode":
+        cells.append(new_code_cell(f"{VSCODE_GLOBAL} = {str(tiny)!r}"))
+    cells.append(
+        new_code_cell(
+            "from jupyter_mlprod.widgets import pipeline_panel\n"
+            "panel = pipeline_panel()\n"
+            "print(panel.location.source, [s['role'] for s in panel.report['stages']])\n"
+            "panel"
+        )
+    )
+    notebook = new_notebook(cells=cells)
+    NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=300,
+        resources={"metadata": {"path": str(tiny.parent)}},
+    ).execute()
+    outputs = notebook.cells[-1].outputs
+    printed = "".join(out.get("text", "") for out in outputs if out["output_type"] == "stream")
+    assert printed.startswith(how), printed
+    assert "'predict'" in printed
+    widget_views = [
+        out
+        for out in outputs
+        if out["output_type"] == "execute_result"
+        and "application/vnd.jupyter.widget-view+json" in out["data"]
+    ]
+    assert widget_views, outputs
