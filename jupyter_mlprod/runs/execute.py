@@ -300,18 +300,17 @@ def find_predict_names(notebook: Notebook) -> PredictNames:
 
 def _analysed_predict_names(notebook: Notebook) -> PredictNames:
     try:
-        from ..analysis import AnalysisOptions, analyse_notebook
+        from ..analysis import analyse_notebook
 
-        analysis = analyse_notebook(notebook, notebook.path, AnalysisOptions())
+        analysis = analyse_notebook(notebook)
     except (ImportError, MlprodError, TypeError):
         return PredictNames(None, None)
-    return PredictNames(_analysis_field(analysis, "input"), _analysis_field(analysis, "output"))
+    chosen = getattr(analysis, "predict_io", None)
+    return PredictNames(_name_or_none(chosen, "input"), _name_or_none(chosen, "output"))
 
 
-def _analysis_field(analysis: Any, which: str) -> str | None:
-    value = getattr(analysis, f"predict_{which}", None)
-    if value is None:
-        value = getattr(getattr(analysis, "predict", None), which, None)
+def _name_or_none(chosen: Any, which: str) -> str | None:
+    value = getattr(chosen, which, None)
     return value if isinstance(value, str) else None
 
 
