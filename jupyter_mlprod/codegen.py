@@ -565,6 +565,7 @@ packages = ["src/{names.module}"]
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
+pythonpath = ["src"]
 
 [tool.ruff]
 line-length = 100
