@@ -394,17 +394,27 @@ def _read_cells(walk: _Walk) -> None:
             parsed = parse_cell(cell.index, plain.python)
         except cst.ParserSyntaxError as exc:
             exported = role in _EXPORTED
+            message, line, column = _syntax_error_details(plain.python, exc)
             walk.add(
                 ERROR if exported else WARNING,
                 "syntax-error",
-                f"syntax error: {exc.message}",
+                f"syntax error: {message}",
                 cell.index,
-                exc.raw_line,
-                exc.raw_column,
+                line,
+                column,
                 hint="fix the cell so it runs" if exported else "the cell is ignored",
             )
             continue
         walk.statements.extend((statement, role) for statement in parsed.statements)
+
+
+def _syntax_error_details(python: str, exc: cst.ParserSyntaxError) -> tuple[str, int, int]:
+    """Python's own wording ("'(' was never closed") reads better than the parser's."""
+    try:
+        compile(python, "<cell>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return error.msg, error.lineno or exc.raw_line, (error.offset or 1) - 1
+    return exc.message, exc.raw_line, exc.raw_column
 
 
 def _read_parameters(walk: _Walk, index: int, python: str, path: str) -> None:
