@@ -68,7 +68,11 @@ def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> None:
     The kernelspec matters: without it JupyterLab opens a kernel picker dialog.
     """
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for cell_type, source, tags in cells:
         cell = (
@@ -289,7 +293,9 @@ class LabUI:
 
     def open_pipeline_panel(self) -> Any:
         """Open the Pipeline side panel by clicking its tab in the right sidebar."""
-        tab = self.page.locator(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jp-mlprod-pipeline']")
+        tab = self.page.locator(
+            ".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jp-mlprod-pipeline']"
+        )
         panel = self.page.locator("#jp-mlprod-pipeline")
         if not panel.is_visible():
             tab.click()

@@ -16,7 +16,11 @@ PIPELINE_CELLS = [
     ("markdown", "# Demo", []),
     ("code", "alpha = 1.0", ["parameters"]),
     ("code", "from sklearn.linear_model import Ridge", []),
-    ("code", "X_train = [[1.0], [2.0], [3.0]]\ny_train = [2.0, 4.0, 6.0]\nX_test = [[4.0], [5.0]]", ["load"]),
+    (
+        "code",
+        "X_train = [[1.0], [2.0], [3.0]]\ny_train = [2.0, 4.0, 6.0]\nX_test = [[4.0], [5.0]]",
+        ["load"],
+    ),
     ("code", "offset = 0.5", []),
     ("code", "model = Ridge(alpha=alpha).fit(X_train, y_train)", ["train"]),
     ("code", "y_pred = model.predict(X_test) + offset", ["predict"]),
@@ -30,10 +34,6 @@ def pipeline_notebook(server: LabServer, name: str, *, offset_tagged: bool = Fal
         cells[UNTAGGED_CELL] = ("code", "offset = 0.5", ["load"])
     write_notebook(server.notebook_path(name), cells)
     return name
-
-
-def active_cell_index(ui: LabUI) -> int:
-    return int(ui.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"))
 
 
 def test_panel_shows_stages_and_untagged_problem_until_cell_is_tagged(
@@ -74,13 +74,17 @@ def test_panel_shows_stages_and_untagged_problem_until_cell_is_tagged(
     assert panel.locator(".jp-mlprod-status").get_attribute("data-state") == "ok"
 
 
-def test_predict_input_picker_writes_notebook_metadata(lab_ui: LabUI, lab_server: LabServer) -> None:
+def test_predict_input_picker_writes_notebook_metadata(
+    lab_ui: LabUI, lab_server: LabServer
+) -> None:
     name = pipeline_notebook(lab_server, "panel_picker.ipynb", offset_tagged=True)
     lab_ui.open_lab(name)
     panel = lab_ui.open_pipeline_panel()
 
     picker = panel.locator("select.jp-mlprod-predict-input")
-    panel.locator("select.jp-mlprod-predict-input option[value='X_test']").wait_for(state="attached")
+    panel.locator("select.jp-mlprod-predict-input option[value='X_test']").wait_for(
+        state="attached"
+    )
     picker.select_option("X_test")
     lab_ui.save()
 

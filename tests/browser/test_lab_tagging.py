@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import LabServer, LabUI, write_notebook
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -41,10 +42,7 @@ def test_toolbar_picker_tags_cell_and_replaces_role(lab_ui: LabUI, tagging_noteb
     assert tags_of(nb, 1) == []
 
     lab_ui.pick_role(0, "train")
-    lab_ui.page.wait_for_function(
-        "() => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-mlprod-chip')"
-        "?.textContent === 'train'"
-    )
+    expect(lab_ui.chip(0)).to_have_text("train")
     lab_ui.save()
     nb = lab_ui.wait_for_disk(tagging_notebook, lambda nb: "train" in tags_of(nb, 0), "train")
     assert tags_of(nb, 0) == ["keep-me", "train"]
@@ -64,10 +62,7 @@ def test_keyboard_shortcuts_set_and_clear_role(lab_ui: LabUI, tagging_notebook: 
     lab_ui.chip(1).wait_for()
     assert lab_ui.chip(1).inner_text() == "train"
     lab_ui.page.keyboard.press("Alt+4")
-    lab_ui.page.wait_for_function(
-        "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')][1]"
-        "?.querySelector('.jp-mlprod-chip')?.textContent === 'predict'"
-    )
+    expect(lab_ui.chip(1)).to_have_text("predict")
     lab_ui.save()
     nb = lab_ui.wait_for_disk(tagging_notebook, lambda nb: tags_of(nb, 1) == ["predict"], "predict")
     assert tags_of(nb, 0) == ["keep-me"]
