@@ -33,7 +33,11 @@ def code(source: str, *tags: str) -> Any:
 def notebook(*cells: Any, mlprod: dict[str, str] | None = None) -> Any:
     """A notebook with a python3 kernelspec."""
     nb = v4.new_notebook(cells=list(cells))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     if mlprod is not None:
         nb.metadata["mlprod"] = mlprod
     return nb

@@ -74,7 +74,9 @@ def test_no_predict_cell(tmp_path: Path) -> None:
 def test_stage_reads_untagged_variable(tmp_path: Path) -> None:
     cells = good_cells()
     cells.insert(4, code("threshold = 0.5\n"))
-    cells[5] = code("y_pred = (model.predict_proba(X_test)[:, 1] > threshold).astype(int)\n", "predict")
+    cells[5] = code(
+        "y_pred = (model.predict_proba(X_test)[:, 1] > threshold).astype(int)\n", "predict"
+    )
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
     out = tmp_path / "pkg"
     result = run_cli(["convert", str(path), "-o", str(out)])
