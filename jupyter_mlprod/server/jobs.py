@@ -4,15 +4,19 @@ papermill blocks until the notebook has run, so each job runs in a worker thread
 pool; the handlers only submit work and read snapshots. Jobs live in memory, by id, for the
 life of the server: a restarted server forgets them, and the run directories on disk remain
 the durable record.
+
+The workers are daemon threads rather than a ``concurrent.futures`` pool, whose threads are
+joined at interpreter exit: stopping the server must not wait for a long training run (its
+kernel notices that its parent has gone and exits by itself).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +45,10 @@ class JobOutcome:
     message: str = ""
 
 
+#: A job's body: called in a worker thread with the progress callback.
+Work = Callable[[ProgressCallback], JobOutcome]
+
+
 @dataclass
 class Job:
     """The mutable state of one job; read it only through :meth:`JobRegistry.snapshot`."""
@@ -67,41 +75,63 @@ class Job:
 
 
 class JobRegistry:
-    """Runs work functions in a thread pool and keeps their state by job id."""
+    """Runs work functions in a small pool of worker threads; keeps their state by job id."""
 
     def __init__(self, max_workers: int = 2) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mlprod")
-        self._lock = threading.Lock()
+        self._max_workers = max_workers
+        self._pending: queue.SimpleQueue[tuple[str, Work] | None] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._changed = threading.Condition()
         self._jobs: dict[str, Job] = {}
         self._counter = 0
 
-    def submit(self, kind: str, work: Callable[[ProgressCallback], JobOutcome]) -> str:
-        """Start ``work(on_cell)`` in the pool and return the new job's id.
+    def submit(self, kind: str, work: Work) -> str:
+        """Queue ``work(on_cell)`` for a worker thread and return the new job's id.
 
         ``work`` either returns a :class:`JobOutcome` or raises: a
         :class:`~jupyter_mlprod.errors.MlprodError` fails the job with its one-line message;
         any other exception fails it with the exception's type and text (and is logged with
         its traceback, since it is a bug).
         """
-        with self._lock:
+        with self._changed:
             self._counter += 1
             job = Job(job_id=uuid.uuid4().hex, kind=kind, sequence=self._counter)
             self._jobs[job.job_id] = job
             self._forget_old_jobs()
-        self._executor.submit(self._run, job.job_id, work)
+            if len(self._workers) < self._max_workers:
+                worker = threading.Thread(
+                    target=self._work_loop, name=f"mlprod-job-{len(self._workers)}", daemon=True
+                )
+                self._workers.append(worker)
+                worker.start()
+        self._pending.put((job.job_id, work))
         return job.job_id
 
     def snapshot(self, job_id: str) -> dict[str, Any] | None:
         """The job's current JSON view, or None for an unknown id."""
-        with self._lock:
+        with self._changed:
             job = self._jobs.get(job_id)
             return None if job is None else job.to_json()
 
-    def shutdown(self) -> None:
-        """Stop accepting jobs; running ones finish in the background."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any] | None:
+        """Block until the job has finished (or ``timeout`` passed); return its snapshot."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._jobs.get(job_id) is None or self._jobs[job_id].status != RUNNING,
+                timeout,
+            )
+        return self.snapshot(job_id)
 
-    def _run(self, job_id: str, work: Callable[[ProgressCallback], JobOutcome]) -> None:
+    def shutdown(self) -> None:
+        """Let the workers exit once the jobs already queued are done."""
+        for _ in self._workers:
+            self._pending.put(None)
+
+    def _work_loop(self) -> None:
+        while (item := self._pending.get()) is not None:
+            self._run(*item)
+
+    def _run(self, job_id: str, work: Work) -> None:
         def on_cell(done: int, total: int) -> None:
             self._update(job_id, done=done, total=total)
 
@@ -121,7 +151,7 @@ class JobRegistry:
             )
 
     def _update(self, job_id: str, **changes: Any) -> None:
-        with self._lock:
+        with self._changed:
             job = self._jobs.get(job_id)
             if job is None:
                 return
@@ -130,6 +160,7 @@ class JobRegistry:
             if job.status == SUCCEEDED and job.total:
                 # papermill may skip reporting the last cell; a finished job is complete.
                 job.done = job.total
+            self._changed.notify_all()
 
     def _forget_old_jobs(self) -> None:
         finished = sorted(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +25,9 @@ def registry() -> Iterator[JobRegistry]:
 
 
 def wait_until_finished(registry: JobRegistry, job_id: str) -> dict[str, Any]:
-    """Block until the single worker has run everything submitted so far."""
-    registry._executor.submit(lambda: None).result(timeout=60)
-    snapshot = registry.snapshot(job_id)
+    snapshot = registry.wait(job_id, timeout=60)
     assert snapshot is not None
+    assert snapshot["status"] != "running"
     return snapshot
 
 
@@ -106,3 +109,27 @@ def test_old_finished_jobs_are_forgotten(
     registry.submit("run", lambda cb: JobOutcome(True, {}))
     assert registry.snapshot(ids[0]) is None
     assert registry.snapshot(ids[2]) is not None
+
+
+def test_a_running_job_does_not_hold_up_server_exit() -> None:
+    """Stopping the server must not wait for a long run to finish."""
+    code = (
+        "import threading\n"
+        "from jupyter_mlprod.server.jobs import JobRegistry\n"
+        "started = threading.Event()\n"
+        "def work(on_cell):\n"
+        "    started.set()\n"
+        "    threading.Event().wait()\n"
+        "JobRegistry().submit('run', work)\n"
+        "started.wait(60)\n"
+        "print('exiting')\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "exiting"
