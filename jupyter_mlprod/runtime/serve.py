@@ -454,7 +454,9 @@ def create_app(
         server.metrics.prediction(version, rows)
         tasks = BackgroundTasks()
         input_sha256 = hashlib.sha256(body).hexdigest()
-        if serving.shadow is not None and server.shadow_log is not None:
+        # A canary request already served by the shadow version has nothing to compare.
+        shadowed = serving.shadow is not None and serving.shadow.version != version
+        if shadowed and serving.shadow is not None and server.shadow_log is not None:
             tasks.add_task(
                 server.run_shadow, serving.shadow, raw, version, served, request_id, input_sha256
             )

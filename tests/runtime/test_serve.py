@@ -1,0 +1,351 @@
+"""HTTP serving, in-process through Starlette's TestClient and as a real uvicorn server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from .conftest import Workspace
+
+with warnings.catch_warnings():
+    # Starlette 1.x suggests its own httpx fork for TestClient; plain httpx still works.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+SECRET = "SECRET-PAYLOAD-VALUE-4711"
+
+
+def train(cli: ModuleType, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert cli.main(["train", *args]) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def records(workspace: Workspace, n_rows: int = 5) -> list[dict[str, Any]]:
+    frame = pd.read_csv(workspace.root / "data" / "churn.csv").drop(columns="churn")
+    return json.loads(frame.head(n_rows).to_json(orient="records"))
+
+
+@pytest.fixture
+def churn_store(
+    fakepkg_cli: ModuleType, workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    train(fakepkg_cli, capsys)
+    return workspace.models
+
+
+def client_for(store: Path, **options: Any) -> TestClient:
+    import fakepkg.serve
+
+    return TestClient(fakepkg.serve.create_app(store, **options))
+
+
+def test_endpoints(churn_store: Path, workspace: Workspace) -> None:
+    client = client_for(churn_store)
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok", "version": "v1"}
+    assert health.headers["x-model-version"] == "v1"
+    rows = records(workspace)
+    by_records = client.post("/predict", json=rows, headers={"X-Request-ID": "abc"})
+    assert by_records.status_code == 200
+    body = by_records.json()
+    assert body["version"] == "v1" and len(body["predictions"]) == 5
+    assert set(body["predictions"]) <= {0, 1}
+    assert by_records.headers["x-model-version"] == "v1"
+    assert by_records.headers["x-request-id"] == "abc"
+    columns = list(rows[0])
+    split = client.post(
+        "/predict", json={"columns": columns, "data": [[r[c] for c in columns] for r in rows]}
+    )
+    assert split.json()["predictions"] == body["predictions"]
+    models = client.get("/models").json()
+    assert models["serving"]["model"] == {"ref": "default", "version": "v1"}
+    assert [v["version"] for v in models["versions"]] == ["v1"]
+    assert "accuracy" in models["versions"][0]["metrics"]
+    metrics = client.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    text = metrics.text
+    assert 'mlprod_requests_total{path="/predict",status="200"} 2' in text
+    assert 'mlprod_predictions_total{version="v1"} 2' in text
+    assert 'mlprod_prediction_rows_total{version="v1"} 10' in text
+    assert 'mlprod_predict_latency_seconds_bucket{le="+Inf"} 2' in text
+    assert "mlprod_predict_latency_seconds_count 2" in text
+
+
+def test_validation_errors_name_the_column_and_never_echo(
+    churn_store: Path, workspace: Workspace
+) -> None:
+    client = client_for(churn_store)
+    rows = records(workspace, 2)
+    missing = [{k: v for k, v in row.items() if k != "plan"} | {"note": SECRET} for row in rows]
+    answer = client.post("/predict", json=missing)
+    assert answer.status_code == 422
+    assert answer.json()["column"] == "plan" and "missing" in answer.json()["error"]
+    assert SECRET not in answer.text
+    mistyped = [row | {"age": SECRET} for row in rows]
+    answer = client.post("/predict", json=mistyped)
+    assert answer.status_code == 422 and answer.json()["column"] == "age"
+    assert "expected int64" in answer.json()["error"] and SECRET not in answer.text
+    assert answer.headers["x-model-version"] == "v1"
+    malformed = client.post(
+        "/predict",
+        content=b'[{"age": "' + SECRET.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert malformed.status_code == 400 and "malformed JSON" in malformed.json()["error"]
+    assert SECRET not in malformed.text
+    shapeless = client.post("/predict", json={"rows": [SECRET]})
+    assert shapeless.status_code == 400 and SECRET not in shapeless.text
+    bare_rows = client.post("/predict", json=[[1, 2.0, "basic"]])
+    assert bare_rows.status_code == 400
+    metrics = client.get("/metrics").text
+    assert 'mlprod_requests_total{path="/predict",status="422"} 2' in metrics
+    assert 'mlprod_requests_total{path="/predict",status="400"} 3' in metrics
+
+
+def test_body_limit_on_header_and_stream(churn_store: Path, workspace: Workspace) -> None:
+    client = client_for(churn_store, max_body_bytes=300)
+    small = records(workspace, 1)
+    assert client.post("/predict", json=small).status_code == 200
+    big = records(workspace, 20)
+    declared = client.post("/predict", json=big)
+    assert declared.status_code == 413 and "300 bytes" in declared.json()["error"]
+    payload = json.dumps(big).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(payload), 64):
+            yield payload[start : start + 64]
+
+    streamed = client.post(
+        "/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in streamed.request.headers
+    assert streamed.status_code == 413
+
+
+@pytest.fixture
+def array_store(
+    fakearr_cli: ModuleType, workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    assert train(fakearr_cli, capsys) == "v1"
+    # Same data and seed, shifted bias: v2 disagrees with v1 on every row.
+    assert train(fakearr_cli, capsys, "--param", "shift=[1.0, 0.0]") == "v2"
+    return workspace.models
+
+
+def test_instances_and_shadow(array_store: Path, workspace: Workspace) -> None:
+    import fakearr.serve
+
+    shadow_log = workspace.root / "shadow.jsonl"
+    client = TestClient(
+        fakearr.serve.create_app(
+            array_store, model_ref="v1", shadow_ref="v2", shadow_log=shadow_log
+        )
+    )
+    instances = np.arange(8.0).reshape(2, 4).tolist()
+    answers = [client.post("/predict", json={"instances": instances}) for _ in range(3)]
+    assert {a.headers["x-model-version"] for a in answers} == {"v1"}
+    assert all(a.json()["version"] == "v1" for a in answers)
+    served = answers[0].json()["predictions"]
+    lines = [json.loads(line) for line in shadow_log.read_text().splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["served_version"] == "v1" and lines[0]["shadow_version"] == "v2"
+    assert lines[0]["disagreements"] == 2 and lines[0]["served"] == served
+    assert np.allclose(np.array(lines[0]["shadow"]) - np.array(served), 1.0)
+    assert "request_id" in lines[0] and len(lines[0]["input_sha256"]) == 64
+    metrics = client.get("/metrics").text
+    assert 'mlprod_shadow_predictions_total{version="v2"} 3' in metrics
+    assert 'mlprod_shadow_disagreements_total{version="v2"} 6' in metrics
+    assert client.get("/models").json()["serving"]["shadow"] == {"ref": "v2", "version": "v2"}
+    wrong = client.post("/predict", json={"instances": [[1.0, 2.0]]})
+    assert wrong.status_code == 422 and wrong.json()["column"] == "shape"
+
+
+def test_shadow_log_defaults_to_the_store(array_store: Path) -> None:
+    client = client_for_array(array_store, model_ref="v1", shadow_ref="v2")
+    client.post("/predict", json={"instances": [[0.0, 0.0, 0.0, 0.0]]})
+    assert (array_store / "shadow.jsonl").is_file()
+
+
+def client_for_array(store: Path, **options: Any) -> TestClient:
+    import fakearr.serve
+
+    return TestClient(fakearr.serve.create_app(store, **options))
+
+
+def test_canary_split_is_stable_and_near_the_share(array_store: Path) -> None:
+    import fakearr.serve
+
+    client = client_for_array(array_store, model_ref="v1", canary=fakearr.serve.Canary("v2", 20))
+    row = {"instances": [[0.0, 1.0, 2.0, 3.0]]}
+    served = Counter(
+        client.post("/predict", json=row, headers={"X-Request-ID": f"req-{i}"}).headers[
+            "x-model-version"
+        ]
+        for i in range(1000)
+    )
+    assert served["v1"] + served["v2"] == 1000
+    # 20% of 1000 with a binomial standard deviation of about 13.
+    assert 150 <= served["v2"] <= 250
+    repeats = {
+        client.post("/predict", json=row, headers={"X-Request-ID": "req-7"}).headers[
+            "x-model-version"
+        ]
+        for _ in range(5)
+    }
+    assert len(repeats) == 1
+    metrics = client.get("/metrics").text
+    assert (
+        f'mlprod_predictions_total{{version="v2"}} {served["v2"] + 5 * (repeats == {"v2"})}'
+        in metrics
+    )
+    assert client.get("/models").json()["serving"]["canary"] == {
+        "ref": "v2",
+        "version": "v2",
+        "percent": 20.0,
+    }
+
+
+def test_parse_canary(package_src: Path) -> None:
+    import fakepkg.errors
+    import fakepkg.serve
+
+    assert fakepkg.serve.parse_canary("production:12.5") == fakepkg.serve.Canary("production", 12.5)
+    for bad in ("v2", "v2:abc", "v2:150", ":5"):
+        with pytest.raises(fakepkg.errors.ModelError, match="REF:PCT"):
+            fakepkg.serve.parse_canary(bad)
+
+
+def test_rollback_then_reload(
+    array_store: Path, fakearr_cli: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert fakearr_cli.main(["models", "promote", "v1"]) == 0
+    assert fakearr_cli.main(["models", "promote", "v2"]) == 0
+    client = client_for_array(array_store)
+    row = {"instances": [[0.0, 0.0, 0.0, 0.0]]}
+    assert client.post("/predict", json=row).headers["x-model-version"] == "v2"
+    assert fakearr_cli.main(["models", "rollback"]) == 0
+    # Without a reload the server keeps what it loaded.
+    assert client.post("/predict", json=row).headers["x-model-version"] == "v2"
+    reloaded = client.post("/reload")
+    assert reloaded.status_code == 200
+    assert reloaded.json()["changed"] is True and reloaded.json()["model"]["version"] == "v1"
+    assert client.post("/predict", json=row).headers["x-model-version"] == "v1"
+    assert client.post("/reload").json()["changed"] is False
+
+
+def test_tampered_artifact_refused_at_start_and_reload(
+    array_store: Path, fakearr_cli: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fakearr.errors
+
+    client = client_for_array(array_store, model_ref="latest")
+    weights = array_store / "v2" / "artifacts" / "weights.npy"
+    weights.write_bytes(weights.read_bytes()[:-8])
+    with pytest.raises(fakearr.errors.ModelError, match=r"weights\.npy: SHA-256"):
+        client_for_array(array_store, model_ref="v2")
+    train(fakearr_cli, capsys)  # v3 is fine; tamper with it too before reloading
+    (array_store / "v3" / "artifacts" / "bias.json").write_text("42.0")
+    answer = client.post("/reload")
+    assert answer.status_code == 500 and "bias.json" in answer.json()["error"]
+    assert client.get("/health").json()["version"] == "v2"
+
+
+def test_prediction_log(array_store: Path, workspace: Workspace) -> None:
+    log = workspace.root / "predictions.jsonl"
+    client = client_for_array(array_store, prediction_log=log)
+    body = {"instances": [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]}
+    client.post("/predict", json=body)
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entry["version"] == "v2" and entry["n_rows"] == 2
+    assert entry["latency_ms"] >= 0 and len(entry["input_sha256"]) == 64
+    assert set(entry) == {"time", "request_id", "version", "latency_ms", "input_sha256", "n_rows"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_real_server(
+    fakepkg_cli: ModuleType, workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(2):
+        train(fakepkg_cli, capsys)
+    assert fakepkg_cli.main(["models", "promote", "v1"]) == 0
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "fakepkg", "serve", "--port", str(port),
+            "--shadow", "v2", "--canary", "v2:50", "--max-body-bytes", "2000",
+            "--prediction-log", "predictions.jsonl",
+        ],
+        cwd=workspace.root,
+        env=workspace.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        with httpx.Client(base_url=base) as client:
+            assert client.get("/health").json() == {"status": "ok", "version": "v1"}
+            rows = records(workspace, 3)
+            versions = Counter()
+            for i in range(40):
+                answer = client.post("/predict", json=rows, headers={"X-Request-ID": f"id-{i}"})
+                assert answer.status_code == 200
+                versions[answer.headers["x-model-version"]] += 1
+                assert answer.json()["version"] == answer.headers["x-model-version"]
+            assert set(versions) == {"v1", "v2"}
+            bad = client.post("/predict", json=[{"age": 1, "income": 2.0}])
+            assert bad.status_code == 422 and bad.json()["column"] == "plan"
+            malformed = client.post(
+                "/predict", content=b"{", headers={"content-type": "application/json"}
+            )
+            assert malformed.status_code == 400
+            big = client.post("/predict", json=records(workspace, 50))
+            assert big.status_code == 413
+            models = client.get("/models").json()
+            assert models["serving"]["canary"]["version"] == "v2"
+            assert models["aliases"] == {"production": "v1"}
+            metrics = client.get("/metrics").text
+            assert 'mlprod_requests_total{path="/predict",status="200"} 40' in metrics
+            assert 'mlprod_shadow_predictions_total{version="v2"}' in metrics
+            assert fakepkg_cli.main(["models", "promote", "v2"]) == 0
+            reloaded = client.post("/reload").json()
+            assert reloaded["model"]["version"] == "v2" and reloaded["changed"] is True
+            assert client.get("/health").headers["x-model-version"] == "v2"
+        log_lines = (workspace.root / "predictions.jsonl").read_text().splitlines()
+        assert len(log_lines) == 40
+        shadow_lines = (workspace.models / "shadow.jsonl").read_text().splitlines()
+        # Requests served by v2 itself (the canary) are not shadowed by v2.
+        assert len(shadow_lines) == versions["v1"]
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
