@@ -137,7 +137,6 @@ def execute_run(
 
     started, clock = record.utc_now(), time.perf_counter()
     failure: dict[str, Any] | None = None
-    kernel_problem: str | None = None
     with (
         open(run_dir / record.STDOUT_NAME, "w", encoding="utf-8") as stdout_file,
         open(run_dir / record.STDERR_NAME, "w", encoding="utf-8") as stderr_file,
@@ -164,8 +163,6 @@ def execute_run(
             # nbclient raises these past papermill's cell loop; the saved notebook still
             # tells which cell was running.
             failure = {"ename": type(exc).__name__, "evalue": str(exc)}
-            if not executed_path.exists():
-                kernel_problem = f"{type(exc).__name__}: {exc}"
     duration = time.perf_counter() - clock
     prepared_path.unlink(missing_ok=True)
 
@@ -217,14 +214,16 @@ def execute_run(
     }
     record.write_record(run_dir, run_record)
     run_record["run_dir"] = str(run_dir)
-    if kernel_problem is not None:
+    if error is not None and error["cell_index"] is None:
+        # No user cell ran: the kernel did not start (unknown name, broken environment).
         raise MlprodError(
-            f"{notebook_path}: could not run kernel {kernel_name!r} ({kernel_problem}); "
-            "see `jupyter kernelspec list` or pass --kernel"
+            f"{notebook_path}: could not run kernel {kernel_name!r} "
+            f"({error['ename']}: {_first_line(error['evalue'])}); see `jupyter kernelspec "
+            f"list` or pass --kernel — run record in {run_dir}"
         )
     if error is not None:
         raise ExecutionError(
-            error["cell_index"] if error["cell_index"] is not None else -1,
+            error["cell_index"],
             error["role"],
             error["ename"],
             _first_line(error["evalue"]),

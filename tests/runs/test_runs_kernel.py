@@ -228,3 +228,13 @@ def test_rerun_of_a_directory_without_record(tmp_path: Path, cli) -> None:  # no
     result = cli("rerun", tmp_path)
     assert result.code == 1
     assert "not a run directory" in result.err
+
+
+def test_unknown_kernel_is_one_line_and_still_recorded(toy_notebook: Path, cli) -> None:  # noqa: ANN001
+    runs_dir = toy_notebook.parent / "runs"
+    result = cli("run", toy_notebook, "--kernel", "no-such-kernel", "-o", runs_dir)
+    assert result.code == 1
+    assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1
+    assert "could not run kernel 'no-such-kernel'" in result.err
+    record = _record(_only_run_dir(runs_dir))
+    assert record["status"] == "failed" and record["error"]["cell_index"] is None
