@@ -6,7 +6,9 @@ the converter can pin the matching distributions in the generated ``pyproject.to
 
 The copied files import each other and the generated modules (``params``, ``pipeline``,
 ``predict``) with relative imports only, and take the program name from ``__package__``, so
-the same bytes work in every package.
+the same bytes work in every package. The ``params.pyi``, ``predict.pyi`` and
+``pipeline.pyi`` stubs here state the contract those generated modules meet, so mypy can
+check the runtime against it; they are not copied.
 """
 
 from __future__ import annotations

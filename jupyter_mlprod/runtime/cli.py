@@ -466,8 +466,8 @@ def _models_list(args: argparse.Namespace) -> int:
     print(f"{'VERSION':<8} {'CREATED':<26} {'ALIASES':<20} METRICS")
     for row in rows:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in row["metrics"].items())
-        aliases = ",".join(row["aliases"]) or "-"
-        print(f"{row['version']:<8} {row['created'] or '?':<26} {aliases:<20} {metrics}")
+        names = ",".join(row["aliases"]) or "-"
+        print(f"{row['version']:<8} {row['created'] or '?':<26} {names:<20} {metrics}")
     return 0
 
 

@@ -351,7 +351,9 @@ def to_jsonable(predictions: Any) -> Any:
         predictions = predictions.to_numpy()
     if isinstance(predictions, np.ndarray):
         if predictions.dtype.kind == "f":
-            return np.where(np.isnan(predictions), None, predictions).tolist()
+            boxed = predictions.astype(object)
+            boxed[np.isnan(predictions)] = None
+            return boxed.tolist()
         return predictions.tolist()
     if isinstance(predictions, np.generic):
         return predictions.item()

@@ -1,0 +1,19 @@
+# The contract of the generated ``pipeline.py`` (not copied; lets mypy check the runtime).
+from dataclasses import dataclass
+from typing import Any
+
+from .params import Params
+
+NOTEBOOK: dict[str, str]
+PREDICT_INPUT: str
+PREDICT_OUTPUT: str
+
+@dataclass
+class TrainingRun:
+    artifacts: dict[str, Any]
+    sample_input: Any
+    predictions: Any
+    metrics: dict[str, float]
+    input_files: list[str]
+
+def run(params: Params) -> TrainingRun: ...
