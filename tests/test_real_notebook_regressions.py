@@ -1,0 +1,216 @@
+"""Regressions found by running `nb2prod check`/`convert` on real public notebooks.
+
+Each test is the smallest notebook (built in code) that shows one problem met in a real
+notebook: the Python Data Science Handbook's machine-learning chapter and the Kaggle
+notebooks Soorgeon tests with, tagged by hand. A test marked ``xfail(strict=True)`` is a
+known bug: when the converter is fixed the test passes, strict xfail turns that into a
+failure, and the marker must be removed.
+
+The CLI is called in-process; the JSON report (schema ``jupyter-mlprod/check``) is what the
+assertions read, since it is the contract the lab extension relies on too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from jupyter_mlprod.cli import main
+
+# A cell is (source, role or None).
+CellSpec = tuple[str, "str | None"]
+
+TINY_FRAME = (
+    "df = pd.DataFrame({'x': [1.0, 2.0, 3.0, 4.0], 'y': [2.0, 4.1, 5.9, 8.2]})\n"
+    "X, y = df[['x']], df['y']"
+)
+
+
+def write_notebook(
+    directory: Path, cells: Sequence[CellSpec], mlprod: dict[str, str] | None = None
+) -> Path:
+    """Write a notebook with the given code cells (tagged by role) and return its path."""
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    for source, role in cells:
+        cell = new_code_cell(source)
+        if role is not None:
+            cell.metadata["tags"] = [role]
+        nb.cells.append(cell)
+    if mlprod is not None:
+        nb.metadata["mlprod"] = mlprod
+    path = directory / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def check(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    """Run `nb2prod check --json` in-process: exit code and report."""
+    capsys.readouterr()
+    code = main(["check", "--json", str(path)])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def convert(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run `nb2prod convert` in-process into a sibling directory: exit code and stderr."""
+    capsys.readouterr()
+    code = main(["convert", str(path), "-o", str(path.parent / "package")])
+    return code, capsys.readouterr().err
+
+
+def predict_source(path: Path) -> str:
+    """The generated predict module of a converted notebook."""
+    (module,) = (path.parent / "package" / "src").glob("*/predict.py")
+    return module.read_text(encoding="utf-8")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a dataset read through a plotting library (sns.load_dataset, plt.imread) is "
+    "treated as display-only, and so is everything computed from it: load, train and "
+    "predict code vanish, `check` says ready and `convert` fails while formatting",
+)
+@pytest.mark.parametrize(
+    ("import_line", "load_line"),
+    [
+        # PDSH 05.02: `iris = sns.load_dataset('iris')`.
+        ("import seaborn as sns", "frame = sns.load_dataset('tips')"),
+        (
+            "import matplotlib.pyplot as plt",
+            "frame = pd.DataFrame(plt.imread('chart.png')[:, :, 0])",
+        ),
+    ],
+)
+def test_data_read_by_a_plotting_library_is_not_display_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], import_line: str, load_line: str
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            (
+                f"{import_line}\nimport pandas as pd\nfrom sklearn.linear_model import "
+                "LinearRegression",
+                None,
+            ),
+            (f"{load_line}\nX, y = frame.iloc[:, :1], frame.iloc[:, 1]", "load"),
+            ("model = LinearRegression().fit(X, y)", "train"),
+            ("y_pred = model.predict(X)", "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 0
+    assert report["predict"]["output"] == "y_pred"
+    assert report["artifacts"] == ["model"]
+    assert convert(path, capsys)[0] == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a name first bound by a display-only statement (`ax = df.plot...`) stays "
+    "display-only after a stage rebinds it, so the stage code using it is dropped",
+)
+def test_stage_rebinding_a_name_used_for_a_plot_keeps_its_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            (
+                "import matplotlib.pyplot as plt\nimport pandas as pd\n"
+                "from sklearn.linear_model import LinearRegression",
+                None,
+            ),
+            (TINY_FRAME, "load"),
+            ("ax = df.plot.scatter('x', 'y')\nplt.show()", None),
+            ("ax = df[['x']]\nX_new = ax", "load"),
+            ("model = LinearRegression().fit(X, y)", "train"),
+            ("y_pred = model.predict(X_new)", "predict"),
+        ],
+        mlprod={"predict_input": "X_new", "predict_output": "y_pred"},
+    )
+    code, report = check(path, capsys)
+    assert code == 0
+    load = next(stage for stage in report["stages"] if stage["role"] == "load")
+    assert "X_new" in load["provides"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a predict cell that only prints its predictions passes `check` (no predict "
+    "output, no problem reported) and then `convert` fails with an empty formatting error",
+)
+def test_predict_cell_that_only_prints_is_reported_by_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            ("import pandas as pd\nfrom sklearn.linear_model import LinearRegression", None),
+            (TINY_FRAME, "load"),
+            ("model = LinearRegression().fit(X, y)", "train"),
+            ("print(model.predict(X))", "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    # `ok` is false exactly when conversion would fail, and the problem names the cell.
+    assert code == 1 and not report["ok"]
+    assert any(problem["cell"] == 3 for problem in report["problems"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a predict cell ending in a bare `model.predict(X)` gets the model as its "
+    "output: the generated predict() returns the fitted model instead of predictions",
+)
+def test_bare_predict_expression_never_returns_the_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            ("import pandas as pd\nfrom sklearn.linear_model import LinearRegression", None),
+            (TINY_FRAME, "load"),
+            ("model = LinearRegression().fit(X, y)", "train"),
+            ("model.predict(X)", "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    # Either the bare expression is the output, or check asks the user to name it.
+    assert report["predict"]["output"] not in report["artifacts"]
+    if code == 0:
+        assert convert(path, capsys)[0] == 0
+        assert "return model\n" not in predict_source(path)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PDSH 05.06 `daily['predicted'] = model.predict(X)`: the load-time frame "
+    "`daily` becomes the predict output and is saved as a model artifact",
+)
+def test_predictions_stored_in_a_column_do_not_make_the_frame_an_artifact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            ("import pandas as pd\nfrom sklearn.linear_model import LinearRegression", None),
+            (TINY_FRAME, "load"),
+            ("model = LinearRegression().fit(X, y)", "train"),
+            ("df['predicted'] = model.predict(X)", "predict"),
+        ],
+    )
+    _, report = check(path, capsys)
+    # Training data must never be saved with a model version; the user should be asked to
+    # name the predictions (or the column assignment should be the output).
+    assert "df" not in report["artifacts"]
+    assert report["predict"]["output"] != "df"
