@@ -287,10 +287,10 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
         try:
             return command(args)
         except ParameterError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"nb2prod: error: {exc}", file=sys.stderr)
             return PARAMETER_EXIT
         except MlprodError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"nb2prod: error: {exc}", file=sys.stderr)
             return exc.exit_code
 
     guarded.__name__ = command.__name__

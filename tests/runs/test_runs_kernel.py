@@ -125,7 +125,7 @@ def test_failing_train_cell_exits_1_with_one_line_and_keeps_the_record(
     run_dir = _only_run_dir(runs_dir)
     executed = run_dir / "fail.ipynb"
     assert result.err.strip() == (
-        f"error: cell 3 (train): ValueError: loss diverged after 5 steps — see {executed}"
+        f"nb2prod: error: cell 3 (train): ValueError: loss diverged after 5 steps — see {executed}"
     )
     record = _record(run_dir)
     assert record["status"] == "failed"
@@ -234,7 +234,7 @@ def test_unknown_kernel_is_one_line_and_still_recorded(toy_notebook: Path, cli) 
     runs_dir = toy_notebook.parent / "runs"
     result = cli("run", toy_notebook, "--kernel", "no-such-kernel", "-o", runs_dir)
     assert result.code == 1
-    assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1
+    assert result.err.startswith("nb2prod: error: ") and len(result.err.strip().splitlines()) == 1
     assert "could not run kernel 'no-such-kernel'" in result.err
     record = _record(_only_run_dir(runs_dir))
     assert record["status"] == "failed" and record["error"]["cell_index"] is None

@@ -198,7 +198,7 @@ def test_bad_parameter_exits_2_before_any_run(typed_notebook: Path, cli) -> None
     runs_dir = typed_notebook.parent / "runs"
     result = cli("run", typed_notebook, "-p", "lr", "fast", "-o", runs_dir)
     assert result.code == 2
-    assert result.err.strip() == "error: parameter 'lr' expects float; cannot use 'fast'"
+    assert result.err.strip() == "nb2prod: error: parameter 'lr' expects float; cannot use 'fast'"
     assert not runs_dir.exists()
 
 
@@ -294,3 +294,16 @@ def test_format_param_keeps_strings_and_writes_literals() -> None:
     assert format_param(1.0) == "1.0"
     assert format_param([3, 4]) == "[3, 4]"
     assert format_param(None) == "None"
+
+
+def test_nb2prod_cli_has_the_run_commands(
+    typed_notebook: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_mlprod.cli import main
+
+    runs_dir = typed_notebook.parent / "runs"
+    assert main(["run", str(typed_notebook), "-p", "nope", "1", "-o", str(runs_dir)]) == 2
+    assert "unknown parameter 'nope'" in capsys.readouterr().err
+    assert main(["runs", "list", str(runs_dir)]) == 0
+    assert "no runs" in capsys.readouterr().out
+    assert not runs_dir.exists()
