@@ -200,3 +200,34 @@ def test_data_matches_its_generator() -> None:
         frame.to_csv(buffer, index=False, lineterminator="\n")
         committed = (EXAMPLES / "data" / file_name).read_text(encoding="utf-8")
         assert buffer.getvalue() == committed, f"rerun make_data.py for {file_name}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_nb2prod_check_passes(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_mlprod.cli import main
+
+    code = main(["check", "--json", str(EXAMPLES / name)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, [problem["message"] for problem in report["problems"]]
+    assert report["ok"]
+    assert [stage["role"] for stage in report["stages"]] == [
+        "parameters",
+        "load",
+        "train",
+        "predict",
+    ]
+    assert report["artifacts"] == ["model"]
+
+
+def test_messy_notebook_predict_io_is_inferred(capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_mlprod.cli import main
+
+    main(["check", "--json", str(EXAMPLES / "messy_sales.ipynb")])
+    report = json.loads(capsys.readouterr().out)
+    predict = report["predict"]
+    assert (predict["input"], predict["output"]) == ("X_test", "preds")
+    assert predict["input_source"] == predict["output_source"] == "inferred"
+    actions = {magic["code"]: magic["action"] for magic in report["magics"]}
+    assert actions["!pip install -q scikit-learn"] == "requirement"
+    assert actions["%matplotlib inline"] == "dropped"
+    assert report["requirements_from_pip"] == ["scikit-learn"]
