@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from tornado import web
 from .. import __version__
 from ..errors import CellError, ConversionError, MlprodError, NotebookError, OutputExistsError
 from .jobs import JobOutcome, JobRegistry, ProgressCallback
-from .paths import confine, relative_to_root
+from .paths import confine, relative_to_root, strip_root
 from .responses import ApiError
 
 if TYPE_CHECKING:
@@ -64,6 +65,10 @@ class MlprodHandler(APIHandler):
         if must_exist and not path.is_file():
             raise ApiError(404, f"no such notebook: {body['path']}")
         return path
+
+    def refuse(self, status: int, error: MlprodError, **extra: Any) -> ApiError:
+        """An :class:`ApiError` carrying a tool error's one line, paths root-relative."""
+        return ApiError(status, strip_root(str(error), self.root_dir), **extra)
 
     def shown(self, path: Path) -> str:
         """How answers name a confined path: relative to the root, POSIX separators."""
@@ -113,7 +118,7 @@ class AnalyseHandler(MlprodHandler):
             report = await asyncio.to_thread(analyse_report, replace(notebook, path=shown))
         except MlprodError as error:
             # One line, never the notebook: the browser already has it.
-            raise ApiError(400, str(error), **problems_of(error)) from None
+            raise self.refuse(400, error, **problems_of(error)) from None
         report["notebook"] = shown
         self.finish(report)
 
@@ -155,13 +160,13 @@ class ConvertHandler(MlprodHandler):
             ) from None
         except ConversionError as error:
             problems = await asyncio.to_thread(conversion_problems, path, error)
-            raise ApiError(422, str(error), problems=problems) from None
+            raise self.refuse(422, error, problems=problems) from None
         except CellError as error:
-            raise ApiError(422, str(error), **problems_of(error)) from None
+            raise self.refuse(422, error, **problems_of(error)) from None
         except NotebookError as error:
-            raise ApiError(400, str(error)) from None
+            raise self.refuse(400, error) from None
         except MlprodError as error:
-            raise ApiError(422, str(error)) from None
+            raise self.refuse(422, error) from None
         self.finish(
             {
                 "output_dir": self.shown(Path(result.out_dir).resolve()),
@@ -184,8 +189,10 @@ class RunHandler(MlprodHandler):
         if not runs_available("execute"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
 
+        root = self.root_dir
+
         def work(on_cell: ProgressCallback) -> JobOutcome:
-            return run_job(path, parameters, runs_dir, on_cell)
+            return with_relative_message(root, lambda: run_job(path, parameters, runs_dir, on_cell))
 
         self.set_status(202)
         self.finish({"job_id": self.jobs.submit("run", work)})
@@ -206,8 +213,12 @@ class VerifyHandler(MlprodHandler):
         if not runs_available("verify"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
 
+        root = self.root_dir
+
         def work(on_cell: ProgressCallback) -> JobOutcome:
-            return verify_job(path, parameters, float(rtol), on_cell)
+            return with_relative_message(
+                root, lambda: verify_job(path, parameters, float(rtol), on_cell)
+            )
 
         self.set_status(202)
         self.finish({"job_id": self.jobs.submit("verify", work)})
@@ -317,6 +328,15 @@ def verify_job(
     else:
         default = f"predictions differ in {outcome.mismatches} of {outcome.rows} rows"
     return JobOutcome(outcome.ok, json_safe(outcome.to_json()), outcome.message or default)
+
+
+def with_relative_message(root: Path, job: Callable[[], JobOutcome]) -> JobOutcome:
+    """Run ``job``; its message (or its tool error's) names files relative to ``root``."""
+    try:
+        outcome = job()
+    except MlprodError as error:
+        return JobOutcome(False, None, strip_root(str(error), root))
+    return replace(outcome, message=strip_root(outcome.message, root))
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any] | None:

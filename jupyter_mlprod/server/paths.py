@@ -8,6 +8,7 @@ refused the same way, whatever spelling reached the server.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from .responses import ApiError
@@ -53,3 +54,13 @@ def relative_to_root(root: str | Path, path: Path) -> str:
     """The POSIX form of ``path`` relative to ``root``, as the browser names files."""
     relative = path.relative_to(Path(root).resolve()).as_posix()
     return "" if relative == "." else relative
+
+
+def strip_root(text: str, root: str | Path) -> str:
+    """``text`` with absolute paths inside ``root`` written relative to it.
+
+    Errors from the converter and the runner name files by the absolute paths the server
+    passed them; the browser knows files by their root-relative names.
+    """
+    prefix = str(Path(root).resolve()) + os.sep
+    return text.replace(prefix, "")

@@ -73,6 +73,8 @@ async def test_failing_cell_fails_the_job_and_names_the_cell(
     assert job["status"] == "failed"
     assert f"cell {train_index}" in job["message"]
     assert "ValueError" in job["message"]
+    assert str(jp_root_dir) not in job["message"]
+    assert "see runs/" in job["message"]
     # The record of the failed run still comes back, for the UI to show.
     assert job["result"] is not None
     assert job["result"]["status"] == "failed"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlprod.server.paths import confine, relative_to_root
+from jupyter_mlprod.server.paths import confine, relative_to_root, strip_root
 from jupyter_mlprod.server.responses import ApiError
 
 
@@ -78,3 +78,9 @@ def test_relative_to_root_uses_posix_separators(root: Path) -> None:
 def test_api_error_body_keeps_percent_signs_and_extra_fields() -> None:
     error = ApiError(422, "50% of cells failed", problems=[{"cell": 1}])
     assert error.body() == {"message": "50% of cells failed", "problems": [{"cell": 1}]}
+
+
+def test_strip_root_rewrites_only_paths_inside_the_root(root: Path) -> None:
+    text = f"{root.resolve()}/work/nb.ipynb: cell 3: boom — see {root.resolve()}/runs/r1/nb.ipynb"
+    assert strip_root(text, root) == "work/nb.ipynb: cell 3: boom — see runs/r1/nb.ipynb"
+    assert strip_root("/etc/passwd: nope", root) == "/etc/passwd: nope"
