@@ -450,6 +450,8 @@ def _walk_flow(walk: _Walk) -> None:
             continue
         if role in _EXPORTED and statement.kind == CODE:
             walk.resolved[id(statement)] = _resolve_reads(walk, statement, role, env)
+        # A name rebound by real code is no longer a plot object.
+        display_names -= statement.defines - statement.mutates
         for name in statement.defines:
             previous = env.get(name)
             if name in statement.mutates and previous is not None and previous.kind != CODE:
@@ -627,6 +629,15 @@ def _choose_predict_io(walk: _Walk, metadata: dict[str, str]) -> PredictIO:
                 code[0].cell,
                 hint="pass --predict-output NAME or pick it in the Pipeline panel",
             )
+    predict_cells = [index for index, role in walk.roles_by_cell.items() if role == roles.PREDICT]
+    if predict_cells and not code:
+        walk.add(
+            ERROR,
+            "predict-computes-nothing",
+            "the predict cell only displays its result, so there is nothing to export",
+            predict_cells[0],
+            hint="assign the predictions to a variable, e.g. `y_pred = model.predict(X_test)`",
+        )
     input_source = "option" if options.predict_input else "metadata"
     name = options.predict_input or metadata.get("predict_input")
     input_candidates: tuple[str, ...] = ()
@@ -661,7 +672,8 @@ def _output_candidates(code: list[Statement]) -> tuple[str, ...]:
     read_later: set[str] = set()
     sinks: list[str] = []
     for statement in reversed(code):
-        sinks.extend(sorted(statement.defines - read_later))
+        # Names only changed in place (`df["pred"] = ...`) hold data, not the predictions.
+        sinks.extend(sorted(statement.defines - statement.mutates - read_later))
         read_later |= statement.reads
     return tuple(dict.fromkeys(reversed(sinks)))
 

@@ -34,6 +34,8 @@ DISPLAY_MODULES = frozenset(
     {"matplotlib", "seaborn", "plotly", "IPython", "bokeh", "altair", "missingno", "yellowbrick"}
 )
 DISPLAY_FUNCTIONS = frozenset({"print", "display", "pprint"})
+# Functions of display modules that read data rather than show it.
+DATA_READERS = frozenset({"imread", "load_dataset", "get_dataset_names"})
 # Methods called for their printed or plotted result, never for an effect production needs.
 DISPLAY_METHODS = frozenset(
     {
@@ -42,7 +44,7 @@ DISPLAY_METHODS = frozenset(
         "bar", "barh", "pie", "imshow", "heatmap", "pairplot", "savefig", "style", "to_string",
         "summary", "print", "display", "groupby", "mean", "median", "sum", "count", "agg",
         "sort_values", "query", "pivot_table", "skew", "std", "min", "max", "quantile", "dtypes",
-        "to_markdown", "get_params", "score",
+        "to_markdown", "get_params", "score", "predict", "predict_proba", "decision_function",
     }
 )  # fmt: skip
 
@@ -189,17 +191,20 @@ def is_display_call(node: cst.BaseStatement, display_names: set[str]) -> bool:
     """Whether a statement only shows something (a bare expression, print, a plot…).
 
     ``display_names`` holds names bound to display modules (``plt``) or to objects made by
-    earlier display-only statements (``fig, ax``); any use of them makes a statement display.
+    earlier display-only statements (``fig, ax``); using them makes a statement display, except
+    to read data (``sns.load_dataset(...)``, ``plt.imread(...)``).
     """
     if not isinstance(node, cst.SimpleStatementLine):
         return False
     if not all(isinstance(small, (cst.Expr, cst.Assign, cst.AnnAssign)) for small in node.body):
         return False
     for small in node.body:
-        if _uses_names(small, display_names):
+        value = small.value
+        if value is None:
+            return False
+        if _uses_names(value, display_names) and not _reads_data(value):
             continue
         if isinstance(small, cst.Expr):
-            value = small.value
             if not isinstance(value, cst.Call):
                 # A bare expression (`df`, `df.shape`, `x == y`) has no effect, except strings
                 # (docstrings) and awaits, which are left alone.
@@ -209,12 +214,30 @@ def is_display_call(node: cst.BaseStatement, display_names: set[str]) -> bool:
             if _callee_is_display(value) and not _has_inplace(value):
                 continue
             return False
-        # An assignment is display-only when its value is a plot/display call.
-        value = small.value
+        # An assignment is display-only when its value is a plot call.
         if isinstance(value, cst.Call) and _callee_is_display(value, methods_only_plot=True):
             continue
         return False
     return True
+
+
+def _reads_data(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            nonlocal found
+            func = call.func
+            name = (
+                func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            )
+            if isinstance(name, str) and (
+                name in DATA_READERS or name.startswith(("read_", "load_"))
+            ):
+                found = True
+
+    node.visit(Finder())
+    return found
 
 
 def display_bindings(imports: Iterable[ImportBinding]) -> set[str]:
@@ -354,7 +377,7 @@ def _mutated_names(node: cst.BaseStatement) -> set[str]:
             targets = [small.target]
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             func = small.value.func
-            if isinstance(func, cst.Attribute):
+            if isinstance(func, cst.Attribute) and func.attr.value not in DISPLAY_METHODS:
                 # A method called for its effect (`model.fit(X, y)`) changes its receiver.
                 root = _root_name(func.value)
                 if root is not None:

@@ -74,12 +74,6 @@ def predict_source(path: Path) -> str:
     return module.read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a dataset read through a plotting library (sns.load_dataset, plt.imread) is "
-    "treated as display-only, and so is everything computed from it: load, train and "
-    "predict code vanish, `check` says ready and `convert` fails while formatting",
-)
 @pytest.mark.parametrize(
     ("import_line", "load_line"),
     [
@@ -114,11 +108,6 @@ def test_data_read_by_a_plotting_library_is_not_display_only(
     assert convert(path, capsys)[0] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name first bound by a display-only statement (`ax = df.plot...`) stays "
-    "display-only after a stage rebinds it, so the stage code using it is dropped",
-)
 def test_stage_rebinding_a_name_used_for_a_plot_keeps_its_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -144,11 +133,6 @@ def test_stage_rebinding_a_name_used_for_a_plot_keeps_its_code(
     assert "X_new" in load["provides"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a predict cell that only prints its predictions passes `check` (no predict "
-    "output, no problem reported) and then `convert` fails with an empty formatting error",
-)
 def test_predict_cell_that_only_prints_is_reported_by_check(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,11 +151,6 @@ def test_predict_cell_that_only_prints_is_reported_by_check(
     assert any(problem["cell"] == 3 for problem in report["problems"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a predict cell ending in a bare `model.predict(X)` gets the model as its "
-    "output: the generated predict() returns the fitted model instead of predictions",
-)
 def test_bare_predict_expression_never_returns_the_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -192,11 +171,6 @@ def test_bare_predict_expression_never_returns_the_model(
         assert "return model\n" not in predict_source(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PDSH 05.06 `daily['predicted'] = model.predict(X)`: the load-time frame "
-    "`daily` becomes the predict output and is saved as a model artifact",
-)
 def test_predictions_stored_in_a_column_do_not_make_the_frame_an_artifact(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
