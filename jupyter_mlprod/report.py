@@ -35,11 +35,14 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
         if not tagged and not any(plan.statements for plan in plans):
             continue
         main = analysis.plan(role)
+        reads = list(main.inputs) + list(main.params_read) if main else []
+        if role == roles.PREDICT:
+            reads += [name for name in analysis.artifacts if name not in reads]
         stages.append(
             {
                 "role": role,
                 "cells": [_cell_entry(cells_by_index, index) for index in tagged],
-                "reads": list(main.inputs) + list(main.params_read) if main else [],
+                "reads": reads,
                 "provides": list(main.outputs) if main else [],
             }
         )
