@@ -1,9 +1,14 @@
 """REST handlers of the server extension (contract: docs/ARCHITECTURE.md, "REST API").
 
 Each handler reads and checks its JSON body, confines every path to the server's root
-directory, and calls the same Python API as the CLI. Blocking work (libcst analysis, code
-generation, papermill) never runs on the event loop: analysis and conversion go to a worker
-thread and are awaited; runs and verifications become jobs that the browser polls.
+directory, and calls the same Python API as the CLI. Besides authentication (token, XSRF),
+each action is authorised like Jupyter's own APIs, so a server with a restrictive authorizer
+(e.g. read-only users) keeps its rules: analysing reads contents, converting writes them,
+runs and verifications execute code in kernels and write their records.
+
+Blocking work (libcst analysis, code generation, papermill) never runs on the event loop:
+analysis and conversion go to a worker thread and are awaited; runs and verifications
+become jobs that the browser polls.
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .. import __version__
 from ..errors import CellError, ConversionError, MlprodError, NotebookError, OutputExistsError
 from .jobs import JobOutcome, JobRegistry, ProgressCallback
-from .paths import confine, relative_to_root, strip_root
+from .paths import confine, is_hidden, relative_to_root, strip_root
 from .responses import ApiError
 
 if TYPE_CHECKING:
@@ -59,9 +65,25 @@ class MlprodHandler(APIHandler):
             raise ApiError(400, "the request body must be a JSON object")
         return body
 
+    def confined(self, requested: object, what: str) -> Path:
+        """A request path resolved inside the root, refused as Jupyter's file API would.
+
+        Hidden files and directories are refused unless the server allows them
+        (``ContentsManager.allow_hidden``), as for Jupyter's own contents API: converting
+        with ``force`` into ``.ssh`` must not be possible from a click.
+        """
+        path = confine(self.root_dir, requested, what=what)
+        if is_hidden(self.root_dir, path) and not self.contents_manager.allow_hidden:
+            raise ApiError(
+                403,
+                f"{what} {requested!r} is hidden (a name starts with '.'); "
+                "the server is configured not to touch hidden files",
+            )
+        return path
+
     def notebook_path(self, body: dict[str, Any], *, must_exist: bool = True) -> Path:
         """The body's ``path``, confined to the root; 404 when it must exist and does not."""
-        path = confine(self.root_dir, body.get("path"), what="notebook")
+        path = self.confined(body.get("path"), "notebook")
         if must_exist and not path.is_file():
             raise ApiError(404, f"no such notebook: {body['path']}")
         return path
@@ -101,6 +123,7 @@ class AnalyseHandler(MlprodHandler):
     """``POST mlprod/analyse``: the ``check`` report for the notebook as edited."""
 
     @web.authenticated
+    @authorized("read", "contents")
     async def post(self) -> None:
         """Analyse the posted notebook JSON (or the file on disk when none is posted)."""
         from ..notebook import load_notebook, notebook_from_json
@@ -127,11 +150,12 @@ class ConvertHandler(MlprodHandler):
     """``POST mlprod/convert``: generate the package for the notebook on disk."""
 
     @web.authenticated
+    @authorized("write", "contents")
     async def post(self) -> None:
         """Convert; 409 when the output exists, 422 with problems when conversion fails."""
         body = self.json_body()
         path = self.notebook_path(body)
-        out_dir = confine(self.root_dir, body.get("output_dir"), what="output_dir")
+        out_dir = self.confined(body.get("output_dir"), "output_dir")
         if out_dir == path or out_dir in path.parents:
             raise ApiError(
                 400,
@@ -180,12 +204,14 @@ class RunHandler(MlprodHandler):
     """``POST mlprod/run``: start a headless papermill run as a job."""
 
     @web.authenticated
+    @authorized("execute", "kernels")
+    @authorized("write", "contents")
     def post(self) -> None:
         """Check the request, submit the job, answer 202 with its id."""
         body = self.json_body()
         path = self.notebook_path(body)
         parameters = parameters_of(body)
-        runs_dir = confine(self.root_dir, body.get("runs_dir", "runs"), what="runs_dir")
+        runs_dir = self.confined(body.get("runs_dir", "runs"), "runs_dir")
         if not runs_available("execute"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
 
@@ -202,6 +228,8 @@ class VerifyHandler(MlprodHandler):
     """``POST mlprod/verify``: start a notebook-versus-package verification as a job."""
 
     @web.authenticated
+    @authorized("execute", "kernels")
+    @authorized("write", "contents")
     def post(self) -> None:
         """Check the request, submit the job, answer 202 with its id."""
         body = self.json_body()
@@ -228,6 +256,7 @@ class JobHandler(MlprodHandler):
     """``GET mlprod/jobs/<job_id>``: a job's status, progress and result."""
 
     @web.authenticated
+    @authorized("read", "kernels")
     def get(self, job_id: str) -> None:
         """Answer the job's snapshot, or 404 for an id this server does not know."""
         snapshot = self.jobs.snapshot(job_id)

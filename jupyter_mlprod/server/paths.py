@@ -50,6 +50,11 @@ def confine(root: str | Path, requested: object, *, what: str = "path") -> Path:
     return resolved
 
 
+def is_hidden(root: str | Path, path: Path) -> bool:
+    """Whether ``path`` (inside ``root``) is or lies in a dot-file or dot-directory."""
+    return any(part.startswith(".") for part in path.relative_to(Path(root).resolve()).parts)
+
+
 def relative_to_root(root: str | Path, path: Path) -> str:
     """The POSIX form of ``path`` relative to ``root``, as the browser names files."""
     relative = path.relative_to(Path(root).resolve()).as_posix()

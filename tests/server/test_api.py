@@ -197,6 +197,23 @@ async def test_output_dir_outside_the_root_is_403(
     assert not (jp_root_dir.parent / "outside_pkg").exists()
 
 
+async def test_hidden_output_dir_and_notebook_are_403(
+    call: Any, put_notebook: Any, jp_root_dir: Path
+) -> None:
+    put_notebook("tiny.ipynb")
+    put_notebook(".secret/tiny.ipynb")
+    (jp_root_dir / ".ssh").mkdir()
+    (jp_root_dir / ".ssh" / "id_ed25519").write_text("key")
+    status, body = await call(
+        "POST", "convert", body={"path": "tiny.ipynb", "output_dir": ".ssh", "force": True}
+    )
+    assert status == 403, body
+    assert "hidden" in body["message"]
+    assert (jp_root_dir / ".ssh" / "id_ed25519").read_text() == "key"
+    status, body = await call("POST", "analyse", body={"path": ".secret/tiny.ipynb"})
+    assert status == 403, body
+
+
 async def test_requests_without_token_are_refused(
     http_server_client: Any, jp_base_url: str
 ) -> None:

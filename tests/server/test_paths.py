@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlprod.server.paths import confine, relative_to_root, strip_root
+from jupyter_mlprod.server.paths import confine, is_hidden, relative_to_root, strip_root
 from jupyter_mlprod.server.responses import ApiError
 
 
@@ -84,3 +84,11 @@ def test_strip_root_rewrites_only_paths_inside_the_root(root: Path) -> None:
     text = f"{root.resolve()}/work/nb.ipynb: cell 3: boom — see {root.resolve()}/runs/r1/nb.ipynb"
     assert strip_root(text, root) == "work/nb.ipynb: cell 3: boom — see runs/r1/nb.ipynb"
     assert strip_root("/etc/passwd: nope", root) == "/etc/passwd: nope"
+
+
+def test_is_hidden_looks_only_below_the_root(tmp_path: Path) -> None:
+    root = tmp_path / ".jupyter-home"
+    root.mkdir()
+    assert not is_hidden(root, (root / "work" / "nb.ipynb").resolve())
+    assert is_hidden(root, (root / ".ssh").resolve())
+    assert is_hidden(root, (root / "work" / ".cache" / "nb.ipynb").resolve())
