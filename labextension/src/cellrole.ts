@@ -80,6 +80,8 @@ export function decorateCell(cell: Cell): void {
     cell.toggleClass(roleClass(info.tag), info.tag === role);
   }
   cell.toggleClass(TAGGED_CLASS, role !== null);
+  // Cells build their DOM lazily (windowed notebooks): until then there is no header and
+  // the chip waits on the cell node; RoleDecorations re-runs this once the cell is ready.
   const host = cell.node.querySelector<HTMLElement>(':scope > .jp-Cell-header') ?? cell.node;
   let chip = cell.node.querySelector<HTMLElement>(`.${CHIP_CLASS}`);
   if (role === null) {
@@ -89,6 +91,8 @@ export function decorateCell(cell: Cell): void {
   if (!chip) {
     chip = document.createElement('span');
     chip.className = CHIP_CLASS;
+  }
+  if (chip.parentElement !== host) {
     host.appendChild(chip);
   }
   chip.textContent = role;
@@ -147,6 +151,11 @@ export class RoleDecorations implements IDisposable {
       if (!this._watched.has(cell.model)) {
         this._watched.add(cell.model);
         cell.model.metadataChanged.connect(this._onMetadata, this);
+        void cell.ready.then(() => {
+          if (!cell.isDisposed) {
+            decorateCell(cell);
+          }
+        });
       }
       decorateCell(cell);
     }
