@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,8 +147,8 @@ class PipelinePanel(widgets.VBox):  # type: ignore[misc]
             return
         self.header.value = f"<b>Pipeline</b> of <code>{html.escape(str(location.path))}</code>"
         self.output_dir.value = f"{location.path.stem}_package"
-        self.check_button.on_click(lambda _button: self.check())
-        self.convert_button.on_click(lambda _button: self.convert())
+        self.check_button.on_click(lambda _button: self._busy(self.check, self.outline))
+        self.convert_button.on_click(lambda _button: self._busy(self.convert, self.result))
         controls = widgets.HBox([self.check_button, self.output_dir, self.force])
         super().__init__(
             children=[self.header, controls, self.convert_button, self.outline, self.result]
@@ -207,6 +207,19 @@ class PipelinePanel(widgets.VBox):  # type: ignore[misc]
             return None
         self.result.value = converted_html(result.out_dir, result.files, result.warnings)
         return result
+
+    def _busy(self, action: Callable[[], object], area: Any) -> None:
+        """Run a button's action with both buttons disabled, so a slow conversion is not
+        started twice and the user sees that something is happening."""
+        buttons = (self.check_button, self.convert_button)
+        for button in buttons:
+            button.disabled = True
+        area.value = "<i>working…</i>"
+        try:
+            action()
+        finally:
+            for button in buttons:
+                button.disabled = False
 
     def _path(self) -> Path:
         if self.location.path is None:
@@ -363,7 +376,7 @@ def _absolute(path: str | os.PathLike[str], base: Path) -> Path:
 def _kernel_namespace() -> Mapping[str, Any]:
     """The globals of the running IPython kernel, or an empty mapping outside one."""
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
     except ImportError:
         return {}
     shell = get_ipython()

@@ -299,6 +299,22 @@ def test_convert_button_writes_the_package_and_respects_force(tiny: Path) -> Non
     assert "Converted" in panel.result.value
 
 
+def test_buttons_are_disabled_while_an_action_runs(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = pipeline_panel(str(tiny))
+    seen: list[tuple[bool, bool, str]] = []
+
+    def record() -> None:
+        state = (panel.check_button.disabled, panel.convert_button.disabled, panel.result.value)
+        seen.append(state)
+
+    monkeypatch.setattr(panel, "convert", record)
+    panel.convert_button.click()
+    assert seen == [(True, True, "<i>working…</i>")]
+    assert not panel.check_button.disabled and not panel.convert_button.disabled
+
+
 def test_convert_stops_on_errors_and_lists_them(tiny: Path) -> None:
     nbformat.write(tiny_notebook(untagged_threshold=True), str(tiny))
     panel = pipeline_panel(str(tiny))
