@@ -120,6 +120,34 @@ def test_convert_from_panel_writes_package(lab_ui: LabUI, lab_server: LabServer)
     lab_ui.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
     assert panel.locator(".jp-mlprod-converted-section").is_visible()
 
+    # Converting again into the same directory asks before replacing it.
+    (out / "stale.txt").write_text("left over")
+    panel.locator("button[data-action='convert']").click()
+    lab_ui.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    replace = lab_ui.page.locator(".jp-Dialog", has_text="already exists")
+    replace.locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab_ui.page.locator(".jp-Dialog .jp-mlprod-convert-result").wait_for()
+    lab_ui.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    assert not (out / "stale.txt").exists()
+    assert (out / "pyproject.toml").is_file()
+
+
+def test_convert_shows_problems_when_notebook_cannot_convert(
+    lab_ui: LabUI, lab_server: LabServer
+) -> None:
+    name = pipeline_notebook(lab_server, "panel_convert_fails.ipynb")
+    lab_ui.open_lab(name)
+    panel = lab_ui.open_pipeline_panel()
+    panel.locator(".jp-mlprod-status[data-state='errors']").wait_for()
+
+    panel.locator("button[data-action='convert']").click()
+    lab_ui.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    failure = lab_ui.page.locator(".jp-Dialog .jp-mlprod-failure")
+    failure.wait_for()
+    assert "offset" in failure.inner_text()
+    lab_ui.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    assert not (lab_server.root / "panel_convert_fails_package").exists()
+
 
 def test_verify_and_run_buttons_follow_server_capabilities(
     lab_ui: LabUI, lab_server: LabServer
@@ -134,3 +162,29 @@ def test_verify_and_run_buttons_follow_server_capabilities(
 
     assert panel.locator("button[data-action='verify']").count() == int(capabilities["verify"])
     assert panel.locator("button[data-action='run']").count() == int(capabilities["run"])
+
+
+@pytest.mark.slow
+def test_run_headless_from_panel_with_edited_parameter(
+    lab_ui: LabUI, lab_server: LabServer
+) -> None:
+    with urllib.request.urlopen(f"{lab_server.url}mlprod/capabilities") as answer:
+        if not json.load(answer)["run"]:
+            pytest.skip("the server cannot run notebooks (papermill missing)")
+    name = pipeline_notebook(lab_server, "panel_run.ipynb", offset_tagged=True)
+    lab_ui.open_lab(name)
+    panel = lab_ui.open_pipeline_panel()
+    panel.locator(".jp-mlprod-status[data-state='ok']").wait_for()
+
+    panel.locator("button[data-action='run']").click()
+    field = lab_ui.page.locator(".jp-Dialog input[name='alpha']")
+    assert field.input_value() == "1.0"
+    field.fill("2.5")
+    lab_ui.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+
+    status = panel.locator(".jp-mlprod-job-status[data-status='succeeded']")
+    failed = panel.locator(".jp-mlprod-job-status[data-status='failed']")
+    status.or_(failed).wait_for(timeout=180_000)
+    assert status.is_visible(), failed.inner_text()
+    record = panel.locator(".jp-mlprod-job-result").inner_text()
+    assert "2.5" in record
