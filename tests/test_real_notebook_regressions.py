@@ -188,3 +188,43 @@ def test_predictions_stored_in_a_column_do_not_make_the_frame_an_artifact(
     # name the predictions (or the column assignment should be the output).
     assert "df" not in report["artifacts"]
     assert report["predict"]["output"] != "df"
+
+
+APPEND_LOOP_CELLS: list[CellSpec] = [
+    ("import pandas as pd\nfrom sklearn.linear_model import LinearRegression", None),
+    (TINY_FRAME + "\nrows = [[5.0], [6.0]]", "load"),
+    ("model = LinearRegression().fit(X, y)", "train"),
+    # Kaggle "pneumonia-classification-with-resnet50": one prediction per file, appended.
+    ("preds = []\nfor row in rows:\n    preds.append(model.predict([row])[0])", "predict"),
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="predictions collected with `.append` in a loop over the input are reported as "
+    "`output-ignores-input`: mutation through a method call is not seen as data flow",
+)
+def test_output_filled_by_append_in_a_loop_depends_on_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path, APPEND_LOOP_CELLS, mlprod={"predict_input": "rows", "predict_output": "preds"}
+    )
+    code, report = check(path, capsys)
+    assert code == 0, [problem["message"] for problem in report["problems"]]
+    assert convert(path, capsys)[0] == 0
+    assert "return preds" in predict_source(path)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="output inference picks the loop variable `row` and check passes: the "
+    "generated predict() would return the last input row instead of the predictions",
+)
+def test_output_inference_never_picks_a_loop_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(tmp_path, APPEND_LOOP_CELLS, mlprod={"predict_input": "rows"})
+    code, report = check(path, capsys)
+    assert report["predict"]["output"] != "row"
+    assert code == 1 or report["predict"]["output"] == "preds"
