@@ -14,6 +14,7 @@ become jobs that the browser polls.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -107,16 +108,12 @@ class CapabilitiesHandler(MlprodHandler):
     """``GET mlprod/capabilities``: what this server can do, so the UI hides the rest."""
 
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         """Answer the version and which optional features import."""
-        self.finish(
-            {
-                "version": __version__,
-                "convert": True,
-                "run": runs_available("execute"),
-                "verify": runs_available("verify"),
-            }
-        )
+        # The first import of papermill takes seconds: keep it off the event loop.
+        run = await asyncio.to_thread(runs_available, "execute")
+        verify = await asyncio.to_thread(runs_available, "verify")
+        self.finish({"version": __version__, "convert": True, "run": run, "verify": verify})
 
 
 class AnalyseHandler(MlprodHandler):
@@ -206,13 +203,13 @@ class RunHandler(MlprodHandler):
     @web.authenticated
     @authorized("execute", "kernels")
     @authorized("write", "contents")
-    def post(self) -> None:
+    async def post(self) -> None:
         """Check the request, submit the job, answer 202 with its id."""
         body = self.json_body()
         path = self.notebook_path(body)
         parameters = parameters_of(body)
         runs_dir = self.confined(body.get("runs_dir", "runs"), "runs_dir")
-        if not runs_available("execute"):
+        if not await asyncio.to_thread(runs_available, "execute"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
 
         root = self.root_dir
@@ -230,7 +227,7 @@ class VerifyHandler(MlprodHandler):
     @web.authenticated
     @authorized("execute", "kernels")
     @authorized("write", "contents")
-    def post(self) -> None:
+    async def post(self) -> None:
         """Check the request, submit the job, answer 202 with its id."""
         body = self.json_body()
         path = self.notebook_path(body)
@@ -238,7 +235,7 @@ class VerifyHandler(MlprodHandler):
         rtol = body.get("rtol", 1e-9)
         if isinstance(rtol, bool) or not isinstance(rtol, int | float) or rtol < 0:
             raise ApiError(400, "`rtol` must be a non-negative number")
-        if not runs_available("verify"):
+        if not await asyncio.to_thread(runs_available, "verify"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
 
         root = self.root_dir
@@ -273,8 +270,12 @@ RUN_EXTRA_MESSAGE = (
 )
 
 
+@functools.cache
 def runs_available(module: str) -> bool:
-    """Whether ``jupyter_mlprod.runs.<module>`` and papermill import on this server."""
+    """Whether ``jupyter_mlprod.runs.<module>`` and papermill import on this server.
+
+    Cached: installing the ``run`` extra takes a server restart anyway.
+    """
     try:
         import papermill  # noqa: F401
 
