@@ -4,7 +4,9 @@ Both tools are timed as whole processes (start-up and imports included), because
 what a user or a CI job waits for. The notebooks are a generated one with many code cells
 (built here, and checked with `nb2prod check` before timing) and every example notebook.
 Runs of the two tools alternate so that load from other processes on the machine affects
-both alike; the table reports the median of each.
+both alike; the table reports the median of each, as wall-clock time (what the user waits
+for) and as CPU time of the child process (user + system, which other load on a shared
+machine disturbs much less).
 
 Usage::
 
@@ -14,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -33,18 +36,33 @@ N_COLUMNS = 8  # raw columns of the generated notebook's synthetic frame
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One timed process: wall-clock and CPU (user + system) seconds."""
+
+    wall_s: float
+    cpu_s: float
+
+
+@dataclass(frozen=True)
 class Timing:
-    """Median wall-clock seconds of both tools on one notebook."""
+    """Median seconds of both tools on one notebook."""
 
     notebook: str
     code_cells: int
     convert_s: float
     nbconvert_s: float
+    convert_cpu_s: float
+    nbconvert_cpu_s: float
 
     @property
     def ratio(self) -> float:
-        """How many times longer `nb2prod convert` takes than nbconvert."""
+        """How many times longer `nb2prod convert` takes than nbconvert (wall clock)."""
         return self.convert_s / self.nbconvert_s
+
+    @property
+    def cpu_ratio(self) -> float:
+        """The same ratio in CPU time."""
+        return self.convert_cpu_s / self.nbconvert_cpu_s
 
 
 def build_large_notebook(n_code_cells: int) -> nbformat.NotebookNode:
@@ -189,21 +207,25 @@ def nbconvert_command() -> list[str]:
     return [script, "nbconvert"] if script else [sys.executable, "-m", "nbconvert"]
 
 
-def run_once(command: Sequence[str], cwd: Path) -> float:
-    """Run ``command`` to completion and return its wall-clock duration in seconds.
+def run_once(command: Sequence[str], cwd: Path) -> Sample:
+    """Run ``command`` to completion and return its wall-clock and CPU durations.
 
     Raises:
         RuntimeError: the command failed; its stderr is included.
     """
+    # Children's rusage accumulates over every waited-for child, so take the difference.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if completed.returncode != 0:
         raise RuntimeError(
             f"{' '.join(command)} exited {completed.returncode}:\n"
             f"{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
         )
-    return elapsed
+    return Sample(wall_s=elapsed, cpu_s=cpu)
 
 
 def time_notebook(notebook: Path, runs: int, scratch: Path) -> Timing:
@@ -224,8 +246,8 @@ def time_notebook(notebook: Path, runs: int, scratch: Path) -> Timing:
     # Warm-up: fills the OS file cache and Python's bytecode caches for both tools.
     run_once(convert, notebook.parent)
     run_once(nbconvert, notebook.parent)
-    convert_times: list[float] = []
-    nbconvert_times: list[float] = []
+    convert_times: list[Sample] = []
+    nbconvert_times: list[Sample] = []
     for _ in range(runs):
         convert_times.append(run_once(convert, notebook.parent))
         nbconvert_times.append(run_once(nbconvert, notebook.parent))
@@ -235,8 +257,10 @@ def time_notebook(notebook: Path, runs: int, scratch: Path) -> Timing:
     return Timing(
         notebook=notebook.name,
         code_cells=code_cells,
-        convert_s=statistics.median(convert_times),
-        nbconvert_s=statistics.median(nbconvert_times),
+        convert_s=statistics.median(sample.wall_s for sample in convert_times),
+        nbconvert_s=statistics.median(sample.wall_s for sample in nbconvert_times),
+        convert_cpu_s=statistics.median(sample.cpu_s for sample in convert_times),
+        nbconvert_cpu_s=statistics.median(sample.cpu_s for sample in nbconvert_times),
     )
 
 
@@ -258,15 +282,18 @@ def check_notebook(notebook: Path) -> None:
 def render_table(timings: Sequence[Timing], runs: int) -> str:
     """The results as a Markdown table."""
     lines = [
-        f"Median of {runs} runs each (whole process, wall clock).",
+        f"Median of {runs} runs each, whole process (start-up included); "
+        "CPU = user + system time of the process.",
         "",
-        "| notebook | code cells | `nb2prod convert` (s) | `nbconvert --to script` (s) | ratio |",
-        "|---|---:|---:|---:|---:|",
+        "| notebook | code cells | `nb2prod convert` wall (s) | `nbconvert --to script` wall (s) "
+        "| ratio | convert CPU (s) | nbconvert CPU (s) | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for timing in timings:
         lines.append(
             f"| {timing.notebook} | {timing.code_cells} | {timing.convert_s:.2f} "
-            f"| {timing.nbconvert_s:.2f} | {timing.ratio:.2f}× |"
+            f"| {timing.nbconvert_s:.2f} | {timing.ratio:.2f}× | {timing.convert_cpu_s:.2f} "
+            f"| {timing.nbconvert_cpu_s:.2f} | {timing.cpu_ratio:.2f}× |"
         )
     return "\n".join(lines)
 
