@@ -797,16 +797,17 @@ def _plan_stages(
             artifacts.append(name)
             source = roles.PARAMETERS if name in params_read[roles.PREDICT] else ""
             if not source:
-                found = _provider_of(walk, slice_code, name)
-                source = owner.get(id(found.statement), "") if found and found.statement else ""
+                provider = _provider_of(walk, slice_code, name)
+                if provider is not None and provider.statement is not None:
+                    source = owner.get(id(provider.statement), "")
             artifact_sources.append((name, source))
     # The predict input is produced by prepare, or handed straight from load/train.
     if io.input is not None and slice_code:
-        found = _provider_of(walk, slice_code, io.input)
-        if found is not None and found.statement is not None:
-            source = owner.get(id(found.statement))
-            if source is not None and source != roles.PREDICT:
-                _append(outputs[source], io.input)
+        input_provider = _provider_of(walk, slice_code, io.input)
+        if input_provider is not None and input_provider.statement is not None:
+            input_source = owner.get(id(input_provider.statement))
+            if input_source is not None and input_source != roles.PREDICT:
+                _append(outputs[input_source], io.input)
         elif io.input not in {name for st in prepare_code for name in st.defines}:
             if not any(io.input in st.defines for st, _ in walk.statements):
                 walk.add(

@@ -9,6 +9,7 @@ the assignments its access refers to lies inside that same statement.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -122,8 +123,8 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
     scopes = wrapper.resolve(ScopeProvider)
     ranges = [positions[statement] for statement in module.body]
 
-    def owner(node: cst.CSTNode) -> int | None:
-        return _owning_statement(ranges, positions.get(node))
+    def owner(node: cst.CSTNode | None) -> int | None:
+        return None if node is None else _owning_statement(ranges, positions.get(node))
 
     global_scope = scopes.get(module)
     reads: list[set[str]] = [set() for _ in module.body]
@@ -141,7 +142,7 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
                 continue
             if any(not isinstance(ref.scope, GlobalScope) for ref in referents):
                 continue  # a local of a function, class body or comprehension
-            if any(owner(ref.node) == index for ref in referents):
+            if any(owner(getattr(ref, "node", None)) == index for ref in referents):
                 continue  # assigned earlier inside the same statement
             name = access.node.value
             if _in_deferred_scope(scope):
@@ -152,7 +153,7 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
     defines: list[set[str]] = [set() for _ in module.body]
     if global_scope is not None:
         for assignment in global_scope.assignments:
-            index = owner(assignment.node)
+            index = owner(getattr(assignment, "node", None))
             if index is not None:
                 defines[index].add(assignment.name.split(".")[0])
     strings: list[list[tuple[str, int, cst.SimpleString]]] = [[] for _ in module.body]
@@ -199,7 +200,7 @@ def is_display_call(node: cst.BaseStatement, display_names: set[str]) -> bool:
     if not all(isinstance(small, (cst.Expr, cst.Assign, cst.AnnAssign)) for small in node.body):
         return False
     for small in node.body:
-        value = small.value
+        value = typing.cast("cst.Expr | cst.Assign | cst.AnnAssign", small).value
         if value is None:
             return False
         if _uses_names(value, display_names) and not _reads_data(value):
@@ -298,6 +299,7 @@ class _NameFinder(cst.CSTVisitor):
 
 
 def _owning_statement(ranges: list[CodeRange], where: CodeRange | None) -> int | None:
+    """The index of the top-level statement whose source range holds ``where``."""
     if where is None:
         return None
     point = (where.start.line, where.start.column)

@@ -401,14 +401,13 @@ class _Renderer:
             for name, node in statement.read_nodes:
                 if name in self.param_names and not _assigned_in_stage(name, statement):
                     replacements[id(node)] = _params_attribute(name)
-            for value, _line, node in statement.strings:
+            for value, _line, string in statement.strings:
                 lifted = self.lifted.get(value)
                 if lifted:
-                    replacements[id(node)] = _params_attribute(lifted)
-        node = statement.node
-        if replacements:
-            node = typing.cast(cst.BaseStatement, node.visit(_Replace(replacements)))
-        return node
+                    replacements[id(string)] = _params_attribute(lifted)
+        if not replacements:
+            return statement.node
+        return typing.cast(cst.BaseStatement, statement.node.visit(_Replace(replacements)))
 
     def _imports_for(
         self,
@@ -458,7 +457,8 @@ def _assigned_in_stage(name: str, statement: Statement) -> bool:
 
 
 def _helper_code(helper: Helper) -> str:
-    code = cst.Module(body=[helper.statement.node]).code
+    node = typing.cast("cst.SimpleStatementLine | cst.BaseCompoundStatement", helper.statement.node)
+    code = cst.Module(body=[node]).code
     return f"# From notebook cell {helper.statement.cell}.\n{code.lstrip()}"
 
 

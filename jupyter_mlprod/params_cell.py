@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from .errors import CellError, ParameterError
 
@@ -101,7 +102,7 @@ def parse_parameters_cell(source: str, *, path: str, cell_index: int) -> tuple[P
             hint="fix the cell so it is valid Python",
         ) from None
     wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    positions = wrapper.resolve(PositionProvider)
     specs: list[ParamSpec] = []
     for statement in wrapper.module.body:
         line = positions[statement].start.line
