@@ -7,7 +7,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import LabServer, LabUI, write_notebook
+from labdriver import LabServer, LabUI, write_notebook
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LabServer, LabUI, write_notebook
+from labdriver import LabServer, LabUI, write_notebook
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
