@@ -200,6 +200,8 @@ def _conform_column(name: str, values: pd.Series, column: Mapping[str, Any]) -> 
     if not column.get("nullable", True) and values.isna().any():
         raise SchemaError(name, "has missing values; the model was trained without any")
     actual = values.dtype
+    if actual == target and not isinstance(target, pd.CategoricalDtype):
+        return values  # the common case: nothing to check beyond nullability
     if isinstance(target, pd.CategoricalDtype) or expected == "category":
         categories = column.get("categories")
         if categories is not None:

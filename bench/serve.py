@@ -1,0 +1,386 @@
+"""Benchmark the generated package's serving and batch prediction.
+
+On one trained model (the fake churn package of ``tests/runtime/fixtures``: a scikit-learn
+pipeline with a scaler, a one-hot encoder and a logistic regression):
+
+- latency (p50, p99) and requests/s for 1-row and 100-row requests, with a concurrent
+  httpx load generator on loopback, bounded by a request count and a time limit, against
+  (a) ``predict`` called in-process (no HTTP: the floor), (b) the package's own
+  ``serve`` (Starlette on uvicorn, one process) and (c) ``mlflow models serve`` on the same
+  fitted model (skipped with a message when mlflow is not installed);
+- batch: rows/s of ``<pkg> predict`` on a 1M-row CSV against a plain script that does
+  ``pandas.read_csv`` + ``model.predict`` + ``to_csv`` (both as fresh processes).
+
+Every figure is the median over ``--runs`` runs. The results are printed as Markdown
+tables. mlflow is looked up as ``--mlflow`` (a path to its executable), else ``mlflow`` on
+PATH; install it in a separate virtualenv if its pins clash with this environment's.
+
+Usage::
+
+    python bench/serve.py                 # full run (a few minutes)
+    python bench/serve.py --quick         # small sizes, to check the script works
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from jupyter_mlprod import runtime  # noqa: E402
+
+FIXTURE = REPO / "tests" / "runtime" / "fixtures" / "fakepkg"
+PACKAGE = "fakepkg"
+FEATURES = ["age", "income", "plan"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One load-generator run."""
+
+    p50_ms: float
+    p99_ms: float
+    per_second: float
+
+
+def churn_frame(n_rows: int, seed: int) -> pd.DataFrame:
+    """Synthetic churn data with the columns the fixture package expects."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 80, n_rows)
+    income = rng.normal(50_000, 15_000, n_rows).round(2)
+    plan = rng.choice(["basic", "plus", "pro"], n_rows)
+    logit = (age - 45) / 10 - (income - 50_000) / 20_000 + (plan == "basic") * 1.0
+    churn = (rng.random(n_rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"age": age, "income": income, "plan": plan, "churn": churn})
+
+
+def build_workspace(root: Path, train_rows: int) -> dict[str, str]:
+    """Copy the fixture package plus the runtime files, write data, train v1."""
+    package = root / "src" / PACKAGE
+    shutil.copytree(FIXTURE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in runtime.FILES:
+        (package / name).write_text(runtime.read_file(name), encoding="utf-8")
+    (root / "data").mkdir()
+    churn_frame(train_rows, seed=1).to_csv(root / "data" / "churn.csv", index=False)
+    env = dict(os.environ, PYTHONPATH=str(root / "src"), MLPROD_MODEL_DIR=str(root / "models"))
+    subprocess.run(
+        [sys.executable, "-m", PACKAGE, "train"], cwd=root, env=env, check=True, capture_output=True
+    )
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def server(command: list[str], cwd: Path, env: dict[str, str], health_url: str) -> Iterator[None]:
+    """Start a server process, wait until it answers, stop it afterwards."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited: {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(health_url, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{' '.join(command)} did not start")
+            time.sleep(0.25)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _load(
+    url: str, body: bytes, requests: int, seconds: float, concurrency: int
+) -> LoadResult:
+    latencies: list[float] = []
+    sent = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        for _ in range(min(50, requests)):  # warm-up: connections, caches, lazy imports
+            (await client.post(url, content=body, headers=headers)).raise_for_status()
+        started = time.perf_counter()
+        stop_at = started + seconds
+
+        async def worker() -> None:
+            nonlocal sent
+            while sent < requests and time.perf_counter() < stop_at:
+                sent += 1
+                begin = time.perf_counter()
+                answer = await client.post(url, content=body, headers=headers)
+                latencies.append(time.perf_counter() - begin)
+                answer.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return summarise(latencies, elapsed)
+
+
+def summarise(latencies: list[float], elapsed: float) -> LoadResult:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return LoadResult(
+        p50_ms=statistics.median(ordered) * 1000,
+        p99_ms=p99 * 1000,
+        per_second=len(ordered) / elapsed,
+    )
+
+
+def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
+    return asyncio.run(_load(url, body, args.requests, args.seconds, args.concurrency))
+
+
+def in_process(call: Callable[[], Any], args: argparse.Namespace) -> LoadResult:
+    """Time ``call`` in a loop (single thread): the cost of predict without HTTP."""
+    for _ in range(20):
+        call()
+    latencies = []
+    started = time.perf_counter()
+    while len(latencies) < args.requests and time.perf_counter() - started < args.seconds:
+        begin = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - begin)
+    return summarise(latencies, time.perf_counter() - started)
+
+
+def median_result(runs: list[LoadResult]) -> LoadResult:
+    return LoadResult(
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p99_ms=statistics.median(r.p99_ms for r in runs),
+        per_second=statistics.median(r.per_second for r in runs),
+    )
+
+
+def find_mlflow(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    return shutil.which("mlflow")
+
+
+def mlflow_python(mlflow: str) -> str:
+    """The interpreter that runs the mlflow executable (its shebang), to log the model."""
+    first = Path(mlflow).read_text(encoding="utf-8", errors="replace").splitlines()[0]
+    return first[2:].strip() if first.startswith("#!") else sys.executable
+
+
+def time_process(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+BASELINE = f"""
+import sys, joblib, pandas as pd
+model = joblib.load(sys.argv[1])
+frame = pd.read_csv(sys.argv[2])
+pd.DataFrame({{"y_pred": model.predict(frame[{FEATURES!r}])}}).to_csv(sys.argv[3], index=False)
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per load run")
+    parser.add_argument("--seconds", type=float, default=15.0, help="time limit per load run")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batch-rows", type=int, default=1_000_000)
+    parser.add_argument("--mlflow", help="path to the mlflow executable")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.requests, args.seconds, args.batch_rows = 1, 100, 5.0, 20_000
+
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as temp:
+        root = Path(temp)
+        print("training the model…", file=sys.stderr)
+        env = build_workspace(root, train_rows=20_000)
+        sys.path.insert(0, str(root / "src"))
+        import fakepkg.predict
+        import fakepkg.registry
+        import fakepkg.schema
+
+        model = fakepkg.registry.ModelStore(root / "models").load("v1")
+        import joblib
+
+        joblib.dump(model.artifacts["model"], root / "model.joblib")
+        sample = churn_frame(100, seed=2).drop(columns="churn")
+        bodies = {
+            rows: json.loads(sample.head(rows).to_json(orient="records")) for rows in (1, 100)
+        }
+
+        results: dict[tuple[str, int], LoadResult] = {}
+        for rows, records in bodies.items():
+
+            def call(records: list[dict[str, Any]] = records) -> Any:
+                data = fakepkg.schema.from_payload(records, model.schema)
+                conformed = fakepkg.schema.conform(data, model.schema)
+                return fakepkg.schema.to_jsonable(
+                    fakepkg.predict.predict(model.artifacts, conformed)
+                )
+
+            print(f"in-process, {rows} row(s)…", file=sys.stderr)
+            results[("in-process predict", rows)] = median_result(
+                [in_process(call, args) for _ in range(args.runs)]
+            )
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(port)]
+        with server(command, root, env, f"{base}/health"):
+            for rows, records in bodies.items():
+                print(f"package serve, {rows} row(s)…", file=sys.stderr)
+                body = json.dumps(records).encode()
+                results[("package serve (uvicorn)", rows)] = median_result(
+                    [load(f"{base}/predict", body, args) for _ in range(args.runs)]
+                )
+
+        mlflow = find_mlflow(args.mlflow)
+        if mlflow is None:
+            print("mlflow not found: skipping `mlflow models serve`", file=sys.stderr)
+        else:
+            model_path = root / "mlflow-model"
+            subprocess.run(
+                [
+                    mlflow_python(mlflow),
+                    "-c",
+                    "import sys, joblib, mlflow.sklearn;"
+                    "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2])",
+                    str(root / "model.joblib"),
+                    str(model_path),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            command = [
+                mlflow, "models", "serve", "-m", str(model_path), "-p", str(port),
+                "-h", "127.0.0.1", "--env-manager", "local", "-w", "1",
+            ]  # fmt: skip
+            # mlflow starts `uvicorn` from PATH: make it run with mlflow's interpreter (a
+            # virtualenv sharing system site-packages has no uvicorn script of its own).
+            shim = root / "mlflow-bin"
+            shim.mkdir()
+            (shim / "uvicorn").write_text(
+                f'#!/bin/sh\nexec "{mlflow_python(mlflow)}" -m uvicorn "$@"\n', encoding="utf-8"
+            )
+            (shim / "uvicorn").chmod(0o755)
+            path = os.pathsep.join([str(shim), str(Path(mlflow).parent), os.environ["PATH"]])
+            with server(command, root, dict(os.environ, PATH=path), f"{base}/ping"):
+                for rows, records in bodies.items():
+                    print(f"mlflow serve, {rows} row(s)…", file=sys.stderr)
+                    body = json.dumps({"dataframe_records": records}).encode()
+                    results[("mlflow models serve", rows)] = median_result(
+                        [load(f"{base}/invocations", body, args) for _ in range(args.runs)]
+                    )
+
+        print(f"batch: writing {args.batch_rows} rows…", file=sys.stderr)
+        big = root / "big.csv"
+        churn_frame(args.batch_rows, seed=3).drop(columns="churn").to_csv(big, index=False)
+        package_times, baseline_times = [], []
+        for _ in range(args.runs):
+            package_times.append(
+                time_process(
+                    [
+                        sys.executable,
+                        "-m",
+                        PACKAGE,
+                        "predict",
+                        "--input",
+                        str(big),
+                        "--output",
+                        str(root / "out.csv"),
+                    ],
+                    root,
+                    env,
+                )  # fmt: skip
+            )
+            baseline_times.append(
+                time_process(
+                    [
+                        sys.executable,
+                        "-c",
+                        BASELINE,
+                        str(root / "model.joblib"),
+                        str(big),
+                        str(root / "base.csv"),
+                    ],
+                    root,
+                    env,
+                )  # fmt: skip
+            )
+        assert pd.read_csv(root / "out.csv")["y_pred"].equals(
+            pd.read_csv(root / "base.csv")["y_pred"]
+        )
+
+    print_tables(results, statistics.median(package_times), statistics.median(baseline_times), args)
+    return 0
+
+
+def print_tables(
+    results: dict[tuple[str, int], LoadResult],
+    package_seconds: float,
+    baseline_seconds: float,
+    args: argparse.Namespace,
+) -> None:
+    print(
+        f"\nLatency and throughput (median of {args.runs} runs; {args.concurrency} concurrent "
+        f"clients for HTTP, up to {args.requests} requests or {args.seconds:.0f} s per run)\n"
+    )
+    print("| target | rows/request | p50 ms | p99 ms | requests/s | req/s vs package serve |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for (target, rows), result in results.items():
+        reference = results.get(("package serve (uvicorn)", rows))
+        ratio = f"{result.per_second / reference.per_second:.2f}x" if reference else "-"
+        print(
+            f"| {target} | {rows} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
+            f"{result.per_second:.0f} | {ratio} |"
+        )
+    rows = args.batch_rows
+    print(f"\nBatch prediction of a {rows:,}-row CSV (median of {args.runs} runs, whole process)\n")
+    print("| command | seconds | rows/s | rows/s vs script |")
+    print("|---|---:|---:|---:|")
+    ratio = baseline_seconds / package_seconds
+    print(f"| `{PACKAGE} predict` (validate, coerce, atomic write) | {package_seconds:.2f} | "
+          f"{rows / package_seconds:,.0f} | {ratio:.2f}x |")  # fmt: skip
+    print(f"| read_csv + model.predict + to_csv script | {baseline_seconds:.2f} | "
+          f"{rows / baseline_seconds:,.0f} | 1.00x |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
