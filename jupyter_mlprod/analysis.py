@@ -671,11 +671,20 @@ def _output_candidates(code: list[Statement]) -> tuple[str, ...]:
     # Otherwise: names assigned in the predict cell that nothing later in it reads.
     read_later: set[str] = set()
     sinks: list[str] = []
+    assigned_here = {name for st in code for name in st.defines - st.mutates}
     for statement in reversed(code):
-        # Names only changed in place (`df["pred"] = ...`) hold data, not the predictions.
-        sinks.extend(sorted(statement.defines - statement.mutates - read_later))
+        # A name only changed in place (`df["pred"] = ...`) on data from an earlier stage is
+        # not the predictions; one made here and filled in (`preds.append(...)`) may be. Loop
+        # variables never are.
+        names = (statement.defines - statement.mutates) | (statement.mutates & assigned_here)
+        sinks.extend(sorted(names - _loop_targets(statement) - read_later))
         read_later |= statement.reads
     return tuple(dict.fromkeys(reversed(sinks)))
+
+
+def _loop_targets(statement: Statement) -> set[str]:
+    node = statement.node
+    return set(_names_in(node.target)) if isinstance(node, cst.For) else set()
 
 
 def _names_assigned_from_model_call(statement: Statement) -> list[str]:

@@ -367,9 +367,41 @@ def _asname(alias: cst.ImportAlias) -> str | None:
 
 
 def _mutated_names(node: cst.BaseStatement) -> set[str]:
-    """Names a statement changes in place: ``df["a"] = …``, ``model.fit(…)``, ``x += …``."""
-    if not isinstance(node, cst.SimpleStatementLine):
+    """Names a statement changes in place: ``df["a"] = …``, ``model.fit(…)``, ``x += …``.
+
+    Nested blocks count (``for row in rows: preds.append(…)``); function and class bodies
+    do not, since they run later, if at all.
+    """
+    if isinstance(node, cst.SimpleStatementLine):
+        lines = [node]
+    elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
         return set()
+    else:
+        collector = _SimpleLines()
+        node.visit(collector)
+        lines = collector.lines
+    mutated: set[str] = set()
+    for line in lines:
+        mutated |= _mutated_in_line(line)
+    return mutated
+
+
+class _SimpleLines(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.lines: list[cst.SimpleStatementLine] = []
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        self.lines.append(node)
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
     mutated: set[str] = set()
     for small in node.body:
         targets: list[cst.BaseExpression] = []

@@ -199,11 +199,6 @@ APPEND_LOOP_CELLS: list[CellSpec] = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="predictions collected with `.append` in a loop over the input are reported as "
-    "`output-ignores-input`: mutation through a method call is not seen as data flow",
-)
 def test_output_filled_by_append_in_a_loop_depends_on_the_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -216,11 +211,6 @@ def test_output_filled_by_append_in_a_loop_depends_on_the_input(
     assert "return preds" in predict_source(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="output inference picks the loop variable `row` and check passes: the "
-    "generated predict() would return the last input row instead of the predictions",
-)
 def test_output_inference_never_picks_a_loop_variable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
