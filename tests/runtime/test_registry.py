@@ -111,6 +111,19 @@ def test_tampered_skops_file_is_refused_without_running_code(
     assert not marker.exists()
 
 
+def test_tampered_joblib_file_is_never_unpickled(
+    registry: ModuleType, errors: ModuleType, tmp_path: Path
+) -> None:
+    store = registry.ModelStore(tmp_path / "models")
+    store.save({"opaque": Opaque(3)}, {})
+    marker = tmp_path / "pwned"
+    target = tmp_path / "models" / "v1" / "artifacts" / "opaque.joblib"
+    target.write_bytes(pickle.dumps(_Marker(str(marker))))
+    with pytest.raises(errors.ModelError, match=r"opaque\.joblib: SHA-256 does not match"):
+        store.load("v1")
+    assert not marker.exists()
+
+
 def test_truncated_and_missing_files_are_named(
     registry: ModuleType, errors: ModuleType, tmp_path: Path
 ) -> None:
