@@ -35,6 +35,11 @@ DISPLAY_MODULES = frozenset(
     {"matplotlib", "seaborn", "plotly", "IPython", "bokeh", "altair", "missingno", "yellowbrick"}
 )
 DISPLAY_FUNCTIONS = frozenset({"print", "display", "pprint"})
+# Methods that change their receiver even when their result is assigned to another name.
+MUTATING_METHODS = frozenset(
+    {"fit", "partial_fit", "fit_transform", "fit_predict", "train", "compile", "load_state_dict",
+     "set_params", "append", "extend", "insert", "update", "add"}
+)  # fmt: skip
 # Functions of display modules that read data rather than show it.
 DATA_READERS = frozenset({"imread", "load_dataset", "get_dataset_names"})
 # Methods called for their printed or plotted result, never for an effect production needs.
@@ -405,9 +410,21 @@ def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
     mutated: set[str] = set()
     for small in node.body:
         targets: list[cst.BaseExpression] = []
-        if isinstance(small, cst.Assign):
-            targets = [target.target for target in small.targets]
-        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+        if isinstance(small, (cst.Assign, cst.AnnAssign)):
+            targets = (
+                [target.target for target in small.targets]
+                if isinstance(small, cst.Assign)
+                else [small.target]
+            )
+            # `history = model.fit(X, y)` fits `model` as well as binding `history`.
+            value = small.value
+            if (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in MUTATING_METHODS
+            ):
+                targets.append(value.func)
+        elif isinstance(small, cst.AugAssign):
             targets = [small.target]
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             func = small.value.func

@@ -220,12 +220,6 @@ def test_output_inference_never_picks_a_loop_variable(
     assert code == 1 or report["predict"]["output"] == "preds"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Kaggle NER notebook: after `history = model.fit(...)` in a later train cell, the "
-    "exploration warning says the package uses the value from the cell that created "
-    "`model`, not the train cell that fitted it last",
-)
 def test_exploration_warning_names_the_train_cell_that_last_changed_the_artifact(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
