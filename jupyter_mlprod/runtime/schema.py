@@ -41,7 +41,7 @@ def infer_schema(sample: Any) -> Schema:
     if isinstance(sample, pd.DataFrame):
         return {
             "kind": "dataframe",
-            "columns": [_column_schema(str(name), sample[name]) for name in sample.columns],
+            "columns": [_column_schema(name, sample[name]) for name in sample.columns],
         }
     if isinstance(sample, pd.Series):
         column = _column_schema(str(sample.name), sample)
@@ -60,12 +60,15 @@ def infer_schema(sample: Any) -> Schema:
     return {"kind": "object", "type": f"{kind.__module__}.{kind.__qualname__}"}
 
 
-def _column_schema(name: str, values: pd.Series) -> dict[str, Any]:
+def _column_schema(label: Any, values: pd.Series) -> dict[str, Any]:
     column: dict[str, Any] = {
-        "name": name,
+        "name": str(label),
         "dtype": str(values.dtype),
         "nullable": bool(values.isna().any()),
     }
+    if isinstance(label, int | np.integer) and not isinstance(label, bool):
+        # Files and JSON only have text headers; give predict() back the integer label.
+        column["label"] = int(label)
     if isinstance(values.dtype, pd.CategoricalDtype):
         column["categories"] = [_plain(c) for c in values.dtype.categories]
     return column
@@ -172,7 +175,7 @@ def _conform_frame(data: Any, schema: Schema) -> pd.DataFrame:
         name = column["name"]
         if name not in present:
             raise SchemaError(name, "missing")
-        conformed[name] = _conform_column(name, data[present[name]], column)
+        conformed[column.get("label", name)] = _conform_column(name, data[present[name]], column)
     return pd.DataFrame(conformed, index=data.index)
 
 

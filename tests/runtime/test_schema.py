@@ -138,3 +138,11 @@ def test_to_jsonable_and_comparison(schema: ModuleType) -> None:
     assert schema.same_predictions(np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12])
     assert not schema.same_predictions(np.array([1, 2]), np.array([1, 3]))
     assert not schema.same_predictions(np.array([1, 2]), np.array([1, 2, 3]))
+
+
+def test_integer_column_labels_survive_text_headers(schema: ModuleType) -> None:
+    recorded = schema.infer_schema(pd.DataFrame({0: [1.0], 1: [2.0]}))
+    from_csv = pd.DataFrame({"0": [3.0], "1": [4.0]})
+    conformed = schema.conform(from_csv, recorded)
+    assert list(conformed.columns) == [0, 1]
+    assert schema.infer_schema(conformed) == recorded
