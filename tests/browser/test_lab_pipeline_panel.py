@@ -188,3 +188,22 @@ def test_run_headless_from_panel_with_edited_parameter(
     assert status.is_visible(), failed.inner_text()
     record = panel.locator(".jp-mlprod-job-result").inner_text()
     assert "2.5" in record
+
+
+@pytest.mark.slow
+def test_verify_from_panel_reports_agreement(lab_ui: LabUI, lab_server: LabServer) -> None:
+    with urllib.request.urlopen(f"{lab_server.url}mlprod/capabilities") as answer:
+        if not json.load(answer)["verify"]:
+            pytest.skip("the server cannot verify notebooks (papermill missing)")
+    name = pipeline_notebook(lab_server, "panel_verify.ipynb", offset_tagged=True)
+    lab_ui.open_lab(name)
+    panel = lab_ui.open_pipeline_panel()
+    panel.locator(".jp-mlprod-status[data-state='ok']").wait_for()
+
+    panel.locator("button[data-action='verify']").click()
+    status = panel.locator(".jp-mlprod-job-status[data-status='succeeded']")
+    failed = panel.locator(".jp-mlprod-job-status[data-status='failed']")
+    status.or_(failed).wait_for(timeout=300_000)
+    assert status.is_visible(), failed.inner_text()
+    assert status.inner_text().startswith("verify: succeeded")
+    assert panel.locator(".jp-mlprod-job-result").is_visible()

@@ -93,3 +93,24 @@ def test_markdown_cells_get_no_picker(lab_ui: LabUI, tagging_notebook: str) -> N
     # The toolbar is there, the role picker inside it is hidden for markdown.
     cell.locator(".jp-cell-toolbar").wait_for()
     assert not cell.locator(".jp-mlprod-role-picker").is_visible()
+
+
+def test_colours_setting_turns_role_colours_off(lab_ui: LabUI, tagging_notebook: str) -> None:
+    lab_ui.open_lab(tagging_notebook)
+    body = lab_ui.page.locator("body")
+    assert "jp-mlprod-no-colours" not in (body.get_attribute("class") or "")
+
+    set_colours = """async (value) => {
+        const registry = window.jupyterapp.serviceManager.settings;
+        const settings = await registry.fetch('jupyter-mlprod:plugin');
+        const raw = JSON.stringify({...JSON.parse(settings.raw || '{}'), colours: value});
+        await registry.save('jupyter-mlprod:plugin', raw);
+    }"""
+    lab_ui.page.evaluate(set_colours, False)
+    try:
+        # The settings change reaches the extension through the setting registry's signal.
+        lab_ui.page.reload()
+        lab_ui.open_lab(tagging_notebook)
+        lab_ui.page.locator("body.jp-mlprod-no-colours").wait_for(state="attached")
+    finally:
+        lab_ui.page.evaluate(set_colours, True)
