@@ -14,14 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import (
-    BuiltinAssignment,
-    CodeRange,
-    GlobalScope,
-    MetadataWrapper,
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, ScopeProvider
 
 # Statement kinds. Definitions (imports, functions, classes) are carried to wherever they are
 # needed; only "code" statements run inside a stage function.
@@ -123,13 +116,17 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
         libcst.ParserSyntaxError: the cell is not valid Python.
     """
     module = cst.parse_module(python)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    scopes = wrapper.resolve(ScopeProvider)
-    ranges = [positions[statement] for statement in module.body]
+    # Only the scope provider is resolved: each provider costs a fixed set-up per module, and
+    # statement ownership and line numbers are cheap to derive from the tree itself.
+    scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    owners: dict[int, int] = {}
+    for index, statement in enumerate(module.body):
+        statement.visit(_Owner(owners, index))
+    codes = [module.code_for_node(statement) for statement in module.body]
+    lines = _statement_lines(module, codes)
 
     def owner(node: cst.CSTNode | None) -> int | None:
-        return None if node is None else _owning_statement(ranges, positions.get(node))
+        return None if node is None else owners.get(id(node))
 
     global_scope = scopes.get(module)
     reads: list[set[str]] = [set() for _ in module.body]
@@ -162,12 +159,16 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
             if index is not None:
                 defines[index].add(assignment.name.split(".")[0])
     strings: list[list[tuple[str, int, cst.SimpleString]]] = [[] for _ in module.body]
-    for node, where in positions.items():
-        if isinstance(node, cst.SimpleString):
-            index = owner(node)
+    for index, statement in enumerate(module.body):
+        finder = _Strings()
+        statement.visit(finder)
+        body_start = _leading_text_length(statement, codes[index])
+        for node in finder.found:
             value = node.evaluated_value
-            if index is not None and isinstance(value, str):
-                strings[index].append((value, where.start.line, node))
+            if isinstance(value, str):
+                offset = codes[index].find(node.value, body_start)
+                extra = codes[index].count("\n", body_start, offset) if offset >= 0 else 0
+                strings[index].append((value, lines[index] + extra, node))
     statements = []
     for index, node in enumerate(module.body):
         mutated = _mutated_names(node)
@@ -176,7 +177,7 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
             Statement(
                 cell=cell_index,
                 position=index,
-                line=ranges[index].start.line,
+                line=lines[index],
                 node=node,
                 code=module.code_for_node(node),
                 kind=_kind_of(node),
@@ -303,15 +304,43 @@ class _NameFinder(cst.CSTVisitor):
             self.found = True
 
 
-def _owning_statement(ranges: list[CodeRange], where: CodeRange | None) -> int | None:
-    """The index of the top-level statement whose source range holds ``where``."""
-    if where is None:
-        return None
-    point = (where.start.line, where.start.column)
-    for index, span in enumerate(ranges):
-        if (span.start.line, span.start.column) <= point <= (span.end.line, span.end.column):
-            return index
-    return None
+class _Owner(cst.CSTVisitor):
+    """Records, for every node under a top-level statement, that statement's index."""
+
+    def __init__(self, owners: dict[int, int], index: int) -> None:
+        self.owners = owners
+        self.index = index
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.owners[id(node)] = self.index
+        return True
+
+
+class _Strings(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[cst.SimpleString] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.found.append(node)
+
+
+def _statement_lines(module: cst.Module, codes: list[str]) -> list[int]:
+    """1-based line of each top-level statement's first code line (after its comments)."""
+    line = 1 + len(module.header)
+    result = []
+    for statement, code in zip(module.body, codes, strict=True):
+        result.append(line + len(getattr(statement, "leading_lines", ())))
+        line += code.count("\n")
+    return result
+
+
+def _leading_text_length(statement: cst.BaseStatement, code: str) -> int:
+    """Where the statement's own code starts in its text (after leading comment lines)."""
+    skip = len(getattr(statement, "leading_lines", ()))
+    position = 0
+    for _ in range(skip):
+        position = code.index("\n", position) + 1
+    return position
 
 
 def _in_deferred_scope(scope: object) -> bool:
