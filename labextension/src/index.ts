@@ -32,7 +32,8 @@ function readSettings(settings: ISettingRegistry.ISettings | null): IMlprodSetti
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Tag cells with pipeline roles, see the pipeline, convert the notebook to a package.',
+  description:
+    'Tag cells with pipeline roles, see the pipeline, convert the notebook to a package.',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ISettingRegistry, IToolbarWidgetRegistry, ICommandPalette],
@@ -124,7 +125,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     if (palette) {
       const category = 'Notebook to Production';
-      for (const command of [CommandIDs.openPanel, CommandIDs.refresh, CommandIDs.convert, CommandIDs.verify, CommandIDs.run]) {
+      for (const command of [
+        CommandIDs.openPanel,
+        CommandIDs.refresh,
+        CommandIDs.convert,
+        CommandIDs.verify,
+        CommandIDs.run
+      ]) {
         palette.addItem({ command, category });
       }
     }

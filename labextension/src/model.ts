@@ -169,7 +169,8 @@ export function groupFlows(flows: readonly IReportFlow[]): IFlowView[] {
     view.names.sort();
   }
   return views.sort(
-    (a, b) => stageRank(a.fromRole) - stageRank(b.fromRole) || stageRank(a.toRole) - stageRank(b.toRole)
+    (a, b) =>
+      stageRank(a.fromRole) - stageRank(b.fromRole) || stageRank(a.toRole) - stageRank(b.toRole)
   );
 }
 
@@ -347,7 +348,9 @@ export interface IJob {
 /** A short progress line for a job: `run: running, 3/10 cells`. */
 export function describeJob(job: IJob): string {
   const progress =
-    job.progress && job.progress.total > 0 ? `, ${job.progress.done}/${job.progress.total} cells` : '';
+    job.progress && job.progress.total > 0
+      ? `, ${job.progress.done}/${job.progress.total} cells`
+      : '';
   const message = job.message ? ` — ${job.message}` : '';
   return `${job.kind}: ${job.status}${progress}${message}`;
 }

@@ -89,7 +89,12 @@ class FormBody extends Widget implements Dialog.IBodyWidget<Record<string, strin
       input.value = field.value;
       input.spellcheck = false;
       this._inputs.set(field.name, input);
-      const label = h('label', { className: 'jp-mlprod-form-field' }, h('span', { text: field.label }), input);
+      const label = h(
+        'label',
+        { className: 'jp-mlprod-form-field' },
+        h('span', { text: field.label }),
+        input
+      );
       if (field.hint) {
         label.appendChild(h('small', { text: field.hint }));
       }
@@ -122,7 +127,14 @@ export class PipelinePanel extends Widget {
     this._body = h('div', { className: 'jp-mlprod-body' });
     this._job = h('div', { className: 'jp-mlprod-job' });
     this._converted = h('div', { className: 'jp-mlprod-converted' });
-    this.node.append(this._header, this._actions, this._status, this._body, this._converted, this._job);
+    this.node.append(
+      this._header,
+      this._actions,
+      this._status,
+      this._body,
+      this._converted,
+      this._job
+    );
     this._renderActions(null);
     void _options.capabilities.then(capabilities => {
       this._capabilities = capabilities;
@@ -321,7 +333,10 @@ export class PipelinePanel extends Widget {
   private _onChanged(): void {
     this._stale = true;
     this._clearTimer();
-    const delay = Math.max(0, this._options.settings().analysisDebounceMs ?? DEFAULT_SETTINGS.analysisDebounceMs);
+    const delay = Math.max(
+      0,
+      this._options.settings().analysisDebounceMs ?? DEFAULT_SETTINGS.analysisDebounceMs
+    );
     this._timer = window.setTimeout(() => {
       this._timer = null;
       void this._analyse();
@@ -382,7 +397,12 @@ export class PipelinePanel extends Widget {
   }
 
   private _renderActions(capabilities: api.ICapabilities | null): void {
-    const button = (action: string, label: string, title: string, run: () => Promise<void> | void) => {
+    const button = (
+      action: string,
+      label: string,
+      title: string,
+      run: () => Promise<void> | void
+    ) => {
       const node = h('button', {
         className: 'jp-Button jp-mod-styled jp-mlprod-action',
         text: label,
@@ -392,13 +412,21 @@ export class PipelinePanel extends Widget {
       node.addEventListener('click', () => void run());
       return node;
     };
-    const buttons = [button('convert', 'Convert', 'Convert the notebook into a package', () => this.convert())];
+    const buttons = [
+      button('convert', 'Convert', 'Convert the notebook into a package', () => this.convert())
+    ];
     // Verify and Run exist only when the server can do them: hidden, not disabled.
     if (capabilities?.verify) {
-      buttons.push(button('verify', 'Verify', 'Re-run the notebook and compare with the package', () => this.verify()));
+      buttons.push(
+        button('verify', 'Verify', 'Re-run the notebook and compare with the package', () =>
+          this.verify()
+        )
+      );
     }
     if (capabilities?.run) {
-      buttons.push(button('run', 'Run headless', 'Run the notebook with papermill', () => this.runHeadless()));
+      buttons.push(
+        button('run', 'Run headless', 'Run the notebook with papermill', () => this.runHeadless())
+      );
     }
     buttons.push(button('refresh', 'Refresh', 'Analyse the notebook again', () => this.refresh()));
     this._actions.replaceChildren(...buttons);
@@ -450,7 +478,12 @@ export class PipelinePanel extends Widget {
   }
 
   private _section(title: string, className: string, ...children: (Node | null)[]): HTMLElement {
-    return h('section', { className: `jp-mlprod-section ${className}` }, h('h3', { text: title }), ...children);
+    return h(
+      'section',
+      { className: `jp-mlprod-section ${className}` },
+      h('h3', { text: title }),
+      ...children
+    );
   }
 
   private _cellLink(index: number, id: string | null | undefined, text: string): HTMLElement {
@@ -469,23 +502,38 @@ export class PipelinePanel extends Widget {
     for (const stage of view.stages) {
       const cells = h('ul', { className: 'jp-mlprod-stage-cells' });
       for (const cell of stage.cells) {
-        cells.appendChild(h('li', {}, this._cellLink(cell.index, cell.id, `cell ${cell.index}: ${cell.summary}`)));
+        cells.appendChild(
+          h('li', {}, this._cellLink(cell.index, cell.id, `cell ${cell.index}: ${cell.summary}`))
+        );
       }
       const item = h(
         'li',
         { className: 'jp-mlprod-stage', data: { role: stage.role } },
         h('span', { className: 'jp-mlprod-chip', text: stage.role, data: { role: stage.role } }),
         cells,
-        stage.reads.length ? h('div', { className: 'jp-mlprod-reads', text: `reads ${stage.reads.join(', ')}` }) : null,
+        stage.reads.length
+          ? h('div', { className: 'jp-mlprod-reads', text: `reads ${stage.reads.join(', ')}` })
+          : null,
         stage.provides.length
-          ? h('div', { className: 'jp-mlprod-provides', text: `provides ${stage.provides.join(', ')}` })
+          ? h('div', {
+              className: 'jp-mlprod-provides',
+              text: `provides ${stage.provides.join(', ')}`
+            })
           : null
       );
-      item.style.setProperty('--jp-mlprod-role-colour', `var(--jp-mlprod-${stage.role}, ${stage.colour})`);
+      item.style.setProperty(
+        '--jp-mlprod-role-colour',
+        `var(--jp-mlprod-${stage.role}, ${stage.colour})`
+      );
       list.appendChild(item);
     }
     if (!view.stages.length) {
-      list.appendChild(h('li', { className: 'jp-mlprod-empty', text: 'No tagged cells yet: pick a role in a cell toolbar.' }));
+      list.appendChild(
+        h('li', {
+          className: 'jp-mlprod-empty',
+          text: 'No tagged cells yet: pick a role in a cell toolbar.'
+        })
+      );
     }
     return this._section('Stages', 'jp-mlprod-stages-section', list);
   }
@@ -497,26 +545,45 @@ export class PipelinePanel extends Widget {
         h(
           'li',
           { className: 'jp-mlprod-flow', data: { from: flow.fromRole, to: flow.toRole } },
-          h('span', { className: 'jp-mlprod-flow-route', text: `${flow.fromRole} → ${flow.toRole}: ` }),
+          h('span', {
+            className: 'jp-mlprod-flow-route',
+            text: `${flow.fromRole} → ${flow.toRole}: `
+          }),
           h('code', { text: flow.names.join(', ') })
         )
       );
     }
     if (view.artifacts.length) {
-      list.appendChild(h('li', { className: 'jp-mlprod-artifacts', text: `artifacts: ${view.artifacts.join(', ')}` }));
+      list.appendChild(
+        h('li', {
+          className: 'jp-mlprod-artifacts',
+          text: `artifacts: ${view.artifacts.join(', ')}`
+        })
+      );
     }
     if (!list.childElementCount) {
-      list.appendChild(h('li', { className: 'jp-mlprod-empty', text: 'No variables flow between stages.' }));
+      list.appendChild(
+        h('li', { className: 'jp-mlprod-empty', text: 'No variables flow between stages.' })
+      );
     }
     return this._section('Variables flowing', 'jp-mlprod-flows-section', list);
   }
 
-  private _picker(label: string, field: keyof IPredictChoice, picker: IPickerView, stored: string): HTMLElement {
-    const select = h('select', { className: `jp-mlprod-picker jp-mlprod-${field.replace('_', '-')}` });
+  private _picker(
+    label: string,
+    field: keyof IPredictChoice,
+    picker: IPickerView,
+    stored: string
+  ): HTMLElement {
+    const select = h('select', {
+      className: `jp-mlprod-picker jp-mlprod-${field.replace('_', '-')}`
+    });
     select.setAttribute('aria-label', label);
-    const automatic = picker.source !== 'metadata' && picker.value ? `automatic (${picker.value})` : 'automatic';
+    const automatic =
+      picker.source !== 'metadata' && picker.value ? `automatic (${picker.value})` : 'automatic';
     select.add(new Option(automatic, ''));
-    const options = stored && !picker.options.includes(stored) ? [stored, ...picker.options] : picker.options;
+    const options =
+      stored && !picker.options.includes(stored) ? [stored, ...picker.options] : picker.options;
     for (const name of options) {
       select.add(new Option(name, name));
     }
@@ -537,7 +604,9 @@ export class PipelinePanel extends Widget {
       'jp-mlprod-predict-section',
       this._picker('Input', 'predict_input', view.predictInput, stored.predict_input ?? ''),
       this._picker('Output', 'predict_output', view.predictOutput, stored.predict_output ?? ''),
-      view.predictReason ? h('p', { className: 'jp-mlprod-reason', text: view.predictReason }) : null
+      view.predictReason
+        ? h('p', { className: 'jp-mlprod-reason', text: view.predictReason })
+        : null
     );
   }
 
@@ -609,7 +678,11 @@ export class PipelinePanel extends Widget {
 
   private _showConverted(result: api.IConvertResult): void {
     this._converted.replaceChildren(
-      this._section('Last conversion', 'jp-mlprod-converted-section', this._convertedSummary(result))
+      this._section(
+        'Last conversion',
+        'jp-mlprod-converted-section',
+        this._convertedSummary(result)
+      )
     );
   }
 
@@ -622,11 +695,18 @@ export class PipelinePanel extends Widget {
     }
     const list = h('ul', { className: 'jp-mlprod-problems' });
     for (const problem of problems) {
-      list.appendChild(h('li', { className: `jp-mlprod-problem jp-mod-${problem.severity}`, text: problemLabel(problem) }));
+      list.appendChild(
+        h('li', {
+          className: `jp-mlprod-problem jp-mod-${problem.severity}`,
+          text: problemLabel(problem)
+        })
+      );
     }
     await showDialog({
       title,
-      body: new Widget({ node: h('div', { className: 'jp-mlprod-failure' }, h('p', { text: message }), list) }),
+      body: new Widget({
+        node: h('div', { className: 'jp-mlprod-failure' }, h('p', { text: message }), list)
+      }),
       buttons: [Dialog.okButton()]
     });
   }
@@ -638,7 +718,11 @@ export class PipelinePanel extends Widget {
     }
     this._jobId = jobId;
     this._job.replaceChildren(
-      this._section('Job', 'jp-mlprod-job-section', h('div', { className: 'jp-mlprod-job-status', text: 'starting…' }))
+      this._section(
+        'Job',
+        'jp-mlprod-job-section',
+        h('div', { className: 'jp-mlprod-job-status', text: 'starting…' })
+      )
     );
     const poll = async (): Promise<void> => {
       this._pollTimer = null;
@@ -676,7 +760,13 @@ export class PipelinePanel extends Widget {
         ? h('pre', { className: 'jp-mlprod-job-result', text: JSON.stringify(job.result, null, 2) })
         : null;
     this._job.replaceChildren(
-      this._section(job?.kind === 'verify' ? 'Verification' : 'Headless run', 'jp-mlprod-job-section', status, job && !jobFinished(job) ? progress : null, result)
+      this._section(
+        job?.kind === 'verify' ? 'Verification' : 'Headless run',
+        'jp-mlprod-job-section',
+        status,
+        job && !jobFinished(job) ? progress : null,
+        result
+      )
     );
   }
 

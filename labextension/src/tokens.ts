@@ -41,7 +41,12 @@ export const ROLES: readonly IRole[] = [
   { tag: 'parameters', colour: '#7b61ff', becomes: 'params.Params dataclass', exported: true },
   { tag: 'load', colour: '#1f9d55', becomes: 'data.load(params)', exported: true },
   { tag: 'train', colour: '#e07b00', becomes: 'train.train(params, ...)', exported: true },
-  { tag: 'predict', colour: '#0b7bd6', becomes: 'predict.predict(artifacts, input)', exported: true },
+  {
+    tag: 'predict',
+    colour: '#0b7bd6',
+    becomes: 'predict.predict(artifacts, input)',
+    exported: true
+  },
   { tag: 'skip', colour: '#8a8a8a', becomes: 'nothing (exploration)', exported: false }
 ];
 

@@ -105,7 +105,11 @@ describe('predict choice', () => {
   it('stores one field and keeps the other and unknown keys', () => {
     const nb = new FakeModel({ mlprod: { predict_output: 'y_pred', extra: true } });
     expect(setPredictChoice(nb, 'predict_input', 'X_test')).toBe(true);
-    expect(nb.metadata.mlprod).toEqual({ predict_output: 'y_pred', extra: true, predict_input: 'X_test' });
+    expect(nb.metadata.mlprod).toEqual({
+      predict_output: 'y_pred',
+      extra: true,
+      predict_input: 'X_test'
+    });
   });
 
   it('removes a field on empty value, and the key when empty', () => {
@@ -122,7 +126,9 @@ describe('predict choice', () => {
   });
 
   it('reads only string fields', () => {
-    expect(readPredictChoice({ predict_input: 'X', predict_output: 3 })).toEqual({ predict_input: 'X' });
+    expect(readPredictChoice({ predict_input: 'X', predict_output: 3 })).toEqual({
+      predict_input: 'X'
+    });
     expect(readPredictChoice(null)).toEqual({});
   });
 });

@@ -17,11 +17,39 @@ function report(overrides: Partial<ICheckReport> = {}): ICheckReport {
     schema_version: 1,
     ok: true,
     stages: [
-      { role: 'predict', cells: [{ index: 7, id: 'p', summary: 'y_pred = model.predict(X_test)' }], reads: ['model', 'X_test'], provides: ['y_pred'] },
-      { role: 'load', cells: [{ index: 4, id: 'l2', summary: 'X = df' }, { index: 2, id: 'l1', summary: 'df = read()' }], reads: ['path'], provides: ['X_test'] },
-      { role: 'parameters', cells: [{ index: 0, id: 'par', summary: 'path = "x.csv"' }], reads: [], provides: ['path'] }
+      {
+        role: 'predict',
+        cells: [{ index: 7, id: 'p', summary: 'y_pred = model.predict(X_test)' }],
+        reads: ['model', 'X_test'],
+        provides: ['y_pred']
+      },
+      {
+        role: 'load',
+        cells: [
+          { index: 4, id: 'l2', summary: 'X = df' },
+          { index: 2, id: 'l1', summary: 'df = read()' }
+        ],
+        reads: ['path'],
+        provides: ['X_test']
+      },
+      {
+        role: 'parameters',
+        cells: [{ index: 0, id: 'par', summary: 'path = "x.csv"' }],
+        reads: [],
+        provides: ['path']
+      }
     ],
-    parameters: [{ name: 'C', type: 'float', default: 0.5, default_repr: '0.5', comment: null, cell: 0, line: 1 }],
+    parameters: [
+      {
+        name: 'C',
+        type: 'float',
+        default: 0.5,
+        default_repr: '0.5',
+        comment: null,
+        cell: 0,
+        line: 1
+      }
+    ],
     flows: [
       { name: 'X_test', from_role: 'load', from_cell: 4, to_role: 'predict', to_cell: 7 },
       { name: 'path', from_role: 'parameters', from_cell: 0, to_role: 'load', to_cell: 2 },
@@ -41,7 +69,14 @@ function report(overrides: Partial<ICheckReport> = {}): ICheckReport {
     problems: [
       { severity: 'warning', code: 'w', message: 'late', cell: 9, line: 1 },
       { severity: 'warning', code: 'w', message: 'early', cell: 3, line: 2 },
-      { severity: 'error', code: 'undefined-name', message: 'x is undefined', cell: 7, cell_id: 'p', line: 2 },
+      {
+        severity: 'error',
+        code: 'undefined-name',
+        message: 'x is undefined',
+        cell: 7,
+        cell_id: 'p',
+        line: 2
+      },
       { severity: 'warning', code: 'g', message: 'global' }
     ],
     ...overrides
@@ -58,14 +93,23 @@ describe('pipelineView', () => {
 
   it('sorts problems errors first, then by cell, cell-less last', () => {
     const view = pipelineView(report());
-    expect(view.problems.map(p => p.message)).toEqual(['x is undefined', 'early', 'late', 'global']);
+    expect(view.problems.map(p => p.message)).toEqual([
+      'x is undefined',
+      'early',
+      'late',
+      'global'
+    ]);
     expect(view.errorCount).toBe(1);
     expect(view.warningCount).toBe(3);
   });
 
   it('offers the candidates and keeps a chosen value that is not one', () => {
     const view = pipelineView(report());
-    expect(view.predictInput).toEqual({ value: 'X_test', source: 'inferred', options: ['X_test', 'X_new'] });
+    expect(view.predictInput).toEqual({
+      value: 'X_test',
+      source: 'inferred',
+      options: ['X_test', 'X_new']
+    });
     expect(view.predictOutput.options).toEqual(['y_pred']);
   });
 
@@ -108,7 +152,9 @@ describe('resolveCellIndex', () => {
 
 describe('problemLabel', () => {
   it('names cell and line', () => {
-    expect(problemLabel({ severity: 'error', code: 'c', message: 'm', cell: 5, line: 2 })).toBe('cell 5, line 2: m');
+    expect(problemLabel({ severity: 'error', code: 'c', message: 'm', cell: 5, line: 2 })).toBe(
+      'cell 5, line 2: m'
+    );
     expect(problemLabel({ severity: 'warning', code: 'c', message: 'm' })).toBe('m');
   });
 });
@@ -141,7 +187,14 @@ describe('parseParameterValue', () => {
 describe('jobs', () => {
   it('describes progress and the run form defaults', () => {
     expect(
-      describeJob({ job_id: 'j', kind: 'run', status: 'running', progress: { done: 3, total: 10 }, result: null, message: '' })
+      describeJob({
+        job_id: 'j',
+        kind: 'run',
+        status: 'running',
+        progress: { done: 3, total: 10 },
+        result: null,
+        message: ''
+      })
     ).toBe('run: running, 3/10 cells');
     expect(runFormDefaults(report().parameters)).toEqual({ C: '0.5' });
   });
