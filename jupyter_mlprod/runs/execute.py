@@ -9,6 +9,7 @@ and rejected before any kernel starts.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import logging
@@ -18,16 +19,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from .. import __version__
 from ..errors import ExecutionError, MlprodError, ParameterError
 from ..notebook import Notebook, load_notebook, sha256_file
-from ..params_cell import ParamSpec, check_value, coerce_value, find_spec, parse_parameters_cell
 from ..roles import LOAD, MLPROD_KEY, PARAMETERS, PREDICT, ROLE_TAGS
 from . import kernel_cells, record
+
+if TYPE_CHECKING:
+    from ..params_cell import ParamSpec
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -124,54 +127,36 @@ def execute_run(
     run_dir = (Path(runs_dir) / run_id).resolve()
     run_dir.mkdir(parents=True)
     executed_path = run_dir / path.name
-    prepared_path = run_dir / (".input-" + path.name)
-
     wanted = {"output": names.output} if names.output else {}
     if capture_input and names.input:
         wanted["input"] = names.input
-    node = nbformat.read(path, as_version=4)
-    node.cells.insert(0, kernel_cells.prelude_cell(str(run_dir), seed))
-    if wanted:
-        node.cells.append(kernel_cells.dump_cell(str(run_dir), wanted))
-    nbformat.write(node, prepared_path)
+    prepared_path = _prepare_notebook(path, run_dir, seed, wanted)
 
     started, clock = record.utc_now(), time.perf_counter()
-    failure: dict[str, Any] | None = None
-    with (
-        open(run_dir / record.STDOUT_NAME, "w", encoding="utf-8") as stdout_file,
-        open(run_dir / record.STDERR_NAME, "w", encoding="utf-8") as stderr_file,
-        _papermill_logging(log_output),
-    ):
-        try:
-            papermill.execute_notebook(
-                str(prepared_path),
-                str(executed_path),
-                parameters=dict(injected),
-                engine_name=_ENGINE_NAME,
-                kernel_name=kernel_name,
-                progress_bar=progress_bar,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-                cwd=str(nb_dir),
-                execution_timeout=timeout,
-                on_cell=on_cell,
-            )
-        except papermill.PapermillExecutionError as exc:
-            failure = {"ename": exc.ename, "evalue": exc.evalue}
-        except Exception as exc:  # noqa: BLE001 - timeouts, dead or missing kernels
-            # nbclient raises these past papermill's cell loop; the saved notebook still
-            # tells which cell was running.
-            failure = {"ename": type(exc).__name__, "evalue": str(exc)}
+    interrupted = False
+    try:
+        failure = _execute(
+            papermill,
+            prepared_path,
+            executed_path,
+            injected,
+            kernel_name=kernel_name,
+            cwd=nb_dir,
+            timeout=timeout,
+            log_output=log_output,
+            progress_bar=progress_bar,
+            on_cell=on_cell,
+        )
+    except KeyboardInterrupt:
+        # Still leave a record saying so, then let the interrupt through.
+        interrupted = True
+        failure = {"ename": "KeyboardInterrupt", "evalue": "interrupted"}
     duration = time.perf_counter() - clock
     prepared_path.unlink(missing_ok=True)
 
     cells, error_cell = _tidy_executed_notebook(executed_path, notebook)
-    kernel_info = _read_json(run_dir / kernel_cells.KERNEL_INFO_NAME)
-    values = _read_json(run_dir / kernel_cells.VALUES_NAME)
-    for leftover in (kernel_cells.KERNEL_INFO_NAME, kernel_cells.VALUES_NAME):
-        (run_dir / leftover).unlink(missing_ok=True)
-
+    kernel_info = _pop_json(run_dir / kernel_cells.KERNEL_INFO_NAME)
+    values = _pop_json(run_dir / kernel_cells.VALUES_NAME)
     error: dict[str, Any] | None = None
     if failure is not None:
         error = {
@@ -180,11 +165,12 @@ def execute_run(
             "role": error_cell.get("role") if error_cell else None,
             **failure,
         }
+    status = "interrupted" if interrupted else "failed" if failure else "succeeded"
     run_record: dict[str, Any] = {
         "schema": record.RECORD_SCHEMA,
         "schema_version": record.RECORD_SCHEMA_VERSION,
         "run_id": run_id,
-        "status": "failed" if failure else "succeeded",
+        "status": status,
         "notebook": {
             "path": str(notebook_path),
             "absolute_path": str(path.resolve()),
@@ -214,22 +200,91 @@ def execute_run(
     }
     record.write_record(run_dir, run_record)
     run_record["run_dir"] = str(run_dir)
-    if error is not None and error["cell_index"] is None:
+    if interrupted:
+        raise KeyboardInterrupt
+    if error is not None:
+        raise _run_error(error, notebook_path, kernel_name, run_dir, executed_path)
+    return run_record
+
+
+def _prepare_notebook(
+    path: Path, run_dir: Path, seed: int | None, wanted: Mapping[str, str]
+) -> Path:
+    """Write the notebook to run: ours first and last cells around the user's."""
+    node = nbformat.read(path, as_version=4)
+    node.cells.insert(0, kernel_cells.prelude_cell(str(run_dir), seed))
+    if wanted:
+        node.cells.append(kernel_cells.dump_cell(str(run_dir), wanted))
+    prepared = run_dir / (".input-" + path.name)
+    nbformat.write(node, prepared)
+    return prepared
+
+
+def _execute(
+    papermill: Any,
+    prepared_path: Path,
+    executed_path: Path,
+    parameters: Mapping[str, Any],
+    *,
+    kernel_name: str,
+    cwd: Path,
+    timeout: float | None,
+    log_output: bool,
+    progress_bar: bool,
+    on_cell: ProgressCallback | None,
+) -> dict[str, Any] | None:
+    """Run papermill; return ``{"ename", "evalue"}`` of a failure, or None."""
+    run_dir = executed_path.parent
+    with (
+        open(run_dir / record.STDOUT_NAME, "w", encoding="utf-8") as stdout_file,
+        open(run_dir / record.STDERR_NAME, "w", encoding="utf-8") as stderr_file,
+        _papermill_logging(log_output),
+    ):
+        try:
+            papermill.execute_notebook(
+                str(prepared_path),
+                str(executed_path),
+                parameters=dict(parameters),
+                engine_name=_ENGINE_NAME,
+                kernel_name=kernel_name,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                cwd=str(cwd),
+                execution_timeout=timeout,
+                on_cell=on_cell,
+            )
+        except papermill.PapermillExecutionError as exc:
+            return {"ename": exc.ename, "evalue": exc.evalue}
+        except Exception as exc:  # noqa: BLE001 - timeouts, dead or missing kernels
+            # nbclient raises these past papermill's cell loop; the saved notebook still
+            # tells which cell was running.
+            return {"ename": type(exc).__name__, "evalue": str(exc)}
+    return None
+
+
+def _run_error(
+    error: Mapping[str, Any],
+    notebook_path: str | os.PathLike[str],
+    kernel_name: str,
+    run_dir: Path,
+    executed_path: Path,
+) -> MlprodError:
+    if error["cell_index"] is None:
         # No user cell ran: the kernel did not start (unknown name, broken environment).
-        raise MlprodError(
+        return MlprodError(
             f"{notebook_path}: could not run kernel {kernel_name!r} "
             f"({error['ename']}: {_first_line(error['evalue'])}); see `jupyter kernelspec "
             f"list` or pass --kernel — run record in {run_dir}"
         )
-    if error is not None:
-        raise ExecutionError(
-            error["cell_index"],
-            error["role"],
-            error["ename"],
-            _first_line(error["evalue"]),
-            str(executed_path),
-        )
-    return run_record
+    return ExecutionError(
+        error["cell_index"],
+        error["role"],
+        error["ename"],
+        _first_line(error["evalue"]),
+        str(executed_path),
+    )
 
 
 def resolve_parameters(notebook: Notebook, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,6 +295,8 @@ def resolve_parameters(notebook: Notebook, values: Mapping[str, Any]) -> dict[st
     """
     if not values:
         return {}
+    from ..params_cell import check_value, coerce_value, find_spec
+
     specs = notebook_parameters(notebook)
     if specs is None:
         names = ", ".join(values)
@@ -260,6 +317,10 @@ def resolve_parameters(notebook: Notebook, values: Mapping[str, Any]) -> dict[st
 
 def notebook_parameters(notebook: Notebook) -> tuple[ParamSpec, ...] | None:
     """The specs of the first cell tagged ``parameters``, or None when there is none."""
+    # Imported here: libcst costs a noticeable share of a short run's start-up, and a run
+    # without overrides never needs it.
+    from ..params_cell import parse_parameters_cell
+
     for cell in notebook.code_cells:
         if PARAMETERS in cell.tags:
             return parse_parameters_cell(cell.source, path=notebook.path, cell_index=cell.index)
@@ -267,12 +328,28 @@ def notebook_parameters(notebook: Notebook) -> tuple[ParamSpec, ...] | None:
 
 
 def injected_and_defaults(notebook: Notebook, injected: Mapping[str, Any]) -> list[Any]:
-    """Every parameter's effective value: the injected one, else the default."""
-    try:
-        specs = notebook_parameters(notebook) or ()
-    except MlprodError:
-        specs = ()
-    values = {spec.name: spec.default for spec in specs}
+    """Every parameter's effective value: the injected one, else the literal default.
+
+    Defaults are read with ``ast`` (enough for literal assignments, and cheap); a cell
+    that does not parse simply contributes no defaults.
+    """
+    values: dict[str, Any] = {}
+    for cell in notebook.code_cells:
+        if PARAMETERS not in cell.tags:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            break
+        for node in tree.body:
+            target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and value is not None:
+                with contextlib.suppress(ValueError, TypeError, SyntaxError):
+                    values[target.id] = ast.literal_eval(value)
+        break
     values.update(injected)
     return list(values.values())
 
@@ -401,11 +478,13 @@ def _tags(cell: Any) -> list[str]:
     return tags if isinstance(tags, list) else []
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _pop_json(path: Path) -> dict[str, Any]:
+    """Read and delete a JSON file the bookkeeping cells left (``{}`` if they did not)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
+    path.unlink(missing_ok=True)
     return data if isinstance(data, dict) else {}
 
 

@@ -50,15 +50,11 @@ del __mlprod_prelude
 
 _DUMP = """\
 def __mlprod_dump(names, run_dir, namespace):
-    import hashlib, json, os, pickle
-    try:
-        import numpy as np
-    except ImportError:
-        np = None
-    try:
-        import pandas as pd
-    except ImportError:
-        pd = None
+    import hashlib, json, os, pickle, sys
+    # A value can only be a DataFrame or an ndarray if its library is loaded already;
+    # importing pandas just to find out would cost more than the rest of the cell.
+    np = sys.modules.get("numpy")
+    pd = sys.modules.get("pandas")
 
     def array_digest(array):
         header = (array.dtype.str + repr(array.shape)).encode()

@@ -196,12 +196,8 @@ def package_versions(executable: str | None) -> dict[str, str]:
     subprocess start-up); otherwise run the same query with the kernel's executable.
     """
     if not executable or _same_interpreter(executable, sys.executable):
-        return _distributions_here()
-    script = (
-        "import json, importlib.metadata as m\n"
-        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()"
-        " if d.metadata['Name']}))"
-    )
+        return _sorted(_distributions_here())
+    script = f"import json\n{_DISTRIBUTIONS_SOURCE}\nprint(json.dumps(distributions()))"
     try:
         done = subprocess.run(
             [executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
@@ -209,18 +205,34 @@ def package_versions(executable: str | None) -> dict[str, str]:
         versions = json.loads(done.stdout) if done.returncode == 0 else {}
     except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
         return {}
-    return dict(sorted(versions.items(), key=lambda item: item[0].lower()))
+    return _sorted(versions)
 
 
-def _distributions_here() -> dict[str, str]:
+# Names and versions come from the `<name>-<version>.dist-info` folder names when they can:
+# reading every METADATA file costs half a second on a busy machine, on every run.
+_DISTRIBUTIONS_SOURCE = """\
+def distributions():
     import importlib.metadata
-
-    versions = {}
+    found = {}
     for dist in importlib.metadata.distributions():
+        folder = getattr(dist, "_path", None)
+        stem = getattr(folder, "name", "")
+        if stem.endswith(".dist-info") and stem.count("-") == 2:
+            name, version = stem[: -len(".dist-info")].split("-")
+            found.setdefault(name.replace("_", "-").lower(), version)
+            continue
         name = dist.metadata["Name"]
         if name:
-            versions[name] = dist.version
-    return dict(sorted(versions.items(), key=lambda item: item[0].lower()))
+            found.setdefault(name.replace("_", "-").lower(), dist.version)
+    return found
+"""
+_namespace: dict[str, Any] = {}
+exec(compile(_DISTRIBUTIONS_SOURCE, "<distributions>", "exec"), _namespace)  # noqa: S102
+_distributions_here = _namespace["distributions"]
+
+
+def _sorted(versions: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(versions.items()))
 
 
 def _same_interpreter(first: str, second: str) -> bool:

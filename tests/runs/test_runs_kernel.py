@@ -238,3 +238,11 @@ def test_unknown_kernel_is_one_line_and_still_recorded(toy_notebook: Path, cli) 
     assert "could not run kernel 'no-such-kernel'" in result.err
     record = _record(_only_run_dir(runs_dir))
     assert record["status"] == "failed" and record["error"]["cell_index"] is None
+
+
+def test_log_output_streams_cell_output(tmp_path: Path, cli) -> None:  # noqa: ANN001
+    notebook = write_notebook(tmp_path / "log.ipynb", [tagged("print('hello from the kernel')")])
+    quiet = cli("run", notebook, "-o", tmp_path / "runs")
+    assert quiet.code == 0 and "hello from the kernel" not in quiet.out
+    loud = cli("run", notebook, "--log-output", "-o", tmp_path / "runs")
+    assert loud.code == 0 and "hello from the kernel" in loud.out
