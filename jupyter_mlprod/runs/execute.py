@@ -125,7 +125,12 @@ def execute_run(
 
     run_id = record.new_run_id()
     run_dir = (Path(runs_dir) / run_id).resolve()
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise MlprodError(
+            f"{runs_dir}: cannot create a run directory there ({exc.strerror}); pass another -o"
+        ) from None
     executed_path = run_dir / path.name
     wanted = {"output": names.output} if names.output else {}
     if capture_input and names.input:

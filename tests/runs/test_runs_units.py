@@ -307,3 +307,12 @@ def test_nb2prod_cli_has_the_run_commands(
     assert main(["runs", "list", str(runs_dir)]) == 0
     assert "no runs" in capsys.readouterr().out
     assert not runs_dir.exists()
+
+
+def test_runs_dir_that_is_a_file_is_one_line(typed_notebook: Path, cli) -> None:  # noqa: ANN001
+    blocker = typed_notebook.parent / "runs"
+    blocker.write_text("not a directory")
+    result = cli("run", typed_notebook, "-o", blocker)
+    assert result.code == 1
+    assert "cannot create a run directory there" in result.err
+    assert len(result.err.strip().splitlines()) == 1
