@@ -34,6 +34,7 @@ REQUIREMENTS: tuple[str, ...] = (
     "skops",
     "joblib",
     "starlette",
+    "anyio",
     "uvicorn",
     "yaml",
 )

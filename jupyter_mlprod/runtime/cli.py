@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--shadow-log", metavar="FILE", help="default: shadow.jsonl in the model store"
     )
+    serve.add_argument(
+        "--threads", type=int, default=2, metavar="N", help="predictions run at once (default 2)"
+    )
     serve.set_defaults(handler=_serve)
     return parser
 
@@ -515,5 +518,6 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         prediction_log=args.prediction_log,
         shadow_log=args.shadow_log,
+        predict_threads=args.threads,
     )
     return 0

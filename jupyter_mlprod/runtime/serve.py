@@ -22,6 +22,7 @@ the column; bodies never echo the request payload.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -36,15 +37,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from .cli import call_predict
 from .errors import InputError, MlprodError, ModelError, PredictionError, SchemaError
 from .registry import LoadedModel, ModelStore
 from .schema import conform, from_payload, n_rows, to_jsonable
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_JSON = "application/json"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,10 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _MalformedJson(Exception):
+    pass
+
+
 class ModelServer:
     """The state behind the app: the store, what is served, metrics and logs."""
 
@@ -213,6 +219,7 @@ class ModelServer:
         max_body_bytes: int,
         prediction_log: Path | None,
         shadow_log: Path | None,
+        predict_threads: int = 2,
     ) -> None:
         self.store = store
         self.predict_function = predict_function
@@ -227,7 +234,42 @@ class ModelServer:
         )
         self._cache: dict[str, LoadedModel] = {}
         self._reload_lock = threading.Lock()
+        self.predict_threads = predict_threads
+        self._limiter: Any = None
         self.serving = self._resolve()
+
+    async def in_pool(self, function: Callable[..., _T], *args: Any) -> _T:
+        """Run blocking work in the prediction thread pool.
+
+        The pool is small on purpose: scikit-learn and pandas hold the GIL for much of a
+        prediction, so many threads only add contention; a few still overlap the parts
+        that release it. The limiter is created lazily because it belongs to the event loop.
+        """
+        import anyio.to_thread
+
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.predict_threads)
+        return await anyio.to_thread.run_sync(
+            functools.partial(function, *args), limiter=self._limiter
+        )
+
+    def predict_body(self, model: LoadedModel, body: bytes) -> tuple[Any, Any, int]:
+        """Decode, validate and predict one request body.
+
+        Returns:
+            ``(raw input, JSON-able predictions, number of rows)``.
+
+        Raises:
+            _MalformedJson, InputError, SchemaError, PredictionError.
+        """
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise _MalformedJson(type(error).__name__) from None
+        raw = from_payload(payload, model.schema)
+        data = conform(raw, model.schema)
+        predictions = call_predict(self.predict_function, model.artifacts, data)
+        return raw, to_jsonable(predictions), n_rows(data)
 
     def _load(self, ref: str | None) -> LoadedModel:
         version = self.store.resolve(ref)
@@ -283,8 +325,6 @@ class ModelServer:
         input_sha256: str,
     ) -> None:
         """Predict with the shadow version and log how it compares; never raises."""
-        from .cli import call_predict
-
         record: dict[str, Any] = {
             "time": _now(),
             "request_id": request_id,
@@ -345,6 +385,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     prediction_log: str | os.PathLike[str] | None = None,
     shadow_log: str | os.PathLike[str] | None = None,
+    predict_threads: int = 2,
 ) -> Any:
     """Build the Starlette app (used by ``serve`` and, in-process, by tests).
 
@@ -357,6 +398,7 @@ def create_app(
         max_body_bytes: Larger request bodies get 413.
         prediction_log: Append one JSON line per prediction request (opt-in).
         shadow_log: Where shadow results go (default ``shadow.jsonl`` in the store).
+        predict_threads: How many predictions may run at once (threads).
 
     Returns:
         A Starlette application; ``app.state.server`` is the :class:`ModelServer`.
@@ -372,7 +414,6 @@ def create_app(
     from starlette.routing import Route
 
     from . import predict as predict_module
-    from .cli import call_predict
 
     server = ModelServer(
         ModelStore(store_dir),
@@ -383,6 +424,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         prediction_log=Path(prediction_log) if prediction_log else None,
         shadow_log=Path(shadow_log) if shadow_log else None,
+        predict_threads=predict_threads,
     )
 
     def reply(
@@ -427,13 +469,12 @@ def create_app(
             limit = server.max_body_bytes
             return reply({"error": f"request body larger than {limit} bytes"}, 413, version)
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
+            # JSON decoding, validation and prediction are CPU work: off the event loop, in
+            # a small pool (see ModelServer.predict_threads).
+            raw, served, rows = await server.in_pool(server.predict_body, model, body)
+        except _MalformedJson as error:
             # The decoder's message gives a position, never the content.
-            return reply({"error": f"malformed JSON: {type(error).__name__}"}, 400, version)
-        try:
-            raw = from_payload(payload, model.schema)
-            data = conform(raw, model.schema)
+            return reply({"error": f"malformed JSON: {error}"}, 400, version)
         except InputError as error:
             return reply({"error": str(error)}, 400, version)
         except SchemaError as error:
@@ -442,15 +483,9 @@ def create_app(
                 422,
                 version,
             )
-        try:
-            predictions = await run_in_threadpool(
-                call_predict, server.predict_function, model.artifacts, data
-            )
         except PredictionError as error:
             print(f"{__package__}: {error}", file=sys.stderr)
             return reply({"error": "prediction failed; see the server log"}, 500, version)
-        served = to_jsonable(predictions)
-        rows = n_rows(data)
         server.metrics.prediction(version, rows)
         tasks = BackgroundTasks()
         input_sha256 = hashlib.sha256(body).hexdigest()
@@ -547,6 +582,7 @@ def run_server(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     prediction_log: str | os.PathLike[str] | None = None,
     shadow_log: str | os.PathLike[str] | None = None,
+    predict_threads: int = 2,
 ) -> None:
     """Load the models and serve until interrupted (``serve`` command)."""
     try:
@@ -563,6 +599,7 @@ def run_server(
         max_body_bytes=max_body_bytes,
         prediction_log=prediction_log,
         shadow_log=shadow_log,
+        predict_threads=predict_threads,
     )
     described = app.state.server.describe()
     print(
