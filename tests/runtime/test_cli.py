@@ -230,6 +230,16 @@ def test_subprocess_train_predict_and_errors(workspace: Workspace) -> None:
     inputs(workspace).to_csv(workspace.root / "in.csv", index=False)
     workspace.run("predict", "--input", "in.csv", "--output", "out.parquet", check=True)
     assert len(pd.read_parquet(workspace.root / "out.parquet")) == 30
+    workspace.run("models", "promote", "v1", check=True)
+    listed = workspace.run("models", "list", check=True)
+    assert "production" in listed.stdout.splitlines()[1]
+    shown = workspace.run("models", "show", "production", check=True)
+    assert json.loads(shown.stdout)["params"]["max_iter"] == 300
+    missing = workspace.run("models", "rollback")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        "fakepkg: error: alias 'production' has no earlier version to roll back to"
+    )
     helped = workspace.run("--help", check=True)
     assert helped.stdout.startswith("usage: fakepkg")
 
