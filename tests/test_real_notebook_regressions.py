@@ -1,10 +1,10 @@
 """Regressions found by running `nb2prod check`/`convert` on real public notebooks.
 
 Each test is the smallest notebook (built in code) that shows one problem met in a real
-notebook: the Python Data Science Handbook's machine-learning chapter and the Kaggle
-notebooks Soorgeon tests with, tagged by hand. A test marked ``xfail(strict=True)`` is a
-known bug: when the converter is fixed the test passes, strict xfail turns that into a
-failure, and the marker must be removed.
+notebook (the Python Data Science Handbook's machine-learning chapter and the Kaggle
+notebooks Soorgeon tests with, tagged by hand) or in an idiom met while tagging them. A
+test marked ``xfail(strict=True)`` is a known bug: when the converter is fixed the test
+passes, strict xfail turns that into a failure, and the marker must be removed.
 
 The CLI is called in-process; the JSON report (schema ``jupyter-mlprod/check``) is what the
 assertions read, since it is the contract the lab extension relies on too.
@@ -430,3 +430,49 @@ def test_held_out_data_read_in_the_predict_cell_is_never_an_artifact(
     code, report = check(path, capsys)
     assert "X_test" not in report["artifacts"]
     assert code == 1 or report["predict"]["input"] == "X_test"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a stage that rebinds a parameter (`data_dir = Path(data_dir)`, the usual fix for "
+    "papermill passing strings; `C = C * 2`; `max_iter += 50`) is generated as a bare "
+    "expression or an augmented assignment of an unbound local: NameError at train time",
+)
+@pytest.mark.parametrize(
+    ("parameters", "load_lines"),
+    [
+        ("data_dir: str = 'data'", "data_dir = Path(data_dir)\nsource = data_dir / 'tiny.csv'"),
+        ("scale: float = 2.0", "scale = scale * 10\nsource = Path('data') / 'tiny.csv'"),
+        ("scale: float = 2.0", "scale += 1\nsource = Path('data') / 'tiny.csv'"),
+    ],
+    ids=["path-wrap", "rebind", "augmented"],
+)
+def test_stage_rebinding_a_parameter_runs(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    run_package: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    parameters: str,
+    load_lines: str,
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "tiny.csv").write_text("x,y\n1,2\n2,4.1\n3,5.9\n4,8.2\n")
+    path = write_notebook(
+        tmp_path,
+        [
+            (
+                "from pathlib import Path\nimport pandas as pd\n"
+                "from sklearn.linear_model import LinearRegression",
+                None,
+            ),
+            (parameters, "parameters"),
+            (load_lines + "\ndf = pd.read_csv(source)\nX, y = df[['x']], df['y']", "load"),
+            ("model = LinearRegression().fit(X, y)", "train"),
+            ("y_pred = model.predict(X)", "predict"),
+        ],
+        name=f"rebind_{parameters.split(':')[0]}_{len(load_lines)}",
+    )
+    assert check(path, capsys)[0] == 0
+    assert convert(path, capsys)[0] == 0
+    monkeypatch.chdir(tmp_path)  # the data path is relative, as in the notebook
+    assert len(run_package(path).predictions) == 4
