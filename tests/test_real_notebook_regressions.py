@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pickle
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -476,3 +477,31 @@ def test_stage_rebinding_a_parameter_runs(
     assert convert(path, capsys)[0] == 0
     monkeypatch.chdir(tmp_path)  # the data path is relative, as in the notebook
     assert len(run_package(path).predictions) == 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a lambda bound to a name in a load cell and used by predict becomes an artifact; "
+    "`train` then dies with a PicklingError traceback when saving the version",
+)
+def test_named_lambda_used_by_predict_can_be_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            ("import pandas as pd\nfrom sklearn.linear_model import LinearRegression", None),
+            ("clean = lambda frame: frame.fillna(0)\n" + TINY_FRAME, "load"),
+            ("model = LinearRegression().fit(clean(X), y)", "train"),
+            ("y_pred = model.predict(clean(X))", "predict"),
+        ],
+        mlprod={"predict_input": "X", "predict_output": "y_pred"},
+        name="named_lambda",
+    )
+    code, report = check(path, capsys)
+    if code == 0:
+        assert convert(path, capsys)[0] == 0
+        # What `train` saves must survive pickling (skops and joblib both need that).
+        pickle.dumps(run_package(path).artifacts)
+    else:
+        assert any("clean" in problem["message"] for problem in report["problems"])
