@@ -1,8 +1,23 @@
 """Run records: ids, the ``run.json`` file, and the facts it holds about a run's world.
 
 A run directory is ``RUNS_DIR/<run id>/`` with the executed notebook, ``run.json``, and the
-captured ``stdout.txt`` / ``stderr.txt``. This module is the only one in ``runs`` that reads
+captured ``stdout.txt`` / ``stderr.txt``, and the saved predict output
+(``predict_output.npy|.parquet|.pkl``). This module is the only one in ``runs`` that reads
 or writes ``run.json``; everything here is plain data and files, no kernels.
+
+``run.json`` (schema ``jupyter-mlprod/run``, version 1; fields are only ever added)::
+
+    run_id, status ("succeeded" | "failed" | "interrupted"),
+    notebook {path, absolute_path, sha256}, executed_notebook (file name in the run dir),
+    parameters {name: value as injected}, input_files [{path, sha256}],
+    start, end (ISO 8601 UTC), duration (s),
+    cells [{index, role, injected, status, duration}]   (original notebook indices),
+    error {cell_index, cell_id, role, ename, evalue} | null,
+    kernel {name, executable, python, implementation, platform, seeded?},
+    packages {distribution: version}, git {commit, dirty} | null, seed (int | null),
+    predict {output: {name, type, kind, file, sha256}, input?: {...}} | null,
+    stdout, stderr (file names), tool {name, version},
+    rerun {of, notebook_changed, changed_inputs, predict_output_identical}  (reruns only)
 """
 
 from __future__ import annotations
