@@ -505,3 +505,36 @@ def test_named_lambda_used_by_predict_can_be_saved(
         pickle.dumps(run_package(path).artifacts)
     else:
         assert any("clean" in problem["message"] for problem in report["problems"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="`y_pred = model.predict(X)` then `y_pred = le.inverse_transform(y_pred)` (label "
+    "decoding, as after the Kaggle notebooks' LabelEncoder): inference takes the decoder "
+    "call as the model call, the input becomes `y_pred` and the model is not an artifact",
+)
+def test_decoding_the_predictions_keeps_the_model_call_as_the_predict_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            (
+                "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+                "from sklearn.preprocessing import LabelEncoder",
+                None,
+            ),
+            (
+                "df = pd.DataFrame({'x': [1.0, 2.0, 3.0, 4.0],\n"
+                "                   'label': ['no', 'no', 'yes', 'yes']})\n"
+                "le = LabelEncoder()\ny = le.fit_transform(df['label'])\nX = df[['x']]",
+                "load",
+            ),
+            ("model = LogisticRegression().fit(X, y)", "train"),
+            ("y_pred = model.predict(X)\ny_pred = le.inverse_transform(y_pred)", "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 0
+    assert (report["predict"]["input"], report["predict"]["output"]) == ("X", "y_pred")
+    assert sorted(report["artifacts"]) == ["le", "model"]
