@@ -215,11 +215,16 @@ def execute_run(
 def _prepare_notebook(
     path: Path, run_dir: Path, seed: int | None, wanted: Mapping[str, str]
 ) -> Path:
-    """Write the notebook to run: ours first and last cells around the user's."""
+    """Write the notebook to run: ours first and last cells around the user's.
+
+    Our cells are Python; a notebook in another language (an R or Julia kernel) runs as
+    it is, without kernel facts, seeding or a predict output hash.
+    """
     node = nbformat.read(path, as_version=4)
-    node.cells.insert(0, kernel_cells.prelude_cell(str(run_dir), seed))
-    if wanted:
-        node.cells.append(kernel_cells.dump_cell(str(run_dir), wanted))
+    if _language(node) == "python":
+        node.cells.insert(0, kernel_cells.prelude_cell(str(run_dir), seed))
+        if wanted:
+            node.cells.append(kernel_cells.dump_cell(str(run_dir), wanted))
     prepared = run_dir / (".input-" + path.name)
     nbformat.write(node, prepared)
     return prepared
@@ -267,6 +272,17 @@ def _execute(
             # tells which cell was running.
             return {"ename": type(exc).__name__, "evalue": str(exc)}
     return None
+
+
+def _language(node: Any) -> str:
+    metadata = node.get("metadata", {})
+    for key in ("kernelspec", "language_info"):
+        section = metadata.get(key)
+        if isinstance(section, Mapping):
+            name = section.get("language" if key == "kernelspec" else "name")
+            if isinstance(name, str) and name:
+                return name.lower()
+    return "python"
 
 
 def _run_error(

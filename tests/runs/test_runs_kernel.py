@@ -246,3 +246,19 @@ def test_log_output_streams_cell_output(tmp_path: Path, cli) -> None:  # noqa: A
     assert quiet.code == 0 and "hello from the kernel" not in quiet.out
     loud = cli("run", notebook, "--log-output", "-o", tmp_path / "runs")
     assert loud.code == 0 and "hello from the kernel" in loud.out
+
+
+def test_notebooks_of_other_languages_run_without_our_python_cells(tmp_path: Path) -> None:
+    notebook = write_notebook(
+        tmp_path / "other.ipynb",
+        [tagged("x = 1", "parameters"), tagged("y = x + 1", "predict")],
+        mlprod={"predict_input": "x", "predict_output": "y"},
+    )
+    nb = nbformat.read(notebook, as_version=4)
+    # A kernelspec that claims another language (an R notebook would say "R").
+    nb.metadata["kernelspec"]["language"] = "R"
+    nbformat.write(nb, notebook)
+    record = run_notebook(notebook, {"x": "2"}, tmp_path / "runs")
+    assert record["status"] == "succeeded"
+    assert record["predict"] is None and "executable" not in record["kernel"]
+    assert [cell["index"] for cell in record["cells"]] == [1, 1, 2]
