@@ -581,3 +581,26 @@ def test_get_ipython_calls_in_stage_code_are_handled(
         assert len(run_package(path).predictions) == 4
     else:
         assert any("get_ipython" in problem["message"] for problem in report["problems"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a predict cell that predicts with two models (as the Kaggle model-comparison "
+    "notebooks do) silently takes the last one's output; inference should stop and list "
+    "both candidates",
+)
+def test_two_models_in_the_predict_cell_are_ambiguous(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            ("import pandas as pd\nfrom sklearn.linear_model import LinearRegression, Ridge", None),
+            (TINY_FRAME, "load"),
+            ("lr = LinearRegression().fit(X, y)\nridge = Ridge().fit(X, y)", "train"),
+            ("y_pred_lr = lr.predict(X)\ny_pred_ridge = ridge.predict(X)", "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 1
+    assert {"y_pred_lr", "y_pred_ridge"} <= set(report["predict"]["output_candidates"])
