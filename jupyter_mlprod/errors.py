@@ -85,6 +85,8 @@ class OutputExistsError(MlprodError):
 class ParameterError(MlprodError):
     """A parameter override is unknown or cannot be converted to the parameter's type."""
 
+    exit_code = 2  # a usage error, like argparse's
+
 
 class ExecutionError(MlprodError):
     """A notebook run failed; carries the failing cell like papermill's error does."""
