@@ -16,6 +16,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import resource
 import shutil
 import statistics
@@ -25,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -279,11 +282,25 @@ def check_notebook(notebook: Path) -> None:
         )
 
 
+def tool_versions() -> str:
+    """The versions being compared, for the record."""
+    found = []
+    for distribution in ("jupyter-mlprod", "nbconvert"):
+        try:
+            found.append(f"{distribution} {metadata.version(distribution)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{distribution} (not installed)")
+    found.append(f"Python {platform.python_version()}")
+    return ", ".join(found)
+
+
 def render_table(timings: Sequence[Timing], runs: int) -> str:
     """The results as a Markdown table."""
     lines = [
         f"Median of {runs} runs each, whole process (start-up included); "
         "CPU = user + system time of the process.",
+        f"{tool_versions()}; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end.",
         "",
         "| notebook | code cells | `nb2prod convert` wall (s) | `nbconvert --to script` wall (s) "
         "| ratio | convert CPU (s) | nbconvert CPU (s) | CPU ratio |",
