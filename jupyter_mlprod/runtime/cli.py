@@ -414,9 +414,8 @@ def _predict(args: argparse.Namespace) -> int:
 
     store = ModelStore(model_dir(args.model_dir))
     model = store.load(args.model)
-    raw = read_input(args.input, model.schema)
     try:
-        data = conform(raw, model.schema)
+        data = conform(read_input(args.input, model.schema), model.schema)
     except SchemaError as error:
         raise InputError(f"{args.input}: {error}") from None
     rows = n_rows(data)
@@ -434,7 +433,8 @@ def call_predict(function: Any, artifacts: dict[str, Any], data: Any) -> Any:
     except Exception as error:  # noqa: BLE001 - user code may raise anything
         detail = str(error).strip().splitlines()
         raise PredictionError(
-            f"predict() failed: {type(error).__name__}" + (f": {detail[0]}" if detail else "")
+            f"predict() failed: {type(error).__name__}" + (f": {detail[0]}" if detail else ""),
+            cause=type(error).__name__,
         ) from None
 
 

@@ -51,7 +51,16 @@ class SchemaError(MlprodError):
 
 
 class PredictionError(MlprodError):
-    """``predict()`` failed or its output does not match what training recorded."""
+    """``predict()`` failed or its output does not match what training recorded.
+
+    Attributes:
+        cause: The name of the exception ``predict()`` raised, if it raised one; the server
+            answers 422 for ``ValueError``/``TypeError`` (the model rejected the input).
+    """
+
+    def __init__(self, message: str, cause: str | None = None) -> None:
+        self.cause = cause
+        super().__init__(message)
 
 
 class ModelError(MlprodError):

@@ -11,6 +11,11 @@ a model. Schemas are plain JSON values stored in the version's ``manifest.json``
 - ``{"kind": "list", "item_type": "str"}``
 - ``{"kind": "object", "type": "module.Class"}`` (recorded, not enforced)
 
+``nullable`` is recorded for information only: the held-out sample may lack missing values
+that the model handles fine (an imputer), so missing values in float and text columns are
+passed on and the model decides; integer and boolean columns cannot hold them and reject
+them. A key absent from some JSON records is reported as a missing column.
+
 Nothing here includes input *values* in a message: errors name the column and the problem,
 which lets the server answer 422 without echoing the caller's payload.
 """
@@ -127,12 +132,23 @@ def from_payload(payload: Any, schema: Schema) -> Any:
     if not isinstance(payload, list):
         raise InputError("expected a JSON list of records or rows")
     if payload and all(isinstance(row, Mapping) for row in payload):
+        if schema.get("kind") == "dataframe":
+            _check_record_keys(payload, [c["name"] for c in schema["columns"]])
         return pd.DataFrame.from_records(payload)
     if any(isinstance(row, Mapping) for row in payload):
         raise InputError("mixed records and non-records in one request")
     if schema.get("kind") == "dataframe" and payload:
         raise InputError("this model takes records (objects with column names), not bare rows")
     return payload
+
+
+def _check_record_keys(records: list[Any], names: list[str]) -> None:
+    """Name a column that some records lack (DataFrame construction would hide it as NaN)."""
+    for name in names:
+        for position, record in enumerate(records):
+            if name not in record:
+                where = "missing" if position == 0 else f"missing from record {position}"
+                raise SchemaError(name, where)
 
 
 def conform(data: Any, schema: Schema) -> Any:
@@ -200,8 +216,6 @@ def _conform_column(name: str, values: pd.Series, column: Mapping[str, Any]) -> 
         target = ptypes.pandas_dtype(expected)
     except TypeError:
         return values  # a dtype this pandas cannot name: pass through, predict() decides
-    if not column.get("nullable", True) and values.isna().any():
-        raise SchemaError(name, "has missing values; the model was trained without any")
     actual = values.dtype
     if actual == target and not isinstance(target, pd.CategoricalDtype):
         return values  # the common case: nothing to check beyond nullability
@@ -290,8 +304,6 @@ def _conform_array(data: Any, schema: Schema) -> np.ndarray:
         if expected.kind in "iu" and array.dtype.kind == "f":
             if np.isnan(array).any() or not np.all(np.mod(array, 1) == 0):
                 raise SchemaError("dtype", f"expected {expected}, got non-integer numbers")
-        if expected.kind == "f" and not schema.get("nullable", True) and np.isnan(coerced).any():
-            raise SchemaError("dtype", "has missing values; the model was trained without any")
         return coerced
     return array.astype(expected)
 

@@ -484,7 +484,11 @@ def create_app(
                 version,
             )
         except PredictionError as error:
+            # The model's own message may quote input values: log it, do not return it.
             print(f"{__package__}: {error}", file=sys.stderr)
+            if error.cause in ("ValueError", "TypeError"):
+                problem = f"the model rejected this input ({error.cause}); see the server log"
+                return reply({"error": problem}, 422, version)
             return reply({"error": "prediction failed; see the server log"}, 500, version)
         server.metrics.prediction(version, rows)
         tasks = BackgroundTasks()

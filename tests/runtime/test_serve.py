@@ -100,6 +100,14 @@ def test_validation_errors_name_the_column_and_never_echo(
     assert answer.status_code == 422 and answer.json()["column"] == "age"
     assert "expected int64" in answer.json()["error"] and SECRET not in answer.text
     assert answer.headers["x-model-version"] == "v1"
+    partial = [rows[0], {k: v for k, v in rows[1].items() if k != "income"}]
+    answer = client.post("/predict", json=partial)
+    assert answer.status_code == 422 and answer.json()["column"] == "income"
+    assert "record 1" in answer.json()["error"]
+    # A null the model cannot take: scikit-learn refuses; the body names no value.
+    rejected = client.post("/predict", json=[rows[0] | {"income": None, "note": SECRET}])
+    assert rejected.status_code == 422 and "rejected this input" in rejected.json()["error"]
+    assert SECRET not in rejected.text
     malformed = client.post(
         "/predict",
         content=b'[{"age": "' + SECRET.encode(),
@@ -112,7 +120,7 @@ def test_validation_errors_name_the_column_and_never_echo(
     bare_rows = client.post("/predict", json=[[1, 2.0, "basic"]])
     assert bare_rows.status_code == 400
     metrics = client.get("/metrics").text
-    assert 'mlprod_requests_total{path="/predict",status="422"} 2' in metrics
+    assert 'mlprod_requests_total{path="/predict",status="422"} 4' in metrics
     assert 'mlprod_requests_total{path="/predict",status="400"} 3' in metrics
 
 
