@@ -142,10 +142,12 @@ def _train(args: argparse.Namespace) -> int:
 
     params = build_params(params_module.Params, args.param, args.params_file)
     started = time.perf_counter()
-    seeded = seed_everything(args.seed)
-    # Imported after seeding so that module-level randomness in the pipeline is seeded too.
+    # Imported before seeding so that the libraries the pipeline uses (torch) are loaded and get
+    # seeded; generated modules hold no module-level randomness (stage code is in functions).
     from . import pipeline
     from . import predict as predict_module
+
+    seeded = seed_everything(args.seed)
 
     run = pipeline.run(params)
     missing = [name for name in predict_module.ARTIFACT_NAMES if name not in run.artifacts]
