@@ -607,10 +607,18 @@ pip install .
 {command} train --param name=value --seed 1
 {command} predict --input new.csv --output predictions.csv
 {command} models list
+{command} models show production
 {command} models promote v2          # alias `production` → v2
-{command} models rollback
-{command} serve --port 8000          # POST /predict, GET /health, /models, /metrics
+{command} models rollback            # `production` back to the version before
+{command} serve --port 8000          # POST /predict, GET /health, /models, /metrics, POST /reload
+{command} serve --shadow v3          # v3 also predicts every request, off the response path
+{command} serve --canary v3:10       # 10% of callers (by X-Request-ID) get v3
+{command} serve --prediction-log predictions.jsonl
 ```
+
+`POST /predict` takes JSON records (`[{{"col": 1, ...}}, ...]`), `{{"columns": [...], "data":
+[[...]]}}`, or `{{"instances": [...]}}` for array inputs; every response names the version that
+served it in `X-Model-Version`. The server binds 127.0.0.1 unless told otherwise.
 
 Run `train` from the directory the notebook's relative data paths refer to (the notebook's
 own directory), or pass the paths as parameters. Models go to `./models` (`--model-dir` or
