@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import re
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -58,6 +59,8 @@ _EXPORTED = (roles.LOAD, roles.TRAIN, roles.PREDICT)
 _PREDICT_METHODS = frozenset(
     {"predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "forward"}
 )
+# Methods whose receiver is a fitted object (a model, a scaler, an encoder), not data.
+_MODEL_METHODS = _PREDICT_METHODS | {"inverse_transform", "score", "fit", "fit_transform"}
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "display", "get_ipython"}
 _DATA_SUFFIXES = frozenset(
     {
@@ -616,7 +619,7 @@ def _choose_predict_io(walk: _Walk, metadata: dict[str, str]) -> PredictIO:
     output_candidates: tuple[str, ...] = ()
     if output is None:
         output_source = "inferred"
-        output_candidates = _output_candidates(code)
+        output_candidates = _output_candidates(walk, code)
         if len(output_candidates) == 1:
             output = output_candidates[0]
             reason_parts.append(f"`{output}` is assigned from a model call in the predict cell")
@@ -662,12 +665,25 @@ def _choose_predict_io(walk: _Walk, metadata: dict[str, str]) -> PredictIO:
     )
 
 
-def _output_candidates(code: list[Statement]) -> tuple[str, ...]:
-    from_model_calls = [
-        name for statement in code for name in _names_assigned_from_model_call(statement)
+def _output_candidates(walk: _Walk, code: list[Statement]) -> tuple[str, ...]:
+    """Names that may hold the predictions, best first; more than one means "ask the user".
+
+    The name assigned from a model call (``y_pred = model.predict(X)``) wins, followed through
+    post-processing that reads nothing but it, models and imports (``y_pred =
+    le.inverse_transform(y_pred)``, ``y_pred = np.round(raw)``) — but not through evaluation,
+    which reads other data (``acc = accuracy_score(y_test, y_pred)``).
+    """
+    calls = [
+        (name, receiver, method)
+        for statement in code
+        for name, receiver, method in _model_call_assignments(statement)
     ]
-    if from_model_calls:
-        return tuple(dict.fromkeys(from_model_calls[-1:]))
+    if calls:
+        receivers = list(dict.fromkeys(receiver for _, receiver, _ in calls))
+        if len(receivers) > 1:
+            return tuple(dict.fromkeys(name for name, _, _ in calls))
+        preferred = [name for name, _, method in calls if method == "predict"] or [calls[-1][0]]
+        return (_follow_post_processing(walk, code, preferred[-1]),)
     # Otherwise: names assigned in the predict cell that nothing later in it reads.
     read_later: set[str] = set()
     sinks: list[str] = []
@@ -682,23 +698,65 @@ def _output_candidates(code: list[Statement]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reversed(sinks)))
 
 
+def _follow_post_processing(walk: _Walk, code: list[Statement], name: str) -> str:
+    models = _model_like_names(code)
+    start = next(i for i, st in enumerate(code) if name in st.defines)
+    current = name
+    for statement in code[start + 1 :]:
+        if current not in statement.reads:
+            continue
+        targets = _single_name_targets(statement)
+        resolved = walk.resolved.get(id(statement), {})
+        # Other data (y_test…) read alongside makes it evaluation, not post-processing.
+        other_data = [
+            other
+            for other in statement.reads - {current} - models
+            if other in resolved
+            and resolved[other].kind == CODE
+            and resolved[other].role != roles.PARAMETERS
+        ]
+        if len(targets) != 1 or other_data:
+            break
+        current = targets[0]
+    return current
+
+
+def _single_name_targets(statement: Statement) -> list[str]:
+    node = statement.node
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return []
+    small = node.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        return [target.value] if isinstance(target, cst.Name) else []
+    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+        return [small.target.value]
+    return []
+
+
 def _loop_targets(statement: Statement) -> set[str]:
     node = statement.node
     return set(_names_in(node.target)) if isinstance(node, cst.For) else set()
 
 
-def _names_assigned_from_model_call(statement: Statement) -> list[str]:
+def _model_call_assignments(statement: Statement) -> list[tuple[str, str, str]]:
+    """(assigned name, model name, method) for ``name = model.predict(...)`` statements."""
     node = statement.node
     if not isinstance(node, cst.SimpleStatementLine):
         return []
-    names: list[str] = []
+    found: list[tuple[str, str, str]] = []
     for small in node.body:
-        if isinstance(small, (cst.Assign, cst.AnnAssign)) and _predict_call(small.value):
-            targets = small.targets if isinstance(small, cst.Assign) else [small]
-            for target in targets:
-                if isinstance(target.target, cst.Name):
-                    names.append(target.target.value)
-    return names
+        if not isinstance(small, (cst.Assign, cst.AnnAssign)):
+            continue
+        call = _predict_call(small.value)
+        if call is None or not isinstance(call.func, cst.Attribute):
+            continue
+        receiver = _root(call.func.value) or ""
+        targets = small.targets if isinstance(small, cst.Assign) else [small]
+        for target in targets:
+            if isinstance(target.target, cst.Name):
+                found.append((target.target.value, receiver, call.func.attr.value))
+    return found
 
 
 def _predict_call(node: cst.BaseExpression | None) -> cst.Call | None:
@@ -715,25 +773,85 @@ def _predict_call(node: cst.BaseExpression | None) -> cst.Call | None:
     return found[0] if found else None
 
 
+def _model_like_names(code: list[Statement]) -> set[str]:
+    """Names used as models: receivers of predict/transform-style calls."""
+    names: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_METHODS:
+                root = _root(func.value)
+                if root is not None:
+                    names.add(root)
+
+    for statement in code:
+        statement.node.visit(Finder())
+    return names
+
+
+def _root(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _data_root(node: cst.BaseExpression, models: set[str]) -> str | None:
+    """The variable a data expression is computed from: ``scaler.transform(X[cols])`` → X."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            func = node.func
+            receiver = _root(func.value) if isinstance(func, cst.Attribute) else None
+            if isinstance(func, cst.Attribute) and receiver is not None and receiver not in models:
+                node = func.value  # X.fillna(0) → X
+            elif node.args:
+                node = node.args[0].value  # scaler.transform(X) → X, np.asarray(X) → X
+            else:
+                return None
+        else:
+            return None
+
+
 def _input_candidates(code: list[Statement], output: str | None) -> tuple[str, ...]:
-    for statement in reversed(code):
-        if output is None or output not in statement.defines:
-            continue
+    """The variable the model call's data comes from, traced back through the predict cell."""
+    models = _model_like_names(code)
+    for index in range(len(code) - 1, -1, -1):
+        statement = code[index]
         node = statement.node
         if not isinstance(node, cst.SimpleStatementLine):
             continue
         for small in node.body:
-            value = getattr(small, "value", None)
-            call = _predict_call(value)
-            if call is None and isinstance(value, cst.Call):
-                call = value
-            if call is not None and call.args:
-                names = [
-                    name
-                    for name in _names_in(call.args[0].value)
-                    if name in statement.reads or name in _defined_before(code, statement)
-                ]
-                return tuple(dict.fromkeys(names))
+            call = _predict_call(getattr(small, "value", None))
+            if call is None or not call.args:
+                continue
+            root = _data_root(call.args[0].value, models)
+            seen: set[str] = set()
+            # Follow `X_scaled = scaler.transform(X_test)` back to X_test.
+            while root is not None and root not in seen:
+                seen.add(root)
+                definition = next(
+                    (st for st in reversed(code[:index]) if root in _single_name_targets(st)),
+                    None,
+                )
+                if definition is None:
+                    return (root,)
+                value = typing.cast(
+                    cst.Assign, typing.cast(cst.SimpleStatementLine, definition.node).body[0]
+                ).value
+                next_root = _data_root(value, models)
+                if next_root is None or next_root == root:
+                    return (root,)
+                root = next_root
+            names = [
+                name
+                for name in _names_in(call.args[0].value)
+                if name not in models and name in statement.reads | _defined_before(code, statement)
+            ]
+            return tuple(dict.fromkeys(names))
     return ()
 
 

@@ -397,12 +397,6 @@ def test_star_import_is_named_in_the_problem(
         assert "import *" in messages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with `X_scaled = scaler.transform(X_test)` before the model call (the Kaggle "
-    "seven-models submission cell, with a new name), the input is inferred as `X_scaled` "
-    "and the held-out frame `X_test`, still read for its index, is saved as an artifact",
-)
 def test_held_out_data_read_in_the_predict_cell_is_never_an_artifact(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -507,13 +501,6 @@ def test_named_lambda_used_by_predict_can_be_saved(
         assert any("clean" in problem["message"] for problem in report["problems"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="post-processing the model's output in the predict cell (label decoding after "
-    "the Kaggle notebooks' LabelEncoder, rounding, casting, inverse scaling) is taken as "
-    "the predict step: the input becomes the raw predictions and the model is not an "
-    "artifact, or the output stops at the raw predictions",
-)
 @pytest.mark.parametrize(
     "predict_cell",
     [
@@ -583,12 +570,6 @@ def test_get_ipython_calls_in_stage_code_are_handled(
         assert any("get_ipython" in problem["message"] for problem in report["problems"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a predict cell that predicts with two models (as the Kaggle model-comparison "
-    "notebooks do) silently takes the last one's output; inference should stop and list "
-    "both candidates",
-)
 def test_two_models_in_the_predict_cell_are_ambiguous(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
