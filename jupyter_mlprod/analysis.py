@@ -527,11 +527,18 @@ def _report_undefined(walk: _Walk, statement: Statement, role: str, name: str) -
     later = next(
         (st for st, _ in walk.statements if name in st.defines and st.cell > statement.cell), None
     )
-    hint = (
-        f"cell {later.cell} defines it later; move that definition above this cell"
-        if later is not None
-        else "define it in a tagged cell, or add the missing import"
+    star = next(
+        (st for st, _ in walk.statements if st.kind == IMPORT and "import *" in st.code), None
     )
+    if later is not None:
+        hint = f"cell {later.cell} defines it later; move that definition above this cell"
+    elif star is not None:
+        hint = (
+            f"`{star.summary}` (cell {star.cell}) may provide it, but `import *` cannot be "
+            f"followed statically: import `{name}` by name"
+        )
+    else:
+        hint = "define it in a tagged cell, or add the missing import"
     walk.add(
         ERROR,
         "undefined-name",

@@ -144,10 +144,13 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
                 continue
             if any(not isinstance(ref.scope, GlobalScope) for ref in referents):
                 continue  # a local of a function, class body or comprehension
-            if any(owner(getattr(ref, "node", None)) == index for ref in referents):
+            deferred_scope = _in_deferred_scope(scope)
+            if not deferred_scope and any(
+                owner(getattr(ref, "node", None)) == index for ref in referents
+            ):
                 continue  # assigned earlier inside the same statement
             name = access.node.value
-            if _in_deferred_scope(scope):
+            if deferred_scope:
                 deferred[index].add(name)
             else:
                 reads[index].add(name)
@@ -171,6 +174,9 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
                 strings[index].append((value, lines[index] + extra, node))
     statements = []
     for index, node in enumerate(module.body):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            # `global x` inside a def binds x only when called: the def defines its own name.
+            defines[index] = {node.name.value}
         mutated = _mutated_names(node)
         imports = _import_bindings(node)
         statements.append(
@@ -354,7 +360,7 @@ def _in_deferred_scope(scope: object) -> bool:
 
 
 def _kind_of(node: cst.BaseStatement) -> str:
-    if isinstance(node, cst.FunctionDef):
+    if isinstance(node, cst.FunctionDef) or _is_named_lambda(node):
         return FUNCTION
     if isinstance(node, cst.ClassDef):
         return CLASS
@@ -363,6 +369,19 @@ def _kind_of(node: cst.BaseStatement) -> str:
     ):
         return IMPORT
     return CODE
+
+
+def _is_named_lambda(node: cst.BaseStatement) -> bool:
+    """``clean = lambda frame: ...``: a function by another spelling (and never an artifact)."""
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return False
+    small = node.body[0]
+    return (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and isinstance(small.value, cst.Lambda)
+    )
 
 
 def _import_bindings(node: cst.BaseStatement) -> tuple[ImportBinding, ...]:

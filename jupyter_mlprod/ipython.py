@@ -18,7 +18,7 @@ from dataclasses import dataclass
 _PYTHON_BODY_CELL_MAGICS = frozenset({"time", "capture", "prun"})
 # Line magics whose argument is a statement that runs once: keep the statement.
 _STATEMENT_LINE_MAGICS = frozenset({"time", "prun"})
-_MAYBE_IPYTHON = re.compile(r"^\s*[%!]|[=(,]\s*[%!]|\?\s*$", re.MULTILINE)
+_MAYBE_IPYTHON = re.compile(r"^\s*[%!]|[=(,]\s*[%!]|\?\s*$|get_ipython\(\)", re.MULTILINE)
 _PIP_FLAGS_WITH_VALUE = frozenset(
     {
         "-r",
@@ -90,7 +90,8 @@ def _transform_lines(source: str, notes: list[MagicNote]) -> PlainCell:
         return PlainCell(transformed, tuple(notes))
     output: list[str] = []
     for number, (before, after) in enumerate(zip(original_lines, new_lines, strict=True), start=1):
-        if before == after or "get_ipython()" not in after:
+        # Lines already spelled `get_ipython().…` (scripts from `nbconvert --to script`) count too.
+        if "get_ipython()" not in after:
             output.append(after)
             continue
         replacement, note = _replace_magic_line(number, before, after)

@@ -373,12 +373,6 @@ def test_helper_with_global_statement_is_reported_or_works(
         assert any("fits" in problem["message"] for problem in report["problems"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with `from sklearn.linear_model import *`, check says no cell defines "
-    "`LogisticRegression` and suggests adding the import that is already there; it should "
-    "point at the star import",
-)
 def test_star_import_is_named_in_the_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -473,11 +467,6 @@ def test_stage_rebinding_a_parameter_runs(
     assert len(run_package(path).predictions) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lambda bound to a name in a load cell and used by predict becomes an artifact; "
-    "`train` then dies with a PicklingError traceback when saving the version",
-)
 def test_named_lambda_used_by_predict_can_be_saved(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
 ) -> None:
@@ -539,12 +528,6 @@ def test_post_processing_the_predictions_keeps_the_model_in_the_predict_step(
     assert "model" in report["artifacts"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="magics written as `get_ipython().run_line_magic(...)` / `.system(...)` (how "
-    "`jupyter nbconvert --to script` writes them, so notebooks rebuilt from such scripts "
-    "carry them) stay in stage code: check passes, training fails with NameError",
-)
 def test_get_ipython_calls_in_stage_code_are_handled(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
 ) -> None:
