@@ -144,7 +144,8 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
                 continue
             if any(not isinstance(ref.scope, GlobalScope) for ref in referents):
                 continue  # a local of a function, class body or comprehension
-            deferred_scope = _in_deferred_scope(scope)
+            # The scope the name sits in (a `global x` access is filed under the global scope).
+            deferred_scope = _in_deferred_scope(scopes.get(access.node) or scope)
             if not deferred_scope and any(
                 owner(getattr(ref, "node", None)) == index for ref in referents
             ):
@@ -175,8 +176,12 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
     statements = []
     for index, node in enumerate(module.body):
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            # `global x` inside a def binds x only when called: the def defines its own name.
+            # `global x` inside a def binds x only when called: the def defines its own name,
+            # and needs x (`x += 1` reads it) from wherever the globals live.
             defines[index] = {node.name.value}
+            globals_finder = _GlobalNames()
+            node.visit(globals_finder)
+            deferred[index] |= globals_finder.names
         mutated = _mutated_names(node)
         imports = _import_bindings(node)
         statements.append(
@@ -320,6 +325,14 @@ class _Owner(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.owners[id(node)] = self.index
         return True
+
+
+class _GlobalNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.names |= {item.name.value for item in node.names}
 
 
 class _Strings(cst.CSTVisitor):

@@ -342,11 +342,6 @@ def test_predict_names_that_match_generated_modules_still_run(
     assert len(run_package(path).predictions) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a helper that uses `global counter` (a variable of an untagged cell) is carried "
-    "into the package without it: check passes, training fails with NameError",
-)
 def test_helper_with_global_statement_is_reported_or_works(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
 ) -> None:
