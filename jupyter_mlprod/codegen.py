@@ -122,6 +122,17 @@ class _Renderer:
             name: helper.module for helper in analysis.helpers for name in helper.statement.defines
         }
         self.param_names = {spec.name for spec in analysis.parameters}
+        # The stage functions' parameters argument, unless the notebook has its own `params`
+        # (the settings dict of many XGBoost/LightGBM notebooks).
+        used = {
+            name
+            for plan in analysis.plans
+            for statement in plan.statements
+            for name in statement.reads | statement.defines
+        }
+        self.params_var = next(
+            name for name in ("params", "parameters", "run_params", "params_") if name not in used
+        )
         self.lifted = {
             found.value: found.lifted_to
             for found in analysis.paths
@@ -312,8 +323,13 @@ class _Renderer:
         statements = plan.statements if plan else ()
         inputs = plan.inputs if plan else ()
         outputs = plan.outputs if plan else ()
-        arguments = ["params: Params", *(f"{name}: Any" for name in inputs)]
+        arguments = [f"{self.params_var}: Params", *(f"{name}: Any" for name in inputs)]
         docstring = f'"""{_PURPOSE[role]} ({_cells_text(plan.cells if plan else ())})."""'
+        # A stage that rebinds a parameter (`data_dir = Path(data_dir)`) starts from its value.
+        rebound = sorted(
+            {name for st in statements for name in st.defines - st.mutates} & self.param_names
+        )
+        head = [docstring] + [f"{name} = {self.params_var}.{name}" for name in rebound]
         if role == EVALUATE:
             metric_names = sorted({name for st in statements for name in st.defines - st.mutates})
             entries = ", ".join(f'"{name}": {name}' for name in metric_names)
@@ -326,7 +342,13 @@ class _Renderer:
         else:
             tail, returns = [], "None"
         return self._function(
-            _FUNCTION_OF_ROLE[role], ", ".join(arguments), returns, [docstring], statements, tail
+            _FUNCTION_OF_ROLE[role],
+            ", ".join(arguments),
+            returns,
+            head,
+            statements,
+            tail,
+            keep_names=frozenset(rebound),
         )
 
     def _run_function(self) -> str:
@@ -354,8 +376,11 @@ class _Renderer:
             value = f"params.{name}" if source == roles.PARAMETERS else where.get(name, name)
             artifact_entries.append(f'"{name}": {value}')
         lines.append(f"artifacts: dict[str, Any] = {{{', '.join(artifact_entries)}}}")
-        lines.append(f"{io.input} = {where.get(io.input or '', io.input)}")
-        lines.append(f"{io.output} = predict(artifacts, {io.input})")
+        # Fixed local names: a notebook variable called `data` or `predict` must not shadow
+        # the modules and functions this function calls.
+        lines.append(f"sample_input = {where.get(io.input or '', io.input)}")
+        lines.append("predictions = predict(artifacts, sample_input)")
+        where[io.output or ""] = "predictions"
         evaluate = analysis.plan(EVALUATE)
         if evaluate is not None:
             arguments = ["params"]
@@ -366,8 +391,8 @@ class _Renderer:
             lines.append("metrics: dict[str, float] = {}")
         files = ", ".join(analysis.input_files)
         lines.append(
-            f"return TrainingRun(artifacts=artifacts, sample_input={io.input}, "
-            f"predictions={io.output}, metrics=metrics, input_files=[{files}])"
+            "return TrainingRun(artifacts=artifacts, sample_input=sample_input, "
+            f"predictions=predictions, metrics=metrics, input_files=[{files}])"
         )
         body = "\n".join(f"    {line}" for line in lines)
         return f"def run(params: Params) -> TrainingRun:\n{body}\n"
@@ -382,11 +407,12 @@ class _Renderer:
         tail: list[str],
         *,
         rewrite_params: bool = True,
+        keep_names: frozenset[str] = frozenset(),
     ) -> str:
         """A function whose body is ``head``, the notebook statements, then ``tail``."""
         body: list[cst.BaseStatement] = [cst.parse_statement(line + "\n") for line in head]
         for statement in statements:
-            body.append(self._rewrite(statement, rewrite_params))
+            body.append(self._rewrite(statement, rewrite_params, keep_names))
         body += [cst.parse_statement(line + "\n") for line in tail]
         if len(body) == 0:
             body = [cst.parse_statement("pass\n")]
@@ -395,16 +421,18 @@ class _Renderer:
         function = stub.with_changes(body=cst.IndentedBlock(body=body))
         return cst.Module(body=[function]).code
 
-    def _rewrite(self, statement: Statement, rewrite_params: bool) -> cst.BaseStatement:
+    def _rewrite(
+        self, statement: Statement, rewrite_params: bool, keep_names: frozenset[str]
+    ) -> cst.BaseStatement:
         replacements: dict[int, cst.BaseExpression] = {}
         if rewrite_params:
             for name, node in statement.read_nodes:
-                if name in self.param_names and not _assigned_in_stage(name, statement):
-                    replacements[id(node)] = _params_attribute(name)
+                if name in self.param_names and name not in keep_names:
+                    replacements[id(node)] = _params_attribute(self.params_var, name)
             for value, _line, string in statement.strings:
                 lifted = self.lifted.get(value)
                 if lifted:
-                    replacements[id(string)] = _params_attribute(lifted)
+                    replacements[id(string)] = _params_attribute(self.params_var, lifted)
         if not replacements:
             return statement.node
         return typing.cast(cst.BaseStatement, statement.node.visit(_Replace(replacements)))
@@ -447,13 +475,8 @@ class _Replace(cst.CSTTransformer):
         return self.replacements.get(id(original_node), updated_node)
 
 
-def _params_attribute(name: str) -> cst.Attribute:
-    return cst.Attribute(value=cst.Name("params"), attr=cst.Name(name))
-
-
-def _assigned_in_stage(name: str, statement: Statement) -> bool:
-    # A stage that assigns a parameter's name shadows it: keep its own variable.
-    return name in statement.defines and name not in statement.mutates
+def _params_attribute(params_var: str, name: str) -> cst.Attribute:
+    return cst.Attribute(value=cst.Name(params_var), attr=cst.Name(name))
 
 
 def _helper_code(helper: Helper) -> str:

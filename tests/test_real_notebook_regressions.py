@@ -275,12 +275,6 @@ def test_exploration_warning_names_the_train_cell_that_last_changed_the_artifact
         assert "uses cell 2's value" not in warning["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stage variable named `params` (PDSH 05.06's coefficient table; the settings "
-    "dict of every XGBoost/LightGBM notebook) shadows the generated `params: Params` "
-    "argument: later parameter reads fail with AttributeError at train time",
-)
 def test_stage_variable_named_params_does_not_shadow_the_parameters(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
 ) -> None:
@@ -304,13 +298,6 @@ def test_stage_variable_named_params_does_not_shadow_the_parameters(
     assert len(run_package(path).predictions) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a predict input or output named like a generated module or function (`data`, "
-    "as in Kaggle seven-models' `model.predict(data)`; `predict`, a variable in the Kaggle "
-    "pneumonia predict cell) becomes a local of pipeline.run() and shadows the module or "
-    "function: UnboundLocalError at train time",
-)
 @pytest.mark.parametrize(
     ("predict_cell", "mlprod"),
     [
@@ -416,12 +403,6 @@ def test_held_out_data_read_in_the_predict_cell_is_never_an_artifact(
     assert code == 1 or report["predict"]["input"] == "X_test"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stage that rebinds a parameter (`data_dir = Path(data_dir)`, the usual fix for "
-    "papermill passing strings; `C = C * 2`; `max_iter += 50`) is generated as a bare "
-    "expression or an augmented assignment of an unbound local: NameError at train time",
-)
 @pytest.mark.parametrize(
     ("parameters", "load_lines"),
     [
