@@ -544,3 +544,51 @@ def test_two_models_in_the_predict_cell_are_ambiguous(
     code, report = check(path, capsys)
     assert code == 1
     assert {"y_pred_lr", "y_pred_ridge"} <= set(report["predict"]["output_candidates"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="since predict I/O inference traces the model call's data back through the "
+    "predict cell, the transformed input (`test_data = scaler.transform(test_data)`, the "
+    "Kaggle seven-models submission cell) is offered as an output candidate, so a cell "
+    "that converted before now stops as ambiguous",
+)
+@pytest.mark.parametrize(
+    ("predict_cell", "expected"),
+    [
+        (
+            "test_data = scaler.transform(test_data)\n"
+            "submission_target = np.exp(model.predict(test_data))",
+            ("test_data", "submission_target"),
+        ),
+        (
+            "X_scaled = scaler.transform(test_data)\ny_pred = model.predict(X_scaled)",
+            ("test_data", "y_pred"),
+        ),
+    ],
+    ids=["rebound-input", "new-name"],
+)
+def test_transformed_input_is_not_an_output_candidate(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    predict_cell: str,
+    expected: tuple[str, str],
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            (
+                "import numpy as np\nimport pandas as pd\n"
+                "from sklearn.linear_model import LinearRegression\n"
+                "from sklearn.preprocessing import StandardScaler",
+                None,
+            ),
+            (TINY_FRAME + "\nscaler = StandardScaler().fit(X)\ntest_data = X.tail(2)", "load"),
+            ("model = LinearRegression().fit(scaler.transform(X), np.log(y))", "train"),
+            (predict_cell, "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 0, [problem["message"] for problem in report["problems"]]
+    assert (report["predict"]["input"], report["predict"]["output"]) == expected
+    assert sorted(report["artifacts"]) == ["model", "scaler"]
