@@ -592,3 +592,40 @@ def test_transformed_input_is_not_an_output_candidate(
     assert code == 0, [problem["message"] for problem in report["problems"]]
     assert (report["predict"]["input"], report["predict"]["output"]) == expected
     assert sorted(report["artifacts"]) == ["model", "scaler"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Kaggle heart-diseases cells 12-14 open like exploration (`df.age.describe()`) "
+    "and then add columns (`df.loc[...] = ...`); left untagged, a later load cell reads "
+    "a column the package never creates. check only warns, and train dies with KeyError",
+)
+@pytest.mark.parametrize(
+    "exploration",
+    [
+        "df.x.describe()\ndf.loc[df['x'] > 2, 'big'] = 1.0",
+        "df['big'] = (df['x'] > 2).astype(float)",
+        "df = df.assign(big=(df['x'] > 2).astype(float))",
+    ],
+    ids=["loc-assign", "column-assign", "rebind"],
+)
+def test_untagged_cell_that_changes_stage_data_stops_the_conversion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], exploration: str
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            ("import pandas as pd\nfrom sklearn.linear_model import LinearRegression", None),
+            ("df = pd.DataFrame({'x': [1.0, 2.0, 3.0, 4.0], 'y': [2.0, 4.1, 5.9, 8.2]})", "load"),
+            (exploration, None),
+            ("X, y = df[['x', 'big']].fillna(0), df['y']", "load"),
+            ("model = LinearRegression().fit(X, y)", "train"),
+            ("y_pred = model.predict(X)", "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 1
+    assert any(
+        problem["severity"] == "error" and problem["cell"] in (2, 3)
+        for problem in report["problems"]
+    )
