@@ -162,7 +162,51 @@ def summarise(latencies: list[float], elapsed: float) -> LoadResult:
 
 
 def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
-    return asyncio.run(_load(url, body, args.requests, args.seconds, args.concurrency))
+    """Latency from one client sending requests back to back (what a caller waits for, without
+    queueing behind other callers), throughput from concurrent clients (wrk when installed: a
+    C load generator leaves the second core to the server, where a Python one competes)."""
+    latencies = []
+    with httpx.Client(timeout=30, headers={"content-type": "application/json"}) as client:
+        for _ in range(min(50, args.requests)):
+            client.post(url, content=body).raise_for_status()
+        started = time.perf_counter()
+        while len(latencies) < args.requests and time.perf_counter() - started < args.seconds:
+            begin = time.perf_counter()
+            answer = client.post(url, content=body)
+            latencies.append(time.perf_counter() - begin)
+            answer.raise_for_status()
+    sequential = summarise(latencies, time.perf_counter() - started)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        concurrent = asyncio.run(_load(url, body, args.requests, args.seconds, args.concurrency))
+        per_second = concurrent.per_second
+    else:
+        per_second = _wrk(wrk, url, body, args)
+    return LoadResult(sequential.p50_ms, sequential.p99_ms, per_second)
+
+
+def _wrk(wrk: str, url: str, body: bytes, args: argparse.Namespace) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as temp:
+        payload = Path(temp) / "body.json"
+        payload.write_bytes(body)
+        script = Path(temp) / "post.lua"
+        script.write_text(
+            'wrk.method = "POST"\n'
+            f'wrk.body = io.open("{payload}"):read("*a")\n'
+            'wrk.headers["Content-Type"] = "application/json"\n',
+            encoding="utf-8",
+        )
+        duration = max(2, int(args.seconds))
+        result = subprocess.run(
+            [wrk, "-t1", f"-c{args.concurrency}", f"-d{duration}s", "-s", str(script), url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    if "Non-2xx" in result.stdout:
+        raise RuntimeError(f"wrk saw errors from {url}:\n{result.stdout}")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("Requests/sec"))
+    return float(line.split(":")[1])
 
 
 def in_process(call: Callable[[], Any], args: argparse.Namespace) -> LoadResult:
@@ -358,17 +402,23 @@ def print_tables(
     baseline_seconds: float,
     args: argparse.Namespace,
 ) -> None:
+    generator = "wrk" if shutil.which("wrk") else "httpx (async)"
     print(
-        f"\nLatency and throughput (median of {args.runs} runs; {args.concurrency} concurrent "
-        f"clients for HTTP, up to {args.requests} requests or {args.seconds:.0f} s per run)\n"
+        f"\nLatency: one client, requests back to back; throughput: {args.concurrency} "
+        f"concurrent connections ({generator}). Median of {args.runs} runs.\n"
     )
-    print("| target | rows/request | p50 ms | p99 ms | requests/s | req/s vs package serve |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| target | rows/request | p50 ms | p99 ms | p50 over in-process (ms) | requests/s "
+        "| package serve req/s ÷ this |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for (target, rows), result in results.items():
         reference = results.get(("package serve (uvicorn)", rows))
-        ratio = f"{result.per_second / reference.per_second:.2f}x" if reference else "-"
+        floor = results.get(("in-process predict", rows))
+        ratio = f"{reference.per_second / result.per_second:.2f}x" if reference else "-"
+        over = f"{result.p50_ms - floor.p50_ms:.2f}" if floor else "-"
         print(
-            f"| {target} | {rows} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
+            f"| {target} | {rows} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {over} | "
             f"{result.per_second:.0f} | {ratio} |"
         )
     rows = args.batch_rows
