@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,9 +24,15 @@ from jupyter_mlprod.params_cell import parse_parameters_cell
 from jupyter_mlprod.roles import MLPROD_FIELDS, MLPROD_KEY, PARAMETERS, PREDICT, ROLE_TAGS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_notebooks"
-NOTEBOOK_NAMES = ("churn.ipynb", "house_prices.ipynb", "digits.ipynb", "messy_sales.ipynb")
+NOTEBOOK_NAMES = (
+    "churn.ipynb",
+    "house_prices.ipynb",
+    "digits.ipynb",
+    "messy_sales.ipynb",
+    "torch_tabular.ipynb",  # built by _build_torch.py
+)
 # Notebooks that name their predict input/output; the rest leave it to inference.
-WITH_PREDICT_METADATA = ("churn.ipynb", "house_prices.ipynb", "digits.ipynb")
+WITH_PREDICT_METADATA = ("churn.ipynb", "house_prices.ipynb", "digits.ipynb", "torch_tabular.ipynb")
 MAX_DATA_BYTES = 200 * 1024
 DATA_FILE = re.compile(r"""["']([\w./-]+\.(?:csv|parquet|json|npy|xlsx))["']""")
 
@@ -189,6 +196,17 @@ def test_notebooks_match_their_build_script() -> None:
         built = nbformat.writes(build.build_notebook(name, cells, mlprod)) + "\n"
         committed = (EXAMPLES / name).read_text(encoding="utf-8")
         assert json.loads(built) == json.loads(committed), f"rebuild {name} with _build.py"
+
+
+def test_torch_notebook_matches_its_build_script() -> None:
+    saved_path = list(sys.path)
+    try:  # _build_torch.py puts its directory on sys.path to reuse _build.py
+        build = _import_from(EXAMPLES / "_build_torch.py")
+    finally:
+        sys.path[:] = saved_path
+    built = build.build_notebook(build.NAME, build.TORCH_TABULAR, build.PREDICT_IO)
+    committed = (EXAMPLES / build.NAME).read_text(encoding="utf-8")
+    assert json.loads(nbformat.writes(built)) == json.loads(committed), "rerun _build_torch.py"
 
 
 def test_data_matches_its_generator() -> None:
