@@ -488,15 +488,20 @@ def _resolve_reads(
             if earlier is None:
                 _report_untagged(walk, statement, role, found)
                 continue
+            # An untagged cell is exploration the package leaves out: if it changes what a stage
+            # reads, the package would compute something else than the notebook. A skipped
+            # cell was left out on purpose, so it only warns.
+            skipped = found.role == roles.SKIP
             walk.add(
-                WARNING,
+                WARNING if skipped else ERROR,
                 "redefined-by-exploration",
-                f"`{name}` is redefined by {'skipped' if found.role else 'untagged'} cell "
-                f"{found.cell} after cell {earlier.cell} ({earlier.role}); the package uses "
-                f"cell {earlier.cell}'s value",
+                f"`{name}` is changed by {'skipped' if skipped else 'untagged'} cell "
+                f"{found.cell} after cell {earlier.cell} ({earlier.role}); the package would "
+                f"use cell {earlier.cell}'s value",
                 statement.cell,
                 statement.line,
-                hint=f"make sure cell {found.cell} does not change what the {role} stage needs",
+                hint=f"tag cell {found.cell} as `{earlier.role}` if the pipeline needs that "
+                "change, or tag it `skip` if it must stay out",
             )
             found = earlier
         if _ORDER[found.role or ""] > _ORDER[role]:
@@ -685,6 +690,9 @@ def _output_candidates(walk: _Walk, code: list[Statement]) -> tuple[str, ...]:
         for statement in code
         for name, receiver, method in _model_call_assignments(statement)
     ]
+    if any(method != "transform" for _, _, method in calls):
+        # `X = scaler.transform(X)` prepares the input for the model call; it is not the output.
+        calls = [call for call in calls if call[2] != "transform"]
     if calls:
         receivers = list(dict.fromkeys(receiver for _, receiver, _ in calls))
         if len(receivers) > 1:

@@ -33,6 +33,11 @@ MUTATING_METHODS = frozenset(
     {"fit", "partial_fit", "fit_transform", "fit_predict", "train", "compile", "load_state_dict",
      "set_params", "append", "extend", "insert", "update", "add"}
 )  # fmt: skip
+# Methods called for a result or an export, which leave their receiver as it was.
+PURE_METHODS = frozenset(
+    {"to_csv", "to_parquet", "to_json", "to_excel", "to_pickle", "to_dict", "to_numpy", "copy",
+     "equals", "get", "keys", "values", "items", "save", "savefig", "write", "dump", "evaluate"}
+)  # fmt: skip
 # Functions of display modules that read data rather than show it.
 DATA_READERS = frozenset({"imread", "load_dataset", "get_dataset_names"})
 # Methods called for their printed or plotted result, never for an effect production needs.
@@ -489,7 +494,8 @@ def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
             targets = [small.target]
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             func = small.value.func
-            if isinstance(func, cst.Attribute) and func.attr.value not in DISPLAY_METHODS:
+            method = func.attr.value if isinstance(func, cst.Attribute) else ""
+            if isinstance(func, cst.Attribute) and method not in DISPLAY_METHODS | PURE_METHODS:
                 # A method called for its effect (`model.fit(X, y)`) changes its receiver.
                 root = _root_name(func.value)
                 if root is not None:
