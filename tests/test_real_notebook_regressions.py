@@ -676,3 +676,45 @@ def test_helpers_named_like_stage_functions_still_run(
     assert check(path, capsys)[0] == 0
     assert convert(path, capsys)[0] == 0
     assert len(run_package(path).predictions) == 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="since untagged changes to stage data stop conversion, any bare method call on a "
+    "stage frame in an exploration cell counts as a change: `df.dropna()`, "
+    "`df.drop(columns=...)`, `df.fillna(0)`, `df.b.map(...)` (shown, not assigned, no "
+    "inplace) now block conversion of ordinary exploration notebooks",
+)
+@pytest.mark.parametrize(
+    "exploration",
+    [
+        "df.dropna()",
+        "df.drop(columns=['b'])",
+        "df.fillna(0)",
+        "df.rename(columns={'a': 'A'})",
+        "df.reset_index()",
+        "df.b.map({'u': 1, 'v': 2})",
+        "df.b.apply(len)",
+        "df.merge(df, on='a')",
+    ],
+)
+def test_exploring_a_frame_with_non_mutating_calls_does_not_stop_conversion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], exploration: str
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression", None),
+            (
+                "df = pd.DataFrame({'a': [1.0, 2.0, 3.0, 4.0], 'b': ['u', 'v', 'u', 'v'],\n"
+                "                   'y': [0, 0, 1, 1]})",
+                "load",
+            ),
+            (exploration, None),
+            ("X, y = df[['a']], df['y']", "load"),
+            ("model = LogisticRegression().fit(X, y)", "train"),
+            ("y_pred = model.predict(X)", "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 0, [problem["message"] for problem in report["problems"]]
