@@ -53,4 +53,5 @@ def _pin(distribution: str, pinned: dict[str, str], warnings: list[str]) -> None
     except metadata.PackageNotFoundError:
         warnings.append(f"`{distribution}` (from `pip install` in the notebook) is not installed")
         return
-    pinned[dist.metadata["Name"]] = dist.version
+    # A local label (`2.13.0+cpu`) names a build no public index serves; `==2.13.0` matches it.
+    pinned[dist.metadata["Name"]] = dist.version.split("+", 1)[0]

@@ -4,7 +4,8 @@
 ``load_breast_cancer``. These tests check that it converts, that the generated package's
 own tests pass, that the package saves the module as a state dict (loaded back with
 ``weights_only=True``) and that ``train`` then ``predict`` reproduce the notebook's labels.
-Known gaps in the torch paths are pinned as strict xfails with the smallest reproduction.
+Each torch path the runtime has (state dicts with constructor arguments, weights_only loading,
+training-mode hints, pins without local labels) has its own test here.
 """
 
 from __future__ import annotations
@@ -224,12 +225,6 @@ class Net(nn.Module):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ModelError,
-    reason="registry reloads a torch module's state into Class() with default arguments: "
-    "a module built with non-default sizes (e.g. `train --param hidden=64`) cannot be loaded",
-)
 def test_module_built_with_non_default_sizes_round_trips(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,11 +241,6 @@ def test_module_built_with_non_default_sizes_round_trips(
     assert torch.equal(loaded(sample), net(sample))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="requirements pin the installed version with its local label (torch==2.13.0+cpu), "
-    "which no public index serves; `==2.13.0` matches the local build as well",
-)
 def test_pins_drop_the_local_version_label(monkeypatch: pytest.MonkeyPatch) -> None:
     class LocalBuild:
         metadata = {"Name": "torch"}
@@ -262,11 +252,6 @@ def test_pins_drop_the_local_version_label(monkeypatch: pytest.MonkeyPatch) -> N
     assert warnings == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a torch module left in training mode (no model.eval()) fails `train` with "
-    "'is predict() deterministic?' instead of naming the module and model.eval()",
-)
 def test_module_left_in_training_mode_gets_a_hint(tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOK, as_version=nbformat.NO_CONVERT)
     (train,) = [c for c in nb.cells if "train" in c.metadata.get("tags", [])]

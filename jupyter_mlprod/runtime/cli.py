@@ -160,6 +160,14 @@ def _train(args: argparse.Namespace) -> int:
         # coerced by the schema: exactly the path batch and HTTP predictions will take.
         smoke = predict_module.predict(loaded, conform(run.sample_input, schema))
         if not same_predictions(smoke, run.predictions):
+            training = _modules_in_training_mode(run.artifacts)
+            if training:
+                # Dropout and batch norm behave differently until eval(); loading calls it.
+                raise PredictionError(
+                    f"{training[0]} is still in training mode, so its predictions change once "
+                    f"it is saved and loaded; call `{training[0]}.eval()` at the end of the train "
+                    "cell. The model was not saved"
+                )
             raise PredictionError(
                 "smoke prediction with the saved artifacts differs from the pipeline's "
                 "predictions; the model was not saved (is predict() deterministic?)"
@@ -187,6 +195,17 @@ def _train(args: argparse.Namespace) -> int:
     print(f"saved {version} to {store.root}" + (f" ({shown})" if shown else ""), file=sys.stderr)
     print(version)
     return 0
+
+
+def _modules_in_training_mode(artifacts: dict[str, Any]) -> list[str]:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return []
+    return [
+        name
+        for name, value in artifacts.items()
+        if isinstance(value, torch.nn.Module) and value.training
+    ]
 
 
 def _metrics(metrics: dict[str, Any]) -> dict[str, float]:

@@ -340,7 +340,13 @@ def _dump_artifact(name: str, value: Any, directory: Path) -> dict[str, Any]:
         torch.save(value, directory / entry["file"])
     elif torch is not None and isinstance(value, torch.nn.Module):
         entry.update(file=f"{name}.pt", format="torch-module", **{"class": _qualified(type(value))})
+        entry["init_kwargs"] = _init_kwargs(value)
         torch.save(value.state_dict(), directory / entry["file"])
+    elif isinstance(value, np.generic) and value.dtype.kind in "biufcmM":
+        # A numpy scalar (a mean, a threshold) is a 0-d array on disk: no pickle needed.
+        entry.update(file=f"{name}.npy", format="npy-scalar")
+        with open(directory / entry["file"], "wb") as handle:
+            np.save(handle, np.asarray(value), allow_pickle=False)
     elif isinstance(value, np.ndarray) and value.dtype.kind != "O":
         entry.update(file=f"{name}.npy", format="npy")
         with open(directory / entry["file"], "wb") as handle:
@@ -377,6 +383,39 @@ def _dump_artifact(name: str, value: Any, directory: Path) -> dict[str, Any]:
     entry["sha256"] = sha256_file(path)
     entry["bytes"] = path.stat().st_size
     return entry
+
+
+def _init_kwargs(module: Any) -> dict[str, Any]:
+    """The constructor arguments a module kept as same-named attributes (``self.hidden =
+    hidden``), so loading can rebuild it with the sizes it was trained with."""
+    import inspect
+
+    try:
+        signature = inspect.signature(type(module).__init__)
+    except (TypeError, ValueError):
+        return {}
+    kwargs: dict[str, Any] = {}
+    for parameter in list(signature.parameters.values())[1:]:
+        if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+            continue
+        value = getattr(module, parameter.name, None)
+        if value is not None and _is_json_value(value):
+            kwargs[parameter.name] = value
+    return kwargs
+
+
+def _call_text(kwargs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+
+
+def _first_shape_mismatch(expected: Mapping[str, Any], saved: Mapping[str, Any]) -> str:
+    for key, tensor in saved.items():
+        if key not in expected:
+            return f"unexpected {key}"
+        if tuple(expected[key].shape) != tuple(tensor.shape):
+            return f"{key}: saved {tuple(tensor.shape)}, built {tuple(expected[key].shape)}"
+    missing = next((key for key in expected if key not in saved), None)
+    return f"missing {missing}" if missing else "state does not match"
 
 
 def _qualified(kind: type) -> str:
@@ -464,6 +503,10 @@ def _read_artifact(path: Path, entry: Mapping[str, Any]) -> Any:
         if "series_name" in entry:
             return frame["__series__"].rename(entry["series_name"])
         return frame
+    if kind == "npy-scalar":
+        import numpy as np
+
+        return np.load(path, allow_pickle=False)[()]
     if kind == "skops":
         import skops.io
 
@@ -482,14 +525,23 @@ def _read_artifact(path: Path, entry: Mapping[str, Any]) -> Any:
         target: Any = importlib.import_module(module_name)
         for part in qualname.split("."):
             target = getattr(target, part)
+        init_kwargs = dict(entry.get("init_kwargs") or {})
         try:
-            module = target()
+            module = target(**init_kwargs)
         except TypeError:
             raise ModelError(
-                f"{path}: {entry['class']} must be constructible without arguments "
-                "to load its saved state"
+                f"{path}: cannot rebuild {entry['class']}({_call_text(init_kwargs)}); keep each "
+                "constructor argument as an attribute of the same name (self.hidden = hidden)"
             ) from None
-        module.load_state_dict(state)
+        try:
+            module.load_state_dict(state)
+        except RuntimeError:
+            mismatched = _first_shape_mismatch(module.state_dict(), state)
+            raise ModelError(
+                f"{path}: the saved state of {entry['class']} does not fit "
+                f"{type(module).__name__}({_call_text(init_kwargs)}) ({mismatched}); keep each "
+                "constructor argument as an attribute of the same name (self.hidden = hidden)"
+            ) from None
         module.eval()
         return module
     if kind == "joblib":
