@@ -36,6 +36,10 @@ REQUIREMENTS: tuple[str, ...] = (
     "starlette",
     "anyio",
     "uvicorn",
+    # Not imported by the runtime: uvicorn picks them up when present, halving its HTTP overhead
+    # (bench/serve.py), so generated packages pin them too.
+    "uvloop",
+    "httptools",
     "yaml",
 )
 """Import names of the third-party modules the runtime files need (not torch: optional)."""
