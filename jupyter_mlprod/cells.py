@@ -30,8 +30,10 @@ DISPLAY_MODULES = frozenset(
 DISPLAY_FUNCTIONS = frozenset({"print", "display", "pprint"})
 # Methods that change their receiver even when their result is assigned to another name.
 MUTATING_METHODS = frozenset(
-    {"fit", "partial_fit", "fit_transform", "fit_predict", "train", "compile", "load_state_dict",
-     "set_params", "append", "extend", "insert", "update", "add"}
+    {"fit", "partial_fit", "fit_transform", "fit_predict", "train", "eval", "compile",
+     "load_state_dict", "set_params", "append", "extend", "insert", "update", "add", "pop",
+     "remove", "clear", "sort", "reverse", "setdefault", "popitem", "discard", "to", "step",
+     "zero_grad", "seed", "shuffle", "build", "load_weights"}
 )  # fmt: skip
 # Methods called for a result or an export, which leave their receiver as it was.
 PURE_METHODS = frozenset(
@@ -280,8 +282,13 @@ def _callee_is_display(call: cst.Call, *, methods_only_plot: bool = False) -> bo
     return False
 
 
-def _has_inplace(call: cst.Call) -> bool:
-    return any(arg.keyword is not None and arg.keyword.value == "inplace" for arg in call.args)
+def _has_inplace(call: cst.BaseExpression) -> bool:
+    return isinstance(call, cst.Call) and any(
+        arg.keyword is not None
+        and arg.keyword.value == "inplace"
+        and not (isinstance(arg.value, cst.Name) and arg.value.value == "False")
+        for arg in call.args
+    )
 
 
 def _attribute_chain(node: cst.BaseExpression) -> list[str]:
@@ -495,7 +502,15 @@ def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             func = small.value.func
             method = func.attr.value if isinstance(func, cst.Attribute) else ""
-            if isinstance(func, cst.Attribute) and method not in DISPLAY_METHODS | PURE_METHODS:
+            # Most methods called as statements return a new object (`df.dropna()` changes
+            # nothing); only known in-place methods, `inplace=True` and torch's `x.add_()`
+            # style change their receiver.
+            changes_receiver = (
+                method in MUTATING_METHODS
+                or _has_inplace(small.value)
+                or (method.endswith("_") and not method.startswith("_"))
+            )
+            if isinstance(func, cst.Attribute) and changes_receiver:
                 # A method called for its effect (`model.fit(X, y)`) changes its receiver.
                 root = _root_name(func.value)
                 if root is not None:

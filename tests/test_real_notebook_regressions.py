@@ -678,13 +678,6 @@ def test_helpers_named_like_stage_functions_still_run(
     assert len(run_package(path).predictions) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since untagged changes to stage data stop conversion, any bare method call on a "
-    "stage frame in an exploration cell counts as a change: `df.dropna()`, "
-    "`df.drop(columns=...)`, `df.fillna(0)`, `df.b.map(...)` (shown, not assigned, no "
-    "inplace) now block conversion of ordinary exploration notebooks",
-)
 @pytest.mark.parametrize(
     "exploration",
     [
