@@ -75,6 +75,37 @@ _WINDOWS_ABSOLUTE = re.compile(r"^[a-zA-Z]:[\\/]")
 _PATHISH_NAME = re.compile(r"(path|file|dir|url|uri)s?$", re.IGNORECASE)
 
 
+# Names each generated module defines or imports itself: a notebook helper of the same name
+# must live elsewhere and be called through its module.
+RESERVED_NAMES: dict[str, frozenset[str]] = {
+    "data": frozenset({"load", "Loaded", "Params", "dataclass", "Any"}),
+    "train": frozenset({"train", "Trained", "Params", "dataclass", "Any"}),
+    "predict": frozenset({"predict", "ARTIFACT_NAMES", "Mapping", "Any"}),
+    "pipeline": frozenset(
+        {
+            "run",
+            "evaluate",
+            "prepare_input",
+            "TrainingRun",
+            "Prepared",
+            "_numeric",
+            "NOTEBOOK",
+            "PREDICT_INPUT",
+            "PREDICT_OUTPUT",
+            "data",
+            "train",
+            "predict",
+            "Params",
+            "numbers",
+            "dataclass",
+            "Any",
+            "features",
+        }
+    ),  # fmt: skip
+    "features": frozenset(),
+}
+
+
 @dataclass(frozen=True)
 class AnalysisOptions:
     """Choices the user can make on the command line (they win over notebook metadata)."""
@@ -281,6 +312,7 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
     _walk_flow(walk)
     predict_io = _choose_predict_io(walk, io_metadata)
     plans, artifacts, artifact_sources = _plan_stages(walk, predict_io)
+    _report_redefined_helpers(walk)
     helpers = _place_helpers(walk, plans)
     found_paths, lifted, input_files = _find_paths(walk, plans)
     imports = _used_imports(walk, plans, helpers)
@@ -1047,6 +1079,28 @@ def _slice_predict(
     return prepare, slice_code, evaluate
 
 
+def _report_redefined_helpers(walk: _Walk) -> None:
+    """Two versions of one helper used by the stages cannot both live in the package."""
+    first: dict[str, Statement] = {}
+    for statement in sorted(
+        walk.needed_definitions.values(), key=lambda st: (st.cell, st.position)
+    ):
+        if statement.kind not in {FUNCTION, CLASS}:
+            continue
+        for name in statement.defines:
+            earlier = first.setdefault(name, statement)
+            if earlier is not statement:
+                walk.add(
+                    ERROR,
+                    "helper-redefined",
+                    f"`{name}` is defined again here after cell {earlier.cell}, and the stages "
+                    "use both versions; the package can hold only one",
+                    statement.cell,
+                    statement.line,
+                    hint="give the versions different names, or keep one definition",
+                )
+
+
 def _place_helpers(walk: _Walk, plans: tuple[StagePlan, ...]) -> tuple[Helper, ...]:
     """Decide the module of each carried function and class.
 
@@ -1088,6 +1142,8 @@ def _place_helpers(walk: _Walk, plans: tuple[StagePlan, ...]) -> tuple[Helper, .
             module = "features"
         else:
             (module,) = used_by
+            if statement.defines & RESERVED_NAMES[module]:
+                module = "features"  # `def train(...)` cannot live beside the stage's train()
         helpers.append(Helper(statement, module))
     return tuple(helpers)
 

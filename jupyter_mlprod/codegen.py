@@ -19,7 +19,7 @@ from pathlib import PurePath
 import libcst as cst
 
 from . import __version__, roles
-from .analysis import EVALUATE, PREPARE, Analysis, Helper, StagePlan
+from .analysis import EVALUATE, PREPARE, RESERVED_NAMES, Analysis, Helper, StagePlan
 from .cells import Statement
 
 _MODULE_OF_ROLE = {
@@ -35,6 +35,9 @@ _FUNCTION_OF_ROLE = {
     PREPARE: "prepare_input",
     roles.PREDICT: "predict",
     EVALUATE: "evaluate",
+}
+_MODULE_OF_FUNCTION = {
+    function: _MODULE_OF_ROLE[role] for role, function in _FUNCTION_OF_ROLE.items()
 }
 _OUTPUTS_CLASS = {roles.LOAD: "Loaded", roles.TRAIN: "Trained", PREPARE: "Prepared"}
 _RESULT_VARIABLE = {roles.LOAD: "loaded", roles.TRAIN: "trained", PREPARE: "prepared"}
@@ -410,9 +413,10 @@ class _Renderer:
         keep_names: frozenset[str] = frozenset(),
     ) -> str:
         """A function whose body is ``head``, the notebook statements, then ``tail``."""
+        module = _MODULE_OF_FUNCTION[name]
         body: list[cst.BaseStatement] = [cst.parse_statement(line + "\n") for line in head]
         for statement in statements:
-            body.append(self._rewrite(statement, rewrite_params, keep_names))
+            body.append(self._rewrite(statement, module, rewrite_params, keep_names))
         body += [cst.parse_statement(line + "\n") for line in tail]
         if len(body) == 0:
             body = [cst.parse_statement("pass\n")]
@@ -422,9 +426,18 @@ class _Renderer:
         return cst.Module(body=[function]).code
 
     def _rewrite(
-        self, statement: Statement, rewrite_params: bool, keep_names: frozenset[str]
+        self,
+        statement: Statement,
+        module: str,
+        rewrite_params: bool,
+        keep_names: frozenset[str],
     ) -> cst.BaseStatement:
         replacements: dict[int, cst.BaseExpression] = {}
+        for name, node in statement.read_nodes:
+            # A helper named like this module's own function (`def train(...)` in a PyTorch
+            # notebook) is called through its module instead.
+            if name in RESERVED_NAMES[module] and self.helper_module.get(name) == "features":
+                replacements[id(node)] = _params_attribute("features", name)
         if rewrite_params:
             for name, node in statement.read_nodes:
                 if name in self.param_names and name not in keep_names:
@@ -458,7 +471,10 @@ class _Renderer:
                 continue
             home = self.helper_module.get(name)
             if home is not None and home != module:
-                lines.append(f"from .{home} import {name}")
+                if name in RESERVED_NAMES.get(module, ()):
+                    lines.append(f"from . import {home}")
+                else:
+                    lines.append(f"from .{home} import {name}")
         return lines
 
 

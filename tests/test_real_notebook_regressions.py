@@ -618,12 +618,6 @@ def test_untagged_cell_that_changes_stage_data_stops_the_conversion(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a helper named like a generated stage function (`def train(...)`, as in nearly "
-    "every PyTorch notebook; `def predict(...)`; `def load()`) lands in the module that "
-    "defines that stage function and is shadowed by it: the stage calls itself, TypeError",
-)
 @pytest.mark.parametrize(
     ("helper", "cells"),
     [
@@ -713,12 +707,6 @@ def test_exploring_a_frame_with_non_mutating_calls_does_not_stop_conversion(
     assert code == 0, [problem["message"] for problem in report["problems"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a helper redefined between two stages that call it (a fixed `def scale` pasted "
-    "further down, as notebooks grow): both definitions land in features.py and the last "
-    "one wins in every stage, unlike the notebook; check says nothing (verify mismatches)",
-)
 def test_helper_redefined_between_its_uses_is_reported_or_reproduced(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
 ) -> None:
