@@ -143,8 +143,8 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
         for access in scope.accesses:
             if not isinstance(access.node, cst.Name):
                 continue
-            index = owner(access.node)
-            if index is None:
+            owning = owner(access.node)
+            if owning is None:
                 continue
             referents = access.referents
             if any(isinstance(ref, BuiltinAssignment) for ref in referents):
@@ -154,32 +154,32 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
             # The scope the name sits in (a `global x` access is filed under the global scope).
             deferred_scope = _in_deferred_scope(scopes.get(access.node) or scope)
             if not deferred_scope and any(
-                owner(getattr(ref, "node", None)) == index for ref in referents
+                owner(getattr(ref, "node", None)) == owning for ref in referents
             ):
                 continue  # assigned earlier inside the same statement
             name = access.node.value
             if deferred_scope:
-                deferred[index].add(name)
+                deferred[owning].add(name)
             else:
-                reads[index].add(name)
-                read_nodes[index].append((name, access.node))
+                reads[owning].add(name)
+                read_nodes[owning].append((name, access.node))
     defines: list[set[str]] = [set() for _ in module.body]
     if global_scope is not None:
         for assignment in global_scope.assignments:
-            index = owner(getattr(assignment, "node", None))
-            if index is not None:
-                defines[index].add(assignment.name.split(".")[0])
+            owning = owner(getattr(assignment, "node", None))
+            if owning is not None:
+                defines[owning].add(assignment.name.split(".")[0])
     strings: list[list[tuple[str, int, cst.SimpleString]]] = [[] for _ in module.body]
     for index, statement in enumerate(module.body):
         finder = _Strings()
         statement.visit(finder)
         body_start = _leading_text_length(statement, codes[index])
-        for node in finder.found:
-            value = node.evaluated_value
+        for string in finder.found:
+            value = string.evaluated_value
             if isinstance(value, str):
-                offset = codes[index].find(node.value, body_start)
+                offset = codes[index].find(string.value, body_start)
                 extra = codes[index].count("\n", body_start, offset) if offset >= 0 else 0
-                strings[index].append((value, lines[index] + extra, node))
+                strings[index].append((value, lines[index] + extra, string))
     statements = []
     for index, node in enumerate(module.body):
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
