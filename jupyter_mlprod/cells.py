@@ -35,6 +35,8 @@ MUTATING_METHODS = frozenset(
      "remove", "clear", "sort", "reverse", "setdefault", "popitem", "discard", "to", "step",
      "zero_grad", "seed", "shuffle", "build", "load_weights"}
 )  # fmt: skip
+# Functions that change their first argument in place.
+ARGUMENT_MUTATING = frozenset({"shuffle", "fill_diagonal", "copyto", "put", "place", "putmask"})
 # Methods called for a result or an export, which leave their receiver as it was.
 PURE_METHODS = frozenset(
     {"to_csv", "to_parquet", "to_json", "to_excel", "to_pickle", "to_dict", "to_numpy", "copy",
@@ -499,9 +501,20 @@ def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
                 targets.append(value.func)
         elif isinstance(small, cst.AugAssign):
             targets = [small.target]
+        elif isinstance(small, cst.Del):
+            # `del df["col"]` changes df; `del x` only forgets a name.
+            targets = [
+                element.value
+                for element in (
+                    small.target.elements if isinstance(small.target, cst.Tuple) else []
+                )
+            ] or [small.target]
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             func = small.value.func
-            method = func.attr.value if isinstance(func, cst.Attribute) else ""
+            if isinstance(func, cst.Attribute):
+                method = func.attr.value
+            else:
+                method = func.value if isinstance(func, cst.Name) else ""
             # Most methods called as statements return a new object (`df.dropna()` changes
             # nothing); only known in-place methods, `inplace=True` and torch's `x.add_()`
             # style change their receiver.
@@ -510,6 +523,11 @@ def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
                 or _has_inplace(small.value)
                 or (method.endswith("_") and not method.startswith("_"))
             )
+            # `np.random.shuffle(indices)`, `nn.init.zeros_(w)`: the argument changes.
+            if (method in ARGUMENT_MUTATING or method.endswith("_")) and small.value.args:
+                root = _root_name(small.value.args[0].value)
+                if root is not None:
+                    mutated.add(root)
             if isinstance(func, cst.Attribute) and changes_receiver:
                 # A method called for its effect (`model.fit(X, y)`) changes its receiver.
                 root = _root_name(func.value)

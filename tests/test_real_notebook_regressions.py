@@ -742,12 +742,6 @@ def test_helper_redefined_between_its_uses_is_reported_or_reproduced(
     np.testing.assert_array_equal(run_package(path).predictions, expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in-place changes that are not method calls on the receiver go unnoticed in an "
-    "untagged cell: `np.random.shuffle(indices)` (Kaggle NER cell 56) and `del df['col']`; "
-    "the package then splits or reads different data than the notebook",
-)
 @pytest.mark.parametrize(
     "exploration",
     ["np.random.shuffle(idx)", "del df['b']"],
