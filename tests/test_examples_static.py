@@ -256,3 +256,26 @@ def test_messy_notebook_predict_io_is_inferred(capsys: pytest.CaptureFixture[str
     assert actions["!pip install -q scikit-learn"] == "requirement"
     assert actions["%matplotlib inline"] == "dropped"
     assert report["requirements_from_pip"] == ["scikit-learn"]
+
+
+def test_churn_demo_input_has_the_model_columns() -> None:
+    """`data/churn_new_customers.csv` (the README's batch-predict demo) fits `X_test`."""
+    import pandas as pd
+
+    ((_, split),) = [
+        (index, cell)
+        for index, cell in _cells_with(_read("churn.ipynb"), "load")
+        if "train_test_split" in cell.source
+    ]
+    tree = ast.parse(split.source)
+    lists = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.List)
+    }
+    features = set(lists["numeric_features"]) | set(lists["categorical_features"])
+    demo = pd.read_csv(EXAMPLES / "data" / "churn_new_customers.csv")
+    assert set(demo.columns) == features
+    assert len(demo) > 0
