@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import builtins
 import re
-import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 import libcst as cst
 
@@ -39,6 +38,20 @@ from .errors import CellError, locate
 from .ipython import MagicNote, to_python
 from .notebook import Notebook
 from .params_cell import ParamSpec, parse_parameters_cell
+from .paths import (
+    is_absolute,
+    param_name_for,
+    path_kind,
+    portable_default,
+    unique,
+)
+from .predict_io import (
+    infer_input_candidates,
+    loop_targets,
+    model_call_assignments,
+    model_like_names,
+    single_name_targets,
+)
 
 ERROR = "error"
 WARNING = "warning"
@@ -56,22 +69,7 @@ _ORDER = {
     EVALUATE: 5,
 }
 _EXPORTED = (roles.LOAD, roles.TRAIN, roles.PREDICT)
-_PREDICT_METHODS = frozenset(
-    {"predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "forward"}
-)
-# Methods whose receiver is a fitted object (a model, a scaler, an encoder), not data.
-_MODEL_METHODS = _PREDICT_METHODS | {"inverse_transform", "score", "fit", "fit_transform"}
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "display", "get_ipython"}
-_DATA_SUFFIXES = frozenset(
-    {
-        ".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".pq", ".feather", ".xlsx", ".xls",
-        ".pkl", ".pickle", ".joblib", ".h5", ".hdf5", ".npy", ".npz", ".zip", ".gz", ".bz2",
-        ".xz", ".db", ".sqlite", ".arrow", ".orc", ".avro", ".png", ".jpg", ".jpeg", ".pt",
-        ".pth", ".onnx", ".yaml", ".yml",
-    }
-)  # fmt: skip
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
-_WINDOWS_ABSOLUTE = re.compile(r"^[a-zA-Z]:[\\/]")
 _PATHISH_NAME = re.compile(r"(path|file|dir|url|uri)s?$", re.IGNORECASE)
 
 
@@ -315,7 +313,7 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
     _report_redefined_helpers(walk)
     helpers = _place_helpers(walk, plans)
     found_paths, lifted, input_files = _find_paths(walk, plans)
-    imports = _used_imports(walk, plans, helpers)
+    imports = _used_imports(walk)
     pip_requirements = tuple(
         requirement for _, note in walk.magics for requirement in note.requirements
     )
@@ -690,7 +688,7 @@ def _choose_predict_io(walk: _Walk, metadata: dict[str, str]) -> PredictIO:
     input_candidates: tuple[str, ...] = ()
     if name is None:
         input_source = "inferred"
-        input_candidates = _input_candidates(code, output)
+        input_candidates = infer_input_candidates(code, output)
         if len(input_candidates) == 1:
             name = input_candidates[0]
             reason_parts.append(f"`{name}` is the data passed to the model call")
@@ -720,7 +718,7 @@ def _output_candidates(walk: _Walk, code: list[Statement]) -> tuple[str, ...]:
     calls = [
         (name, receiver, method)
         for statement in code
-        for name, receiver, method in _model_call_assignments(statement)
+        for name, receiver, method in model_call_assignments(statement)
     ]
     if any(method != "transform" for _, _, method in calls):
         # `X = scaler.transform(X)` prepares the input for the model call; it is not the output.
@@ -740,19 +738,19 @@ def _output_candidates(walk: _Walk, code: list[Statement]) -> tuple[str, ...]:
         # not the predictions; one made here and filled in (`preds.append(...)`) may be. Loop
         # variables never are.
         names = (statement.defines - statement.mutates) | (statement.mutates & assigned_here)
-        sinks.extend(sorted(names - _loop_targets(statement) - read_later))
+        sinks.extend(sorted(names - loop_targets(statement) - read_later))
         read_later |= statement.reads
     return tuple(dict.fromkeys(reversed(sinks)))
 
 
 def _follow_post_processing(walk: _Walk, code: list[Statement], name: str) -> str:
-    models = _model_like_names(code)
+    models = model_like_names(code)
     start = next(i for i, st in enumerate(code) if name in st.defines)
     current = name
     for statement in code[start + 1 :]:
         if current not in statement.reads:
             continue
-        targets = _single_name_targets(statement)
+        targets = single_name_targets(statement)
         resolved = walk.resolved.get(id(statement), {})
         # Other data (y_test…) read alongside makes it evaluation, not post-processing.
         other_data = [
@@ -766,164 +764,6 @@ def _follow_post_processing(walk: _Walk, code: list[Statement], name: str) -> st
             break
         current = targets[0]
     return current
-
-
-def _single_name_targets(statement: Statement) -> list[str]:
-    node = statement.node
-    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
-        return []
-    small = node.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target = small.targets[0].target
-        return [target.value] if isinstance(target, cst.Name) else []
-    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-        return [small.target.value]
-    return []
-
-
-def _loop_targets(statement: Statement) -> set[str]:
-    node = statement.node
-    return set(_names_in(node.target)) if isinstance(node, cst.For) else set()
-
-
-def _model_call_assignments(statement: Statement) -> list[tuple[str, str, str]]:
-    """(assigned name, model name, method) for ``name = model.predict(...)`` statements."""
-    node = statement.node
-    if not isinstance(node, cst.SimpleStatementLine):
-        return []
-    found: list[tuple[str, str, str]] = []
-    for small in node.body:
-        if not isinstance(small, (cst.Assign, cst.AnnAssign)):
-            continue
-        call = _predict_call(small.value)
-        if call is None or not isinstance(call.func, cst.Attribute):
-            continue
-        receiver = _root(call.func.value) or ""
-        targets = small.targets if isinstance(small, cst.Assign) else [small]
-        for target in targets:
-            if isinstance(target.target, cst.Name):
-                found.append((target.target.value, receiver, call.func.attr.value))
-    return found
-
-
-def _predict_call(node: cst.BaseExpression | None) -> cst.Call | None:
-    """The `model.predict(...)`-style call inside an expression, if any."""
-    found: list[cst.Call] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value in _PREDICT_METHODS:
-                found.append(call)
-
-    if node is not None:
-        node.visit(Finder())
-    return found[0] if found else None
-
-
-def _model_like_names(code: list[Statement]) -> set[str]:
-    """Names used as models: receivers of predict/transform-style calls."""
-    names: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_METHODS:
-                root = _root(func.value)
-                if root is not None:
-                    names.add(root)
-
-    for statement in code:
-        statement.node.visit(Finder())
-    return names
-
-
-def _root(node: cst.BaseExpression) -> str | None:
-    while isinstance(node, (cst.Attribute, cst.Subscript)):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else None
-
-
-def _data_root(node: cst.BaseExpression, models: set[str]) -> str | None:
-    """The variable a data expression is computed from: ``scaler.transform(X[cols])`` → X."""
-    while True:
-        if isinstance(node, cst.Name):
-            return node.value
-        if isinstance(node, (cst.Attribute, cst.Subscript)):
-            node = node.value
-        elif isinstance(node, cst.Call):
-            func = node.func
-            receiver = _root(func.value) if isinstance(func, cst.Attribute) else None
-            if isinstance(func, cst.Attribute) and receiver is not None and receiver not in models:
-                node = func.value  # X.fillna(0) → X
-            elif node.args:
-                node = node.args[0].value  # scaler.transform(X) → X, np.asarray(X) → X
-            else:
-                return None
-        else:
-            return None
-
-
-def _input_candidates(code: list[Statement], output: str | None) -> tuple[str, ...]:
-    """The variable the model call's data comes from, traced back through the predict cell."""
-    models = _model_like_names(code)
-    for index in range(len(code) - 1, -1, -1):
-        statement = code[index]
-        node = statement.node
-        if not isinstance(node, cst.SimpleStatementLine):
-            continue
-        for small in node.body:
-            call = _predict_call(getattr(small, "value", None))
-            if call is None or not call.args:
-                continue
-            root = _data_root(call.args[0].value, models)
-            seen: set[str] = set()
-            # Follow `X_scaled = scaler.transform(X_test)` back to X_test.
-            while root is not None and root not in seen:
-                seen.add(root)
-                definition = next(
-                    (st for st in reversed(code[:index]) if root in _single_name_targets(st)),
-                    None,
-                )
-                if definition is None:
-                    return (root,)
-                value = typing.cast(
-                    cst.Assign, typing.cast(cst.SimpleStatementLine, definition.node).body[0]
-                ).value
-                next_root = _data_root(value, models)
-                if next_root is None or next_root == root:
-                    return (root,)
-                root = next_root
-            names = [
-                name
-                for name in _names_in(call.args[0].value)
-                if name not in models and name in statement.reads | _defined_before(code, statement)
-            ]
-            return tuple(dict.fromkeys(names))
-    return ()
-
-
-def _names_in(node: cst.CSTNode) -> list[str]:
-    names: list[str] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-        def visit_Name(self, name: cst.Name) -> None:
-            names.append(name.value)
-
-    node.visit(Finder())
-    return names
-
-
-def _defined_before(code: list[Statement], statement: Statement) -> set[str]:
-    names: set[str] = set()
-    for other in code:
-        if other is statement:
-            break
-        names |= other.defines
-    return names
 
 
 def _plan_stages(
@@ -1157,14 +997,14 @@ def _find_paths(
     input_files: list[str] = []
     notebook_dir = PurePath(walk.notebook.path).parent
     for spec in walk.parameters:
-        if isinstance(spec.default, str) and _path_kind(spec.default):
-            absolute = _is_absolute(spec.default)
+        if isinstance(spec.default, str) and path_kind(spec.default):
+            absolute = is_absolute(spec.default)
             found.append(
                 FoundPath(
                     walk.parameters_cell or 0,
                     spec.line,
                     spec.default,
-                    _path_kind(spec.default) or "path",
+                    path_kind(spec.default) or "path",
                     absolute,
                     spec.name,
                 )
@@ -1182,21 +1022,21 @@ def _find_paths(
     load_params = {name for plan in plans if plan.role == roles.LOAD for name in plan.params_read}
     for spec in walk.parameters:
         if spec.name in load_params and isinstance(spec.default, str):
-            if _path_kind(spec.default) == "path" or _PATHISH_NAME.search(spec.name):
+            if path_kind(spec.default) == "path" or _PATHISH_NAME.search(spec.name):
                 input_files.append(f"params.{spec.name}")
     for plan in plans:
         for statement in plan.statements:
             for value, line, _node in statement.strings:
-                kind = _path_kind(value)
+                kind = path_kind(value)
                 if kind is None:
                     continue
-                absolute = _is_absolute(value)
+                absolute = is_absolute(value)
                 name = None
                 if walk.options.lift_paths and plan.role != roles.PREDICT:
                     if value not in lifted:
-                        name = _unique(_param_name_for(value, kind), taken)
+                        name = unique(param_name_for(value, kind), taken)
                         taken.add(name)
-                        default = _portable_default(value, notebook_dir)
+                        default = portable_default(value, notebook_dir)
                         lifted[value] = ParamSpec(
                             name, "str", "str", False, default, repr(default),
                             f"lifted from cell {statement.cell}, line {line}", 0,
@@ -1239,52 +1079,8 @@ def _find_paths(
     return tuple(found), tuple(lifted.values()), tuple(input_files)
 
 
-def _path_kind(value: str) -> str | None:
-    if "\n" in value or len(value) > 400:
-        return None
-    if _URL.match(value):
-        return "url"
-    if "%" in value or "{" in value:
-        return None
-    suffix = PurePath(value).suffix.lower()
-    if suffix in _DATA_SUFFIXES and " " not in PurePath(value).name[:1]:
-        return "path"
-    if _is_absolute(value) and len(value) > 1 and " " not in value:
-        return "path"
-    return None
-
-
-def _is_absolute(value: str) -> bool:
-    return value.startswith(("/", "~")) or bool(_WINDOWS_ABSOLUTE.match(value))
-
-
-def _portable_default(value: str, notebook_dir: PurePath) -> str:
-    if not _is_absolute(value):
-        return value
-    try:
-        return str(PurePath(value).relative_to(Path(notebook_dir).absolute()))
-    except ValueError:
-        return PurePath(value.replace("\\", "/")).name
-
-
-def _param_name_for(value: str, kind: str) -> str:
-    stem = PurePath(value.split("?")[0].rstrip("/")).stem or kind
-    base = re.sub(r"\W+", "_", stem).strip("_").lower() or kind
-    if base[0].isdigit():
-        base = f"f_{base}"
-    return f"{base}_{'url' if kind == 'url' else 'path'}"
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    candidate, number = name, 2
-    while candidate in taken:
-        candidate, number = f"{name}_{number}", number + 1
-    return candidate
-
-
-def _used_imports(
-    walk: _Walk, plans: tuple[StagePlan, ...], helpers: tuple[Helper, ...]
-) -> tuple[ImportBinding, ...]:
+def _used_imports(walk: _Walk) -> tuple[ImportBinding, ...]:
+    """The import binding of every imported name the stages and helpers need."""
     bindings: dict[str, ImportBinding] = {}
     for statement in walk.needed_definitions.values():
         for binding in statement.imports:
