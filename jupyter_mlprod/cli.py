@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nb2prod: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `nb2prod convert … | head`: the reader left; say nothing more.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for interpreter exit
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

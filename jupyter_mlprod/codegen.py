@@ -415,8 +415,18 @@ class _Renderer:
         """A function whose body is ``head``, the notebook statements, then ``tail``."""
         module = _MODULE_OF_FUNCTION[name]
         body: list[cst.BaseStatement] = [cst.parse_statement(line + "\n") for line in head]
-        for statement in statements:
-            body.append(self._rewrite(statement, module, rewrite_params, keep_names))
+        for index, statement in enumerate(statements):
+            node = self._rewrite(statement, module, rewrite_params, keep_names)
+            if index == 0 and isinstance(
+                node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+            ):
+                # Blank lines that opened the cell would open the function body: drop them,
+                # keep comments.
+                lines = list(node.leading_lines)
+                while lines and lines[0].comment is None:
+                    lines.pop(0)
+                node = node.with_changes(leading_lines=lines)
+            body.append(node)
         body += [cst.parse_statement(line + "\n") for line in tail]
         if len(body) == 0:
             body = [cst.parse_statement("pass\n")]
@@ -519,12 +529,18 @@ def _uses_any(plan: StagePlan | None) -> bool:
 
 
 def _cells_text(cells: Iterable[int]) -> str:
-    cells = list(cells)
-    if not cells:
+    """``notebook cells 3, 5-9, 12``: consecutive cells as ranges, so headers stay one line."""
+    ordered = sorted(set(cells))
+    if not ordered:
         return "no cells"
-    return ("notebook cell " if len(cells) == 1 else "notebook cells ") + ", ".join(
-        str(cell) for cell in cells
-    )
+    runs: list[list[int]] = []
+    for cell in ordered:
+        if runs and cell == runs[-1][-1] + 1:
+            runs[-1].append(cell)
+        else:
+            runs.append([cell])
+    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
+    return ("notebook cell " if len(ordered) == 1 else "notebook cells ") + ", ".join(parts)
 
 
 def _assemble(header: list[str], imports: list[str], code: list[str]) -> str:

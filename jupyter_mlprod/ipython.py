@@ -18,7 +18,7 @@ from dataclasses import dataclass
 _PYTHON_BODY_CELL_MAGICS = frozenset({"time", "capture", "prun"})
 # Line magics whose argument is a statement that runs once: keep the statement.
 _STATEMENT_LINE_MAGICS = frozenset({"time", "prun"})
-_MAYBE_IPYTHON = re.compile(r"^\s*[%!]|[=(,]\s*[%!]|\?\s*$|get_ipython\(\)", re.MULTILINE)
+_MAYBE_IPYTHON = re.compile(r"^\s*[%!?]|[=(,]\s*[%!]|\?\s*$|get_ipython\(\)", re.MULTILINE)
 _PIP_FLAGS_WITH_VALUE = frozenset(
     {
         "-r",

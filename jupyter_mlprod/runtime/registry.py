@@ -186,10 +186,19 @@ class ModelStore:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         try:
             (staging / "artifacts").mkdir()
-            entries = [
-                _dump_artifact(name, value, staging / "artifacts")
-                for name, value in artifacts.items()
-            ]
+            entries = []
+            for name, value in artifacts.items():
+                try:
+                    entries.append(_dump_artifact(name, value, staging / "artifacts"))
+                except ModelError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - any serialiser failure is one line
+                    first_line = (str(error).splitlines() or [""])[0]
+                    raise ModelError(
+                        f"cannot save artifact {name!r} ({type(value).__name__}): "
+                        f"{type(error).__name__}: {first_line}; make it a plain object, or "
+                        "move it out of what predict reads"
+                    ) from None
             manifest: dict[str, Any] = {"format": FORMAT_VERSION, **metadata, "artifacts": entries}
             if check is not None:
                 check(_load_artifacts(staging, manifest))

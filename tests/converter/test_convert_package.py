@@ -175,3 +175,29 @@ def test_cli_as_subprocess(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "ready to convert" in check.stdout and "Artifacts: model" in check.stdout
+
+
+def test_cell_lists_in_headers_are_ranges() -> None:
+    from jupyter_mlprod.codegen import _cells_text
+
+    assert _cells_text([9, 3, 4, 5, 7, 10]) == "notebook cells 3-5, 7, 9-10"
+    assert _cells_text([2]) == "notebook cell 2"
+
+
+def test_help_syntax_is_ipython_not_a_syntax_error() -> None:
+    from jupyter_mlprod.ipython import to_python
+
+    plain = to_python("?pd.read_csv\npd.read_csv??\nx = 1")
+    assert plain.python.splitlines()[-1] == "x = 1"
+    assert [note.action for note in plain.notes] == ["dropped", "dropped"]
+
+
+def test_output_piped_into_a_closed_reader_has_no_traceback(tmp_path: Path) -> None:
+    path = write(notebook(*good_cells()), tmp_path / "nb.ipynb")
+    result = subprocess.run(
+        f"{sys.executable} -m jupyter_mlprod.cli check {path} --json | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -251,3 +251,14 @@ def test_two_concurrent_trains_get_distinct_versions(workspace: Workspace) -> No
     assert sorted(store.manifest(v)["seed"] for v in ("v1", "v2")) == [1, 2]
     for version in ("v1", "v2"):
         store.load(version)
+
+
+def test_an_artifact_that_cannot_be_saved_is_one_line(
+    registry: ModuleType, errors: ModuleType, tmp_path: Path
+) -> None:
+    store = registry.ModelStore(tmp_path / "models")
+    with pytest.raises(errors.ModelError) as caught:
+        store.save({"scorer": lambda value: value}, {"schema": {}})
+    message = str(caught.value)
+    assert "scorer" in message and "\n" not in message
+    assert not list((tmp_path / "models").glob("v*"))
