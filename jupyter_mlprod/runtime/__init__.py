@@ -21,6 +21,7 @@ FILES: tuple[str, ...] = (
     "schema.py",
     "registry.py",
     "batch.py",
+    "batching.py",
     "serve.py",
     "cli.py",
     "__main__.py",

@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--threads", type=int, default=2, metavar="N", help="predictions run at once (default 2)"
     )
+    serve.add_argument(
+        "--no-micro-batch",
+        action="store_true",
+        help="predict each request on its own even when concurrent requests could share a call",
+    )
     serve.set_defaults(handler=_serve)
     return parser
 
@@ -130,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> int:
     from . import params as params_module
+    from .batching import rows_independent
     from .registry import (
         ModelStore,
         describe_input_files,
@@ -173,6 +179,10 @@ def _train(args: argparse.Namespace) -> int:
                 "predictions; the model was not saved (is predict() deterministic?)"
             )
 
+    # Whether serving may answer concurrent requests with one predict() call (batching.py).
+    row_independent = rows_independent(
+        predict_module.predict, run.artifacts, conform(run.sample_input, schema), run.predictions
+    )
     metadata = {
         "package": PACKAGE,
         "notebook": dict(pipeline.NOTEBOOK),
@@ -184,6 +194,7 @@ def _train(args: argparse.Namespace) -> int:
         "metrics": _metrics(run.metrics),
         "input_files": describe_input_files(list(run.input_files)),
         "schema": schema,
+        "row_independent": row_independent,
         "git": git_state(Path.cwd()),
         "python": sys.version.split()[0],
         "distributions": distribution_versions(PACKAGE),
@@ -540,5 +551,6 @@ def _serve(args: argparse.Namespace) -> int:
         prediction_log=args.prediction_log,
         shadow_log=args.shadow_log,
         predict_threads=args.threads,
+        micro_batch=not args.no_micro_batch,
     )
     return 0

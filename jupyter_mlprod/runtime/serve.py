@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .batching import MicroBatcher
 from .cli import call_predict
 from .errors import InputError, MlprodError, ModelError, PredictionError, SchemaError
 from .registry import LoadedModel, ModelStore
@@ -220,6 +221,7 @@ class ModelServer:
         prediction_log: Path | None,
         shadow_log: Path | None,
         predict_threads: int = 2,
+        micro_batch: bool = True,
     ) -> None:
         self.store = store
         self.predict_function = predict_function
@@ -236,6 +238,8 @@ class ModelServer:
         self._reload_lock = threading.Lock()
         self.predict_threads = predict_threads
         self._limiter: Any = None
+        self.micro_batch = micro_batch
+        self._batcher: MicroBatcher | None = None
         self.serving = self._resolve()
 
     async def in_pool(self, function: Callable[..., _T], *args: Any) -> _T:
@@ -252,6 +256,34 @@ class ModelServer:
         return await anyio.to_thread.run_sync(
             functools.partial(function, *args), limiter=self._limiter
         )
+
+    def decode_body(self, model: LoadedModel, body: bytes) -> tuple[Any, Any, int]:
+        """Decode and validate one request body: ``(raw input, conformed input, rows)``.
+
+        Raises:
+            _MalformedJson, InputError, SchemaError.
+        """
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise _MalformedJson(type(error).__name__) from None
+        raw = from_payload(payload, model.schema)
+        data = conform(raw, model.schema)
+        return raw, data, n_rows(data)
+
+    def batches(self, model: LoadedModel) -> bool:
+        """Whether requests for this version may share a predict() call (see batching.py)."""
+        return self.micro_batch and bool(model.manifest.get("row_independent"))
+
+    async def predict_batched(self, model: LoadedModel, data: Any) -> Any:
+        """Predict through the micro-batcher (one predict() for concurrent requests)."""
+        if self._batcher is None:
+
+            async def run_predict(artifacts: Any, joined: Any) -> Any:
+                return await self.in_pool(call_predict, self.predict_function, artifacts, joined)
+
+            self._batcher = MicroBatcher(run_predict)
+        return await self._batcher.predict(model.version, model.artifacts, data)
 
     def predict_body(self, model: LoadedModel, body: bytes) -> tuple[Any, Any, int]:
         """Decode, validate and predict one request body.
@@ -386,6 +418,7 @@ def create_app(
     prediction_log: str | os.PathLike[str] | None = None,
     shadow_log: str | os.PathLike[str] | None = None,
     predict_threads: int = 2,
+    micro_batch: bool = True,
 ) -> Any:
     """Build the Starlette app (used by ``serve`` and, in-process, by tests).
 
@@ -399,6 +432,8 @@ def create_app(
         prediction_log: Append one JSON line per prediction request (opt-in).
         shadow_log: Where shadow results go (default ``shadow.jsonl`` in the store).
         predict_threads: How many predictions may run at once (threads).
+        micro_batch: Let concurrent requests share one predict() call for versions whose
+            predict() treats rows independently (see batching.py).
 
     Returns:
         A Starlette application; ``app.state.server`` is the :class:`ModelServer`.
@@ -425,6 +460,7 @@ def create_app(
         prediction_log=Path(prediction_log) if prediction_log else None,
         shadow_log=Path(shadow_log) if shadow_log else None,
         predict_threads=predict_threads,
+        micro_batch=micro_batch,
     )
 
     def reply(
@@ -471,7 +507,11 @@ def create_app(
         try:
             # JSON decoding, validation and prediction are CPU work: off the event loop, in
             # a small pool (see ModelServer.predict_threads).
-            raw, served, rows = await server.in_pool(server.predict_body, model, body)
+            if server.batches(model):
+                raw, data, rows = await server.in_pool(server.decode_body, model, body)
+                served = to_jsonable(await server.predict_batched(model, data))
+            else:
+                raw, served, rows = await server.in_pool(server.predict_body, model, body)
         except _MalformedJson as error:
             # The decoder's message gives a position, never the content.
             return reply({"error": f"malformed JSON: {error}"}, 400, version)
@@ -587,6 +627,7 @@ def run_server(
     prediction_log: str | os.PathLike[str] | None = None,
     shadow_log: str | os.PathLike[str] | None = None,
     predict_threads: int = 2,
+    micro_batch: bool = True,
 ) -> None:
     """Load the models and serve until interrupted (``serve`` command)."""
     try:
@@ -604,6 +645,7 @@ def run_server(
         prediction_log=prediction_log,
         shadow_log=shadow_log,
         predict_threads=predict_threads,
+        micro_batch=micro_batch,
     )
     described = app.state.server.describe()
     print(

@@ -357,3 +357,52 @@ def test_real_server(
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def test_concurrent_requests_share_predict_calls_with_the_same_answers(
+    churn_store: Path, workspace: Workspace
+) -> None:
+    import asyncio
+
+    import fakepkg.serve
+
+    manifest = json.loads((churn_store / "v1" / "manifest.json").read_text())
+    assert manifest["row_independent"] is True  # checked by `train` on the held-out sample
+    rows = records(workspace, n_rows=40)
+    bodies = [rows[i : i + 1 + i % 3] for i in range(30)]
+    with client_for(churn_store, micro_batch=False) as plain:
+        expected = [plain.post("/predict", json=body).json()["predictions"] for body in bodies]
+
+    app = fakepkg.serve.create_app(churn_store)
+
+    async def send_all() -> list[Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answers = await asyncio.gather(*(client.post("/predict", json=b) for b in bodies))
+        return [answer.json()["predictions"] for answer in answers]
+
+    assert asyncio.run(send_all()) == expected
+    batcher = app.state.server._batcher
+    assert batcher is not None and batcher.batches >= 1 and batcher.batched_requests >= 2
+
+
+def test_batching_helpers(package_src: Path) -> None:
+    from fakepkg.batching import concat_rows, rows_independent, slice_rows
+
+    frames = [pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"a": [3]})]
+    joined = concat_rows(frames)
+    assert list(joined["a"]) == [1, 2, 3]
+    parts = slice_rows(np.array([10, 20, 30]), [2, 1])
+    assert parts is not None and [list(p) for p in parts] == [[10, 20], [30]]
+    assert slice_rows(np.array([1, 2]), [2, 1]) is None  # row counts must add up
+    assert concat_rows([pd.DataFrame({"a": [1]}), np.array([[1]])]) is None
+
+    def per_row(artifacts: Any, data: pd.DataFrame) -> np.ndarray:
+        return data["a"].to_numpy() * 2
+
+    def batch_dependent(artifacts: Any, data: pd.DataFrame) -> np.ndarray:
+        return (data["a"] - data["a"].mean()).to_numpy()  # depends on the other rows
+
+    sample = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    assert rows_independent(per_row, {}, sample, per_row({}, sample))
+    assert not rows_independent(batch_dependent, {}, sample, batch_dependent({}, sample))
