@@ -673,7 +673,9 @@ pip install .
 
 `POST /predict` takes JSON records (`[{{"col": 1, ...}}, ...]`), `{{"columns": [...], "data":
 [[...]]}}`, or `{{"instances": [...]}}` for array inputs; every response names the version that
-served it in `X-Model-Version`. The server binds 127.0.0.1 unless told otherwise.
+served it in `X-Model-Version`. The server binds 127.0.0.1 unless told otherwise. Concurrent
+requests share one `predict()` call when `train` found that `predict()` treats rows
+independently (`row_independent` in `models show`); `serve --no-micro-batch` turns that off.
 
 Run `train` from the directory the notebook's relative data paths refer to (the notebook's
 own directory), or pass the paths as parameters. Models go to `./models` (`--model-dir` or
