@@ -620,33 +620,20 @@ def run_server(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
-    model_ref: str | None = None,
-    shadow_ref: str | None = None,
-    canary: Canary | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    prediction_log: str | os.PathLike[str] | None = None,
-    shadow_log: str | os.PathLike[str] | None = None,
-    predict_threads: int = 2,
-    micro_batch: bool = True,
+    **options: Any,
 ) -> None:
-    """Load the models and serve until interrupted (``serve`` command)."""
+    """Load the models and serve until interrupted (``serve`` command).
+
+    ``options`` are :func:`create_app`'s keyword arguments, passed on as they are, so the two
+    never drift apart.
+    """
     try:
         import uvicorn
     except ImportError:
         raise ModelError(
             "serving needs uvicorn and starlette: pip install uvicorn starlette"
         ) from None
-    app = create_app(
-        store_dir,
-        model_ref=model_ref,
-        shadow_ref=shadow_ref,
-        canary=canary,
-        max_body_bytes=max_body_bytes,
-        prediction_log=prediction_log,
-        shadow_log=shadow_log,
-        predict_threads=predict_threads,
-        micro_batch=micro_batch,
-    )
+    app = create_app(store_dir, **options)
     described = app.state.server.describe()
     print(
         f"{__package__}: serving {described['model']['version']} on http://{host}:{port} "
