@@ -33,6 +33,8 @@ REQUIREMENTS: tuple[str, ...] = (
     "pandas",
     "pyarrow",
     "skops",
+    # skops depends on it anyway; registry.py imports it to load skops files quickly.
+    "sklearn",
     "joblib",
     "starlette",
     "anyio",

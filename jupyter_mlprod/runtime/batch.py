@@ -112,6 +112,30 @@ def to_frame(predictions: Any, output_name: str, n_rows: int | None = None) -> p
     return frame
 
 
+def _write_csv(frame: pd.DataFrame, path: str) -> None:
+    """``frame.to_csv(path, index=False)``, byte for byte, faster for integer columns.
+
+    Class labels are the most common batch output, and pandas formats each integer in Python
+    (about 0.3 s per million rows, bench/serve.py); Arrow's writer does it in C++ several
+    times faster with the same text. Other dtypes keep pandas' formatting (Arrow writes
+    ``100`` for the float ``100.0`` and ``true`` for ``True``), and pandas writes the header
+    so its quoting rules apply there too.
+    """
+    if len(frame.columns) and all(
+        isinstance(dtype, np.dtype) and dtype.kind in "iu" for dtype in frame.dtypes
+    ):
+        import pyarrow as pa
+        import pyarrow.csv
+
+        frame.iloc[:0].to_csv(path, index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        with open(path, "ab") as handle:
+            options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="none")
+            pyarrow.csv.write_csv(table, handle, write_options=options)
+        return
+    frame.to_csv(path, index=False)
+
+
 def write_output(
     path: str | os.PathLike[str], predictions: Any, output_name: str, n_rows: int | None = None
 ) -> Path:
@@ -145,7 +169,7 @@ def write_output(
         else:
             frame = to_frame(predictions, output_name, n_rows)
             if suffix == ".csv":
-                frame.to_csv(temp, index=False)
+                _write_csv(frame, temp)
             elif suffix == ".json":
                 frame.to_json(temp, orient="records")
             else:

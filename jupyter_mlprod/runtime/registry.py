@@ -370,12 +370,9 @@ def _dump_artifact(name: str, value: Any, directory: Path) -> dict[str, Any]:
         entry.update(file=f"{name}.json", format="json")
         _write_json(directory / entry["file"], value)
     elif _is_estimator(value) and _skops_ok(value, directory / f"{name}.skops"):
-        import skops.io
-
         entry.update(file=f"{name}.skops", format="skops")
-        entry["trusted_types"] = sorted(
-            skops.io.get_untrusted_types(file=directory / entry["file"])
-        )
+        entry["trusted_types"] = _skops_types(directory / entry["file"])
+        entry["trusted_types_complete"] = True
     else:
         entry.update(file=f"{name}.joblib", format="joblib")
         try:
@@ -455,11 +452,11 @@ def _parquet_ok(value: Any, path: Path) -> bool:
 def _skops_ok(value: Any, path: Path) -> bool:
     """Write with skops; False (and no file) when skops cannot represent the object."""
     try:
-        import skops.io
+        skops_io = _skops()
     except ImportError:
         return False
     try:
-        skops.io.dump(value, path)
+        skops_io.dump(value, path)
     except Exception:  # noqa: BLE001 - skops raises many kinds for unsupported objects
         path.unlink(missing_ok=True)
         return False
@@ -517,11 +514,8 @@ def _read_artifact(path: Path, entry: Mapping[str, Any]) -> Any:
 
         return np.load(path, allow_pickle=False)[()]
     if kind == "skops":
-        import skops.io
-
-        # Only the types listed when *we* saved the file are trusted; a swapped file that
-        # needs anything else is refused by skops before it is instantiated.
-        return skops.io.load(path, trusted=list(entry.get("trusted_types", [])))
+        trusted = list(entry.get("trusted_types", []))
+        return _skops_load(path, trusted, complete=entry.get("trusted_types_complete") is True)
     if kind in ("torch-tensor", "torch-module"):
         try:
             import torch
@@ -563,6 +557,81 @@ def _read_artifact(path: Path, entry: Mapping[str, Any]) -> Any:
         with open(path, "rb") as handle:
             return pickle.load(handle)
     raise ModelError(f"{path}: unknown artifact format {kind!r}")
+
+
+# ----------------------------------------------------------------------- skops
+#
+# On import, skops builds its *default* trust list by importing every estimator module
+# scikit-learn has (``sklearn.utils.all_estimators``): 1-2 s per process, plus all of torch
+# when it is installed, through scikit-learn's array-API shims. That was most of a batch
+# ``predict`` (bench/serve.py). The store does not need that default: every skops file is
+# saved with the complete list of the types it holds and loaded with exactly that list, so
+# the scan is skipped. Trust gets narrower, not wider: a swapped file that needs an
+# estimator type the saved model did not have is refused even if skops trusts it by default.
+
+
+def _skops() -> Any:
+    """``skops.io``, imported without its scan of every scikit-learn estimator."""
+    module = sys.modules.get("skops.io")
+    if module is not None:
+        return module
+    import sklearn.utils
+
+    scan = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = _no_estimators
+    try:
+        module = importlib.import_module("skops.io")
+    finally:
+        sklearn.utils.all_estimators = scan
+    return module
+
+
+def _no_estimators(*args: Any, **kwargs: Any) -> list[tuple[str, type]]:
+    return []
+
+
+def _default_estimator_trust() -> list[str] | None:
+    """skops' default list of trusted estimator names, shared by its loaders (private API:
+    ``None`` if a skops release moves it, and then the defaults are simply left alone)."""
+    _skops()
+    trusted_types = sys.modules.get("skops.io._trusted_types")
+    names = getattr(trusted_types, "SKLEARN_ESTIMATOR_TYPE_NAMES", None)
+    return names if isinstance(names, list) else None
+
+
+def _skops_types(path: Path) -> list[str]:
+    """Every type in the file that skops does not trust unconditionally: the estimators too,
+    even when skops was imported elsewhere in this process with its default list."""
+    skops_io = _skops()
+    defaults = _default_estimator_trust()
+    saved = list(defaults or [])
+    if defaults is not None:
+        defaults.clear()
+    try:
+        return sorted(skops_io.get_untrusted_types(file=path))
+    finally:
+        if defaults is not None:
+            defaults[:] = saved
+
+
+def _skops_load(path: Path, trusted: list[str], complete: bool) -> Any:
+    """Load with exactly the recorded types trusted; a swapped file needing any other type is
+    refused by skops before anything in it is instantiated."""
+    skops_io = _skops()
+    try:
+        return skops_io.load(path, trusted=trusted)
+    except skops_io.exceptions.UntrustedTypesFoundException:
+        # Versions saved before the lists were complete relied on skops' default estimator
+        # list as well: compute it (the slow scan, only for them) and try once more.
+        defaults = _default_estimator_trust()
+        type_name = getattr(sys.modules.get("skops.io._trusted_types"), "get_type_name", None)
+        if complete or defaults is None or defaults or type_name is None:
+            raise
+        import sklearn.utils
+
+        names = (type_name(estimator) for _, estimator in sklearn.utils.all_estimators())
+        defaults.extend(name for name in names if name.startswith("sklearn."))
+        return skops_io.load(path, trusted=trusted)
 
 
 # -------------------------------------------------------------------- metadata

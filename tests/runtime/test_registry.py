@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -157,6 +158,114 @@ def test_skops_load_trusts_only_types_recorded_at_save(
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(errors.ModelError, match=r"model\.skops: cannot load skops artifact"):
         store.load("v1")
+
+
+def _python(src: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter that imports the fake packages: how ``predict``
+    and ``serve`` load models (no skops imported beforehand)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _pipeline() -> object:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), fitted_model()).fit(
+        [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+    )
+
+
+def test_skops_types_are_recorded_in_full_and_loading_skips_the_estimator_scan(
+    package_src: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    # Save in a process that imported skops the usual way (its default trust list filled):
+    # the record must still name every estimator type the file holds.
+    saved = _python(
+        package_src,
+        "import skops.io, pickle, sys\n"
+        "from fakepkg.registry import ModelStore\n"
+        f"model = pickle.loads({pickle.dumps(_pipeline())!r})\n"
+        f"print(ModelStore({str(models)!r}).save({{'model': model}}, {{}}))\n",
+    )
+    assert saved.returncode == 0, saved.stderr
+    entry = json.loads((models / "v1" / "manifest.json").read_text())["artifacts"][0]
+    assert entry["trusted_types_complete"] is True
+    assert {
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
+        "sklearn.linear_model._logistic.LogisticRegression",
+    } <= set(entry["trusted_types"])
+    loaded = _python(
+        package_src,
+        "import sys\n"
+        "from fakepkg.registry import ModelStore\n"
+        f"model = ModelStore({str(models)!r}).load('v1').artifacts['model']\n"
+        "print(model.predict([[0.0], [3.0]]).tolist())\n"
+        # An estimator module this pipeline does not use: imported only by skops' scan.
+        "print('sklearn.gaussian_process' in sys.modules, 'torch' in sys.modules)\n",
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split("\n")[:2] == ["[0, 1]", "False False"]
+
+
+def _swap_model(registry: ModuleType, models: Path, replacement: object) -> dict[str, object]:
+    """Replace v1's model by another skops file and fix its hash, as someone with write access
+    to the whole store could; return the manifest entry."""
+    import skops.io
+
+    skops_file = models / "v1" / "artifacts" / "model.skops"
+    skops.io.dump(replacement, skops_file)
+    manifest_path = models / "v1" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["artifacts"][0]["sha256"] = registry.sha256_file(skops_file)
+    manifest_path.write_text(json.dumps(manifest))
+    return dict(manifest["artifacts"][0])
+
+
+def test_a_swapped_estimator_skops_trusts_by_default_is_still_refused(
+    registry: ModuleType, package_src: Path, tmp_path: Path
+) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    models = tmp_path / "models"
+    registry.ModelStore(models).save({"model": fitted_model()}, {})
+    _swap_model(registry, models, DecisionTreeClassifier().fit([[0.0], [1.0]], [0, 1]))
+    loaded = _python(
+        package_src,
+        "from fakepkg.registry import ModelStore\n"
+        "from fakepkg.errors import ModelError\n"
+        f"try: ModelStore({str(models)!r}).load('v1')\n"
+        "except ModelError as error: print(error)\n",
+    )
+    assert "model.skops: cannot load skops artifact (UntrustedTypesFoundException" in loaded.stdout
+    assert "DecisionTreeClassifier" in loaded.stdout
+
+
+def test_versions_saved_with_partial_type_lists_still_load(
+    registry: ModuleType, package_src: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    registry.ModelStore(models).save({"model": fitted_model()}, {})
+    manifest_path = models / "v1" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    # What earlier releases recorded: only the types skops does not trust by default.
+    manifest["artifacts"][0]["trusted_types"] = []
+    del manifest["artifacts"][0]["trusted_types_complete"]
+    manifest_path.write_text(json.dumps(manifest))
+    loaded = _python(
+        package_src,
+        "from fakepkg.registry import ModelStore\n"
+        f"print(ModelStore({str(models)!r}).load('v1').artifacts['model'].predict([[3.0]]))\n",
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[1]"
 
 
 def test_refs_aliases_promote_and_rollback(
