@@ -2,28 +2,198 @@
 
 scikit-learn pipelines pay a fixed cost per ``predict()`` call (input validation, one pass per
 step) that dwarfs the cost per row, so when several requests wait, predicting them together
-answers all of them for little more than the price of one. Nothing waits on purpose: a lone
-request is predicted at once; requests batch up only while the previous batch is running.
+answers all of them for little more than the price of one. Building a DataFrame has the same
+shape of cost, so waiting request bodies are decoded together too: records whose values
+already have their column's recorded type are joined as plain lists and become one DataFrame.
+Nothing waits on purpose: a lone request is answered at once; requests batch up only while
+the previous batch is running.
 
 This is only correct when ``predict()`` treats rows independently. ``train`` checks that on the
 held-out sample (predicting it in two parts must give the same result as in one) and records
-``row_independent`` in the version's manifest; the server batches only such versions.
+``row_independent`` in the version's manifest; the server batches only such versions. Every
+request keeps its own answer: one with a bad value or a failing prediction gets its own error
+(its batch is answered one request at a time), never its neighbours'.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .schema import n_rows, same_predictions
+from .errors import InputError, MlprodError
+from .schema import Schema, conform, from_payload, n_rows, same_predictions, to_jsonable
 
-# Stop adding requests to a batch past this many rows: big batches only add latency.
-MAX_BATCH_ROWS = 4096
+# Stop adding requests to a batch past this many body bytes (rows are only known once the
+# bodies are decoded, which happens in the batch): big batches only add latency.
+MAX_BATCH_BYTES = 256 * 1024
+
+# The Python types a JSON value must already have to join a column of each recorded dtype
+# unchanged. ``type(v) in ...`` is exact, so True never passes for an integer.
+_NATURAL_TYPES: dict[str, tuple[type, ...]] = {
+    "int64": (int,),
+    "float64": (float, int),
+    "bool": (bool,),
+    "str": (str,),
+    "string": (str,),
+    "object": (str,),
+}
+
+Predict = Callable[[Any], Any]
+"""``predict()`` bound to a version's artifacts: input data → predictions (raises
+:class:`PredictionError`)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request gets back."""
+
+    payload: Any
+    """The decoded body (a shadow version validates it against its own schema)."""
+    predictions: Any
+    """JSON-able predictions, one per row."""
+    rows: int
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a request body; a malformed one is an :class:`InputError` naming the decoder's
+    complaint by type only (its message would quote the body)."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"malformed JSON: {type(error).__name__}") from None
+
+
+def answer_alone(body: bytes, schema: Schema, predict: Predict) -> Answer:
+    """Decode, validate and predict one request body on its own."""
+    return _answer_payload(decode_json(body), schema, predict)
+
+
+def _answer_payload(payload: Any, schema: Schema, predict: Predict) -> Answer:
+    data = conform(from_payload(payload, schema), schema)
+    return Answer(payload, to_jsonable(predict(data)), n_rows(data))
+
+
+def record_columns(payload: Any, schema: Schema) -> dict[str, list[Any]] | None:
+    """A list of records as one list per schema column, when every value already has the
+    Python type of its column's recorded dtype (so joining requests cannot change what
+    validation would decide for each). None sends the request down the one-by-one path."""
+    if schema.get("kind") != "dataframe" or type(payload) is not list or not payload:
+        return None
+    wanted: list[tuple[str, tuple[type, ...], list[Any]]] = []
+    for column in schema["columns"]:
+        types = _NATURAL_TYPES.get(str(column["dtype"]))
+        if types is None:
+            return None
+        wanted.append((column["name"], types, []))
+    for record in payload:
+        if type(record) is not dict:
+            return None
+        for name, types, values in wanted:
+            value = record.get(name, None)
+            if type(value) not in types:
+                return None
+            values.append(value)
+    return {name: values for name, _, values in wanted}
+
+
+@dataclass
+class _Unit:
+    """Requests whose inputs are validated together: one, or the records joined as lists."""
+
+    indices: list[int]
+    payloads: list[Any]
+    data: Any
+    counts: list[int]
+
+
+def answer_together(
+    bodies: Sequence[bytes], schema: Schema, predict: Predict
+) -> list[Answer | MlprodError]:
+    """Answer several request bodies for one row-independent version with as few DataFrame
+    constructions and ``predict()`` calls as possible; each body gets its own answer or error.
+    """
+    answers: list[Answer | MlprodError | None] = [None] * len(bodies)
+    units: list[_Unit] = []
+    joinable: list[tuple[int, Any, dict[str, list[Any]]]] = []
+    for index, body in enumerate(bodies):
+        try:
+            payload = decode_json(body)
+            columns = record_columns(payload, schema)
+            if columns is not None:
+                joinable.append((index, payload, columns))
+                continue
+            data = conform(from_payload(payload, schema), schema)
+            if n_rows(data) == 0:
+                # Alone, so an empty request gets what predict() makes of no rows, batched
+                # with others or not.
+                answers[index] = Answer(payload, to_jsonable(predict(data)), 0)
+            else:
+                units.append(_Unit([index], [payload], data, [n_rows(data)]))
+        except MlprodError as error:
+            answers[index] = error
+    if joinable:
+        merged = {
+            name: [value for _, _, columns in joinable for value in columns[name]]
+            for name in joinable[0][2]
+        }
+        indices = [index for index, _, _ in joinable]
+        payloads = [payload for _, payload, _ in joinable]
+        try:
+            data = conform(pd.DataFrame(merged), schema)
+        except (MlprodError, ValueError, TypeError, OverflowError):
+            data = None  # e.g. an integer too large for int64: each is validated alone
+        if data is not None:
+            units.append(_Unit(indices, payloads, data, [len(p) for p in payloads]))
+        else:
+            units.extend(_Unit([i], [p], None, []) for i, p in zip(indices, payloads, strict=True))
+    if not _predict_jointly(units, predict, answers):
+        for unit in units:
+            for index, payload in zip(unit.indices, unit.payloads, strict=True):
+                try:
+                    if len(unit.indices) == 1 and unit.data is not None:
+                        predictions = predict(unit.data)
+                        answers[index] = Answer(
+                            payload, to_jsonable(predictions), n_rows(unit.data)
+                        )
+                    else:
+                        answers[index] = _answer_payload(payload, schema, predict)
+                except MlprodError as error:
+                    answers[index] = error
+    return [
+        answer if answer is not None else InputError("request was not answered")
+        for answer in answers
+    ]
+
+
+def _predict_jointly(
+    units: list[_Unit], predict: Predict, answers: list[Answer | MlprodError | None]
+) -> bool:
+    """One ``predict()`` for all units; False (nothing answered) when that is not possible."""
+    if not units or any(unit.data is None for unit in units):
+        return False
+    if len(units) == 1 and len(units[0].indices) == 1:
+        return False
+    joined = units[0].data if len(units) == 1 else concat_rows([unit.data for unit in units])
+    if joined is None:
+        return False
+    counts = [count for unit in units for count in unit.counts]
+    try:
+        predictions = predict(joined)
+    except MlprodError:
+        return False  # answered one by one, so only the request that fails gets the error
+    parts = slice_rows(predictions, counts)
+    if parts is None:
+        return False
+    flat = [(i, p) for unit in units for i, p in zip(unit.indices, unit.payloads, strict=True)]
+    for (index, payload), part, count in zip(flat, parts, counts, strict=True):
+        answers[index] = Answer(payload, to_jsonable(part), count)
+    return True
 
 
 def concat_rows(parts: list[Any]) -> Any | None:
@@ -98,9 +268,8 @@ def _as_rows(predictions: Any) -> Any:
 
 @dataclass
 class _Waiting:
-    data: Any
-    future: asyncio.Future[Any]
-    rows: int
+    body: bytes
+    future: asyncio.Future[Answer]
 
 
 @dataclass
@@ -109,64 +278,55 @@ class _Lane:
     worker: asyncio.Task[None] | None = None
 
 
+AnswerBatch = Callable[[Sequence[bytes]], list[Answer | MlprodError]]
+
+
 class MicroBatcher:
-    """Coalesces the waiting requests of one model version into one ``predict()`` call.
+    """Answers the waiting requests of one model version together.
 
     Args:
-        run_predict: runs ``predict(artifacts, data)`` off the event loop (the server's pool)
-            and returns its result; raises the server's ``PredictionError`` on failure.
+        run: runs a blocking function off the event loop (the server's pool) and returns
+            its result.
     """
 
-    def __init__(self, run_predict: Callable[[Any, Any], Awaitable[Any]]) -> None:
-        self.run_predict = run_predict
+    def __init__(self, run: Callable[[AnswerBatch, list[bytes]], Awaitable[Any]]) -> None:
+        self.run = run
         self._lanes: dict[str, _Lane] = {}
         self.batches = 0
         self.batched_requests = 0
 
-    async def predict(self, version: str, artifacts: Any, data: Any) -> Any:
-        """Predict ``data`` with the version's artifacts, batched with concurrent requests."""
+    async def submit(self, version: str, answer_batch: AnswerBatch, body: bytes) -> Answer:
+        """Answer one request body, together with the requests waiting for the same version.
+
+        Raises:
+            MlprodError: This request's own error (malformed, invalid, prediction failed).
+        """
         lane = self._lanes.setdefault(version, _Lane())
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        lane.queue.put_nowait(_Waiting(data, future, n_rows(data)))
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        lane.queue.put_nowait(_Waiting(body, future))
         if lane.worker is None or lane.worker.done():
-            lane.worker = asyncio.get_running_loop().create_task(self._drain(lane, artifacts))
+            lane.worker = asyncio.get_running_loop().create_task(self._drain(lane, answer_batch))
         return await future
 
-    async def _drain(self, lane: _Lane, artifacts: Any) -> None:
+    async def _drain(self, lane: _Lane, answer_batch: AnswerBatch) -> None:
         while not lane.queue.empty():
             batch = [lane.queue.get_nowait()]
-            rows = batch[0].rows
-            while not lane.queue.empty() and rows < MAX_BATCH_ROWS:
+            size = len(batch[0].body)
+            while not lane.queue.empty() and size < MAX_BATCH_BYTES:
                 batch.append(lane.queue.get_nowait())
-                rows += batch[-1].rows
-            await self._predict_batch(batch, artifacts)
-
-    async def _predict_batch(self, batch: list[_Waiting], artifacts: Any) -> None:
-        if len(batch) > 1:
-            joined = concat_rows([item.data for item in batch])
-            if joined is not None:
-                try:
-                    predictions = await self.run_predict(artifacts, joined)
-                except Exception:  # noqa: BLE001 - retried one by one for per-request errors
-                    predictions = None
-                parts = (
-                    slice_rows(predictions, [item.rows for item in batch])
-                    if predictions is not None
-                    else None
-                )
-                if parts is not None:
-                    self.batches += 1
-                    self.batched_requests += len(batch)
-                    for item, part in zip(batch, parts, strict=True):
-                        if not item.future.done():
-                            item.future.set_result(part)
-                    return
-        for item in batch:
+                size += len(batch[-1].body)
+            results: list[Any]
             try:
-                result = await self.run_predict(artifacts, item.data)
-            except Exception as error:  # noqa: BLE001 - handed to the request that caused it
-                if not item.future.done():
-                    item.future.set_exception(error)
-            else:
-                if not item.future.done():
+                results = await self.run(answer_batch, [item.body for item in batch])
+            except Exception as error:  # noqa: BLE001 - handed to every waiting request
+                results = [error] * len(batch)
+            if len(batch) > 1:
+                self.batches += 1
+                self.batched_requests += len(batch)
+            for item, result in zip(batch, results, strict=True):
+                if item.future.done():
+                    continue
+                if isinstance(result, Exception):
+                    item.future.set_exception(result)
+                else:
                     item.future.set_result(result)

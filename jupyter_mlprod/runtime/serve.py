@@ -39,11 +39,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .batching import MicroBatcher
+from .batching import Answer, MicroBatcher, answer_alone, answer_together
 from .cli import call_predict
 from .errors import InputError, MlprodError, ModelError, PredictionError, SchemaError
 from .registry import LoadedModel, ModelStore
-from .schema import conform, from_payload, n_rows, to_jsonable
+from .schema import conform, from_payload, to_jsonable
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -202,10 +202,6 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class _MalformedJson(Exception):
-    pass
-
-
 class ModelServer:
     """The state behind the app: the store, what is served, metrics and logs."""
 
@@ -257,51 +253,29 @@ class ModelServer:
             functools.partial(function, *args), limiter=self._limiter
         )
 
-    def decode_body(self, model: LoadedModel, body: bytes) -> tuple[Any, Any, int]:
-        """Decode and validate one request body: ``(raw input, conformed input, rows)``.
-
-        Raises:
-            _MalformedJson, InputError, SchemaError.
-        """
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise _MalformedJson(type(error).__name__) from None
-        raw = from_payload(payload, model.schema)
-        data = conform(raw, model.schema)
-        return raw, data, n_rows(data)
-
     def batches(self, model: LoadedModel) -> bool:
         """Whether requests for this version may share a predict() call (see batching.py)."""
         return self.micro_batch and bool(model.manifest.get("row_independent"))
 
-    async def predict_batched(self, model: LoadedModel, data: Any) -> Any:
-        """Predict through the micro-batcher (one predict() for concurrent requests)."""
-        if self._batcher is None:
+    def bound_predict(self, model: LoadedModel) -> Callable[[Any], Any]:
+        """The package's ``predict()`` with this version's artifacts, failures as one line."""
+        return functools.partial(call_predict, self.predict_function, model.artifacts)
 
-            async def run_predict(artifacts: Any, joined: Any) -> Any:
-                return await self.in_pool(call_predict, self.predict_function, artifacts, joined)
-
-            self._batcher = MicroBatcher(run_predict)
-        return await self._batcher.predict(model.version, model.artifacts, data)
-
-    def predict_body(self, model: LoadedModel, body: bytes) -> tuple[Any, Any, int]:
-        """Decode, validate and predict one request body.
-
-        Returns:
-            ``(raw input, JSON-able predictions, number of rows)``.
+    async def answer(self, model: LoadedModel, body: bytes) -> Answer:
+        """Decode, validate and predict one request body, off the event loop: together with
+        concurrent requests for a version that allows it, else on its own.
 
         Raises:
-            _MalformedJson, InputError, SchemaError, PredictionError.
+            InputError, SchemaError, PredictionError: this request's own error.
         """
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise _MalformedJson(type(error).__name__) from None
-        raw = from_payload(payload, model.schema)
-        data = conform(raw, model.schema)
-        predictions = call_predict(self.predict_function, model.artifacts, data)
-        return raw, to_jsonable(predictions), n_rows(data)
+        if not self.batches(model):
+            return await self.in_pool(answer_alone, body, model.schema, self.bound_predict(model))
+        if self._batcher is None:
+            self._batcher = MicroBatcher(self.in_pool)
+        answer_batch = functools.partial(
+            answer_together, schema=model.schema, predict=self.bound_predict(model)
+        )
+        return await self._batcher.submit(model.version, answer_batch, body)
 
     def _load(self, ref: str | None) -> LoadedModel:
         version = self.store.resolve(ref)
@@ -350,7 +324,7 @@ class ModelServer:
     def run_shadow(
         self,
         shadow: LoadedModel,
-        raw: Any,
+        payload: Any,
         served_version: str,
         served: Any,
         request_id: str,
@@ -366,8 +340,8 @@ class ModelServer:
         }
         started = time.perf_counter()
         try:
-            data = conform(raw, shadow.schema)
-            predicted = to_jsonable(call_predict(self.predict_function, shadow.artifacts, data))
+            data = conform(from_payload(payload, shadow.schema), shadow.schema)
+            predicted = to_jsonable(self.bound_predict(shadow)(data))
         except MlprodError as error:
             record.update(error=str(error))
             self.metrics.shadow(shadow.version, 0, failed=True)
@@ -507,14 +481,7 @@ def create_app(
         try:
             # JSON decoding, validation and prediction are CPU work: off the event loop, in
             # a small pool (see ModelServer.predict_threads).
-            if server.batches(model):
-                raw, data, rows = await server.in_pool(server.decode_body, model, body)
-                served = to_jsonable(await server.predict_batched(model, data))
-            else:
-                raw, served, rows = await server.in_pool(server.predict_body, model, body)
-        except _MalformedJson as error:
-            # The decoder's message gives a position, never the content.
-            return reply({"error": f"malformed JSON: {error}"}, 400, version)
+            answer = await server.answer(model, body)
         except InputError as error:
             return reply({"error": str(error)}, 400, version)
         except SchemaError as error:
@@ -530,14 +497,20 @@ def create_app(
                 problem = f"the model rejected this input ({error.cause}); see the server log"
                 return reply({"error": problem}, 422, version)
             return reply({"error": "prediction failed; see the server log"}, 500, version)
-        server.metrics.prediction(version, rows)
+        server.metrics.prediction(version, answer.rows)
         tasks = BackgroundTasks()
         input_sha256 = hashlib.sha256(body).hexdigest()
         # A canary request already served by the shadow version has nothing to compare.
         shadowed = serving.shadow is not None and serving.shadow.version != version
         if shadowed and serving.shadow is not None and server.shadow_log is not None:
             tasks.add_task(
-                server.run_shadow, serving.shadow, raw, version, served, request_id, input_sha256
+                server.run_shadow,
+                serving.shadow,
+                answer.payload,
+                version,
+                answer.predictions,
+                request_id,
+                input_sha256,
             )
         if server.prediction_log is not None:
             tasks.add_task(
@@ -548,10 +521,10 @@ def create_app(
                     "version": version,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 3),
                     "input_sha256": input_sha256,
-                    "n_rows": rows,
+                    "n_rows": answer.rows,
                 },
             )
-        response = reply({"predictions": served, "version": version}, 200, version)
+        response = reply({"predictions": answer.predictions, "version": version}, 200, version)
         response.headers["X-Request-ID"] = request_id
         response.background = tasks
         return response

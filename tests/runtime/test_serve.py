@@ -386,6 +386,98 @@ def test_concurrent_requests_share_predict_calls_with_the_same_answers(
     assert batcher is not None and batcher.batches >= 1 and batcher.batched_requests >= 2
 
 
+def _outcome(answer: Any) -> Any:
+    """An answer or error as comparable plain data."""
+    if isinstance(answer, Exception):
+        return (type(answer).__name__, str(answer))
+    return (answer.payload, answer.predictions, answer.rows)
+
+
+def test_batched_bodies_get_exactly_their_own_answers_and_errors(
+    churn_store: Path, workspace: Workspace
+) -> None:
+    from fakepkg.batching import answer_alone, answer_together
+    from fakepkg.cli import call_predict
+    from fakepkg.predict import predict
+    from fakepkg.registry import ModelStore
+
+    model = ModelStore(churn_store).load("v1")
+
+    def bound(data: Any) -> Any:
+        return call_predict(predict, model.artifacts, data)
+
+    rows = records(workspace, n_rows=6)
+    good = [rows[0:1], rows[1:4], [{**rows[4], "extra": "ignored"}]]
+    as_floats = [{**rows[0], "age": float(rows[0]["age"])}]  # 30.0 for an int64 column
+    ints_for_floats = [{**rows[1], "income": int(rows[1]["income"])}]
+    odd = [
+        b"{",  # malformed
+        json.dumps([{"age": 1, "income": 2.0}]).encode(),  # missing column
+        json.dumps([{**rows[0], "age": "old"}]).encode(),  # wrong type
+        json.dumps([{**rows[0], "age": True}]).encode(),  # a bool is not an age
+        json.dumps([{**rows[0], "plan": None}]).encode(),  # null in a non-nullable column
+        json.dumps([{**rows[0], "age": 2**70}]).encode(),  # too large for int64
+        json.dumps({"columns": list(rows[5]), "data": [list(rows[5].values())]}).encode(),
+        json.dumps(as_floats).encode(),
+        json.dumps(ints_for_floats).encode(),
+        json.dumps([]).encode(),
+    ]
+    bodies = [json.dumps(body).encode() for body in good] + odd
+    alone = [_outcome(_safely(answer_alone, body, model.schema, bound)) for body in bodies]
+    together = [_outcome(a) for a in answer_together(bodies, model.schema, bound)]
+    assert together == alone
+    kinds = [outcome[0] if isinstance(outcome[0], str) else "ok" for outcome in alone]
+    assert kinds[:6] == ["ok", "ok", "ok", "InputError", "SchemaError", "SchemaError"]
+    assert kinds[6] == "SchemaError" and kinds[-1] == "PredictionError"  # bool age; no rows
+
+    # A prediction that fails on one request's rows fails that request only.
+    def picky(artifacts: Any, data: Any) -> Any:
+        if (data["age"] == 99).any():
+            raise ValueError("no 99-year-olds")
+        return predict(artifacts, data)
+
+    mixed = [json.dumps(body).encode() for body in (rows[0:2], [{**rows[0], "age": 99}], rows[2:3])]
+    answers = answer_together(
+        mixed, model.schema, lambda data: call_predict(picky, model.artifacts, data)
+    )
+    assert isinstance(answers[1], Exception) and "no 99-year-olds" in str(answers[1])
+    assert [_outcome(answers[0]), _outcome(answers[2])] == [
+        _outcome(answer_alone(mixed[0], model.schema, bound)),
+        _outcome(answer_alone(mixed[2], model.schema, bound)),
+    ]
+
+
+def test_batched_array_requests_match_one_by_one(array_store: Path) -> None:
+    from fakearr.batching import answer_alone, answer_together
+    from fakearr.cli import call_predict
+    from fakearr.predict import predict
+    from fakearr.registry import ModelStore
+
+    model = ModelStore(array_store).load("v1")
+
+    def bound(data: Any) -> Any:
+        return call_predict(predict, model.artifacts, data)
+
+    bodies = [
+        json.dumps({"instances": np.arange(4.0 * n).reshape(n, 4).tolist()}).encode()
+        for n in (1, 3, 2)
+    ] + [json.dumps([[1.0, 2.0]]).encode(), json.dumps([[1, 2, 3, 4]]).encode()]
+    alone = [_outcome(_safely(answer_alone, body, model.schema, bound)) for body in bodies]
+    together = [_outcome(a) for a in answer_together(bodies, model.schema, bound)]
+    assert alone[3][0] == "SchemaError" and together[3] == alone[3]
+    for joined, single in zip(together[:3] + together[4:], alone[:3] + alone[4:], strict=True):
+        assert joined[0] == single[0] and joined[2] == single[2]
+        # A matrix product over more rows may round the last bit differently (BLAS blocking).
+        np.testing.assert_allclose(joined[1], single[1], rtol=1e-12)
+
+
+def _safely(function: Any, *args: Any) -> Any:
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - compared as data
+        return error
+
+
 def test_batching_helpers(package_src: Path) -> None:
     from fakepkg.batching import concat_rows, rows_independent, slice_rows
 
