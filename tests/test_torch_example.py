@@ -32,7 +32,6 @@ from jupyter_mlprod.notebook import load_notebook  # noqa: E402
 from jupyter_mlprod.params_cell import parse_parameters_cell  # noqa: E402
 from jupyter_mlprod.report import report_json  # noqa: E402
 from jupyter_mlprod.runs.verify import verify_notebook  # noqa: E402
-from jupyter_mlprod.runtime.errors import ModelError  # noqa: E402
 from jupyter_mlprod.runtime.registry import ModelStore  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_notebooks"
