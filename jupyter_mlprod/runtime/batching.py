@@ -35,9 +35,12 @@ MAX_BATCH_BYTES = 256 * 1024
 
 # The Python types a JSON value must already have to join a column of each recorded dtype
 # unchanged. ``type(v) in ...`` is exact, so True never passes for an integer.
+# Narrower integer and float dtypes are coerced (with their range checks) by ``conform`` in
+# the batch just as for one request; a failure there sends the batch down the one-by-one path.
 _NATURAL_TYPES: dict[str, tuple[type, ...]] = {
-    "int64": (int,),
-    "float64": (float, int),
+    **{f"int{bits}": (int,) for bits in (8, 16, 32, 64)},
+    **{f"uint{bits}": (int,) for bits in (8, 16, 32, 64)},
+    **{f"float{bits}": (float, int) for bits in (16, 32, 64)},
     "bool": (bool,),
     "str": (str,),
     "string": (str,),

@@ -270,10 +270,22 @@ def _to_number(name: str, values: pd.Series, target: Any, expected: str) -> pd.S
             raise SchemaError(name, f"expected {expected}, got missing values")
         if not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
             raise SchemaError(name, f"expected {expected}, got non-integer numbers")
+    # numpy casts wrap around (300 → 44 as int8) and overflow to inf without an error, so a
+    # narrower recorded dtype gets an explicit range check.
+    if ptypes.is_integer_dtype(target) and values.notna().any():
+        info = np.iinfo(target)
+        if values.min() < info.min or values.max() > info.max:
+            raise SchemaError(name, f"expected {expected}, got values outside its range")
     try:
-        return values.astype(target)
+        with np.errstate(over="ignore"):  # an overflow to inf is reported just below
+            converted = values.astype(target)
     except (ValueError, TypeError, OverflowError):
         raise SchemaError(name, f"expected {expected}, got values that do not fit") from None
+    if ptypes.is_float_dtype(target):
+        finite = np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        if (finite & ~np.isfinite(converted.to_numpy(dtype=float, na_value=np.nan))).any():
+            raise SchemaError(name, f"expected {expected}, got values outside its range")
+    return converted
 
 
 def _conform_array(data: Any, schema: Schema) -> np.ndarray:

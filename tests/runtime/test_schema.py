@@ -78,6 +78,23 @@ def test_mistyped_columns_are_named(
     assert column in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("dtype", "values"),
+    [("int8", [300, 1]), ("uint8", [-1, 2]), ("int32", [2**40, 0]), ("float32", [1e300, 0.5])],
+)
+def test_values_outside_a_narrow_dtype_are_refused_not_wrapped(
+    schema: ModuleType, dtype: str, values: list[object]
+) -> None:
+    import fakepkg.errors
+
+    recorded = schema.infer_schema(pd.DataFrame({"n": pd.Series([1, 2], dtype=dtype)}))
+    with pytest.raises(fakepkg.errors.SchemaError, match="outside its range") as caught:
+        schema.conform(pd.DataFrame({"n": values}), recorded)
+    assert caught.value.column == "n"
+    fitting = schema.conform(pd.DataFrame({"n": values[1:] * 2}), recorded)
+    assert str(fitting["n"].dtype) == dtype
+
+
 def test_missing_column_is_named(schema: ModuleType, frame: pd.DataFrame) -> None:
     import fakepkg.errors
 
