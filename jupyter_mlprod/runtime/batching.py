@@ -117,11 +117,11 @@ class _Unit:
 
 def answer_together(
     bodies: Sequence[bytes], schema: Schema, predict: Predict
-) -> list[Answer | MlprodError]:
+) -> list[Answer | Exception]:
     """Answer several request bodies for one row-independent version with as few DataFrame
     constructions and ``predict()`` calls as possible; each body gets its own answer or error.
     """
-    answers: list[Answer | MlprodError | None] = [None] * len(bodies)
+    answers: list[Answer | Exception | None] = [None] * len(bodies)
     units: list[_Unit] = []
     joinable: list[tuple[int, Any, dict[str, list[Any]]]] = []
     for index, body in enumerate(bodies):
@@ -138,7 +138,7 @@ def answer_together(
                 answers[index] = Answer(payload, to_jsonable(predict(data)), 0)
             else:
                 units.append(_Unit([index], [payload], data, [n_rows(data)]))
-        except MlprodError as error:
+        except Exception as error:  # noqa: BLE001 - this request's own failure
             answers[index] = error
     if joinable:
         merged = {
@@ -166,7 +166,7 @@ def answer_together(
                         )
                     else:
                         answers[index] = _answer_payload(payload, schema, predict)
-                except MlprodError as error:
+                except Exception as error:  # noqa: BLE001 - this request's own failure
                     answers[index] = error
     return [
         answer if answer is not None else InputError("request was not answered")
@@ -175,7 +175,7 @@ def answer_together(
 
 
 def _predict_jointly(
-    units: list[_Unit], predict: Predict, answers: list[Answer | MlprodError | None]
+    units: list[_Unit], predict: Predict, answers: list[Answer | Exception | None]
 ) -> bool:
     """One ``predict()`` for all units; False (nothing answered) when that is not possible."""
     if not units or any(unit.data is None for unit in units):
@@ -281,7 +281,7 @@ class _Lane:
     worker: asyncio.Task[None] | None = None
 
 
-AnswerBatch = Callable[[Sequence[bytes]], list[Answer | MlprodError]]
+AnswerBatch = Callable[[Sequence[bytes]], list[Answer | Exception]]
 
 
 class MicroBatcher:
