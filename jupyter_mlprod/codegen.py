@@ -669,6 +669,7 @@ pip install .
 {command} serve --shadow v3          # v3 also predicts every request, off the response path
 {command} serve --canary v3:10       # 10% of callers (by X-Request-ID) get v3
 {command} serve --prediction-log predictions.jsonl
+{command} serve --allow-retrain      # POST /retrain runs `train` in a child process
 ```
 
 `POST /predict` takes JSON records (`[{{"col": 1, ...}}, ...]`), `{{"columns": [...], "data":
@@ -676,6 +677,13 @@ pip install .
 served it in `X-Model-Version`. The server binds 127.0.0.1 unless told otherwise. Concurrent
 requests share one `predict()` call when `train` found that `predict()` treats rows
 independently (`row_independent` in `models show`); `serve --no-micro-batch` turns that off.
+
+`POST /retrain` (only with `--allow-retrain`) takes `{{"params": {{...}}, "seed": N, "promote":
+false}}`, checks the parameters, answers 202 with a job to poll at `GET /retrain/<id>`, and runs
+`train` in a child process against the same model store. The new version is served only once
+promoted (`"promote": true` promotes it to `production` and reloads). Set
+`MLPROD_RETRAIN_TOKEN` to require `Authorization: Bearer <token>`; binding a non-loopback
+address with `--allow-retrain` requires it.
 
 Run `train` from the directory the notebook's relative data paths refer to (the notebook's
 own directory), or pass the paths as parameters. Models go to `./models` (`--model-dir` or

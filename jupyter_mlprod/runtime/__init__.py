@@ -22,6 +22,7 @@ FILES: tuple[str, ...] = (
     "registry.py",
     "batch.py",
     "batching.py",
+    "retrain.py",
     "serve.py",
     "cli.py",
     "__main__.py",

@@ -14,11 +14,12 @@ import argparse
 import ast
 import dataclasses
 import json
+import os
 import sys
 import time
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-micro-batch",
         action="store_true",
         help="predict each request on its own even when concurrent requests could share a call",
+    )
+    serve.add_argument(
+        "--allow-retrain",
+        action="store_true",
+        help="serve POST /retrain (runs train in a child process; $MLPROD_RETRAIN_TOKEN, if "
+        "set, is required as a bearer token, and must be set to bind a non-loopback address)",
     )
     serve.set_defaults(handler=_serve)
     return parser
@@ -255,9 +262,7 @@ def build_params(params_class: type, overrides: Sequence[str], params_file: str 
     known = [f.name for f in dataclasses.fields(params_class)]
     values: dict[str, Any] = {}
     if params_file:
-        for name, value in _read_params_file(params_file).items():
-            _check_known(name, known, params_file)
-            values[name] = check_value(name, value, hints[name])
+        values.update(check_params(params_class, _read_params_file(params_file), params_file))
     for override in overrides:
         name, sep, text = override.partition("=")
         name = name.strip()
@@ -266,6 +271,21 @@ def build_params(params_class: type, overrides: Sequence[str], params_file: str 
         _check_known(name, known, "--param")
         values[name] = coerce_text(name, text, hints[name])
     return params_class(**values)
+
+
+def check_params(params_class: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Check already-typed values (a params file, a ``POST /retrain`` body) against ``Params``.
+
+    Raises:
+        ParameterError: Naming an unknown parameter or a value of the wrong type.
+    """
+    hints = typing.get_type_hints(params_class)
+    known = [f.name for f in dataclasses.fields(params_class)]
+    checked = {}
+    for name, value in values.items():
+        _check_known(name, known, where)
+        checked[name] = check_value(name, value, hints[name])
+    return checked
 
 
 def _check_known(name: str, known: list[str], where: str) -> None:
@@ -538,6 +558,7 @@ def _models_rollback(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from .registry import model_dir
+    from .retrain import TOKEN_ENV
     from .serve import parse_canary, run_server
 
     run_server(
@@ -552,5 +573,7 @@ def _serve(args: argparse.Namespace) -> int:
         shadow_log=args.shadow_log,
         predict_threads=args.threads,
         micro_batch=not args.no_micro_batch,
+        allow_retrain=args.allow_retrain,
+        retrain_token=os.environ.get(TOKEN_ENV) or None,
     )
     return 0

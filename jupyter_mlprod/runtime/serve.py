@@ -15,6 +15,8 @@ Endpoints::
     GET  /models    versions, aliases and what is being served
     GET  /metrics   Prometheus text format
     POST /reload    re-resolve the model references and load new versions without restart
+    POST /retrain   run ``train`` in a child process (only with ``serve --allow-retrain``)
+    GET  /retrain/<id>  that job's status and the version it produced
 
 Every response carries ``X-Model-Version``. Validation errors are 422 with a body naming
 the column; bodies never echo the request payload.
@@ -22,8 +24,10 @@ the column; bodies never echo the request payload.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -33,7 +37,7 @@ import time
 import uuid
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,8 +45,17 @@ from typing import Any, TypeVar
 
 from .batching import Answer, MicroBatcher, answer_alone, answer_together
 from .cli import call_predict
-from .errors import InputError, MlprodError, ModelError, PredictionError, SchemaError
+from .errors import (
+    InputError,
+    MlprodError,
+    ModelError,
+    ParameterError,
+    PredictionError,
+    SchemaError,
+)
 from .registry import LoadedModel, ModelStore
+from .retrain import RetrainBusy, Retrainer, token_problem
+from .retrain import parse_request as parse_retrain_request
 from .schema import conform, from_payload, to_jsonable
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
@@ -393,6 +406,8 @@ def create_app(
     shadow_log: str | os.PathLike[str] | None = None,
     predict_threads: int = 2,
     micro_batch: bool = True,
+    allow_retrain: bool = False,
+    retrain_token: str | None = None,
 ) -> Any:
     """Build the Starlette app (used by ``serve`` and, in-process, by tests).
 
@@ -408,6 +423,8 @@ def create_app(
         predict_threads: How many predictions may run at once (threads).
         micro_batch: Let concurrent requests share one predict() call for versions whose
             predict() treats rows independently (see batching.py).
+        allow_retrain: Serve ``POST /retrain`` (see retrain.py); otherwise it answers 403.
+        retrain_token: If set, ``/retrain`` requires ``Authorization: Bearer <token>``.
 
     Returns:
         A Starlette application; ``app.state.server`` is the :class:`ModelServer`.
@@ -576,16 +593,76 @@ def create_app(
         )
         return reply({"reloaded": True, "changed": changed, **server.describe()})
 
+    retrainer = _retrainer(server) if allow_retrain else None
+
+    def retrain_refused(request: Request) -> Response | None:
+        if retrainer is None:
+            return reply({"error": "retraining is off; start the server with --allow-retrain"}, 403)
+        if retrain_token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {retrain_token}".encode()):
+                return reply({"error": "retraining needs Authorization: Bearer <token>"}, 401)
+        return None
+
+    async def retrain(request: Request) -> Response:
+        refused = retrain_refused(request)
+        if refused is not None or retrainer is None:
+            return refused or reply({}, 403)
+        try:
+            params, seed, promote = parse_retrain_request(await read_body(request))
+            job = await run_in_threadpool(retrainer.start, params, seed, promote)
+        except _BodyTooLarge:
+            return reply({"error": f"request body larger than {server.max_body_bytes} bytes"}, 413)
+        except (InputError, ParameterError) as error:
+            return reply({"error": str(error)}, 400)
+        except RetrainBusy as error:
+            return reply({"error": str(error)}, 409)
+        return reply(job.describe(), 202, Location=f"/retrain/{job.id}")
+
+    async def retrain_status(request: Request) -> Response:
+        refused = retrain_refused(request)
+        if refused is not None or retrainer is None:
+            return refused or reply({}, 403)
+        job = retrainer.jobs.get(request.path_params["job"])
+        if job is None:
+            return reply({"error": "no such retrain job"}, 404)
+        return reply(job.describe())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if retrainer is not None:
+            retrainer.stop()  # a training child must not outlive the server
+
     routes = [
         Route("/predict", instrumented("/predict", predict), methods=["POST"]),
         Route("/health", instrumented("/health", health), methods=["GET"]),
         Route("/models", instrumented("/models", models), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/reload", instrumented("/reload", reload), methods=["POST"]),
+        Route("/retrain", instrumented("/retrain", retrain), methods=["POST"]),
+        Route("/retrain/{job}", instrumented("/retrain", retrain_status), methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.server = server
+    app.state.retrainer = retrainer
     return app
+
+
+def _retrainer(server: ModelServer) -> Retrainer:
+    """The retrain jobs of one server: parameters checked against ``Params``; a promoted
+    version goes live through the alias and a reload, as ``models promote`` + ``/reload``."""
+    from . import params as params_module
+    from .cli import check_params
+
+    def check(values: Mapping[str, Any]) -> None:
+        check_params(params_module.Params, values, "params")
+
+    def promote_and_reload(version: str) -> None:
+        server.store.promote(version)
+        server.reload()
+
+    return Retrainer(server.store.root, check, promote_and_reload)
 
 
 def run_server(
@@ -606,6 +683,10 @@ def run_server(
         raise ModelError(
             "serving needs uvicorn and starlette: pip install uvicorn starlette"
         ) from None
+    if options.get("allow_retrain"):
+        problem = token_problem(host, options.get("retrain_token"))
+        if problem:
+            raise ModelError(problem)
     app = create_app(store_dir, **options)
     described = app.state.server.describe()
     print(

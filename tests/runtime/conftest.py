@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +122,34 @@ def fakearr_cli(workspace: Workspace) -> ModuleType:
     import fakearr.cli
 
     return fakearr.cli
+
+
+def train(cli: ModuleType, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run ``train`` in-process; return the version it printed."""
+    assert cli.main(["train", *args]) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def churn_store(
+    fakepkg_cli: ModuleType, workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    """A model store holding v1 of the fake churn package."""
+    train(fakepkg_cli, capsys)
+    return workspace.models
+
+
+def wait_until_serving(process: subprocess.Popen[str], health_url: str) -> None:
+    """Poll a server started as a child until it answers; fail with its output if it exits."""
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(health_url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.2)

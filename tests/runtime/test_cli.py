@@ -10,13 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import Workspace
-
-
-def train(cli: ModuleType, capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert cli.main(["train", *args]) == 0
-    out = capsys.readouterr().out
-    return out.strip().splitlines()[-1]
+from .conftest import Workspace, train
 
 
 def inputs(workspace: Workspace, n_rows: int = 30) -> pd.DataFrame:

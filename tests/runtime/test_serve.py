@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import Workspace
+from .conftest import Workspace, train, wait_until_serving
 
 with warnings.catch_warnings():
     # Starlette 1.x suggests its own httpx fork for TestClient; plain httpx still works.
@@ -29,22 +28,9 @@ with warnings.catch_warnings():
 SECRET = "SECRET-PAYLOAD-VALUE-4711"
 
 
-def train(cli: ModuleType, capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert cli.main(["train", *args]) == 0
-    return capsys.readouterr().out.strip().splitlines()[-1]
-
-
 def records(workspace: Workspace, n_rows: int = 5) -> list[dict[str, Any]]:
     frame = pd.read_csv(workspace.root / "data" / "churn.csv").drop(columns="churn")
     return json.loads(frame.head(n_rows).to_json(orient="records"))
-
-
-@pytest.fixture
-def churn_store(
-    fakepkg_cli: ModuleType, workspace: Workspace, capsys: pytest.CaptureFixture[str]
-) -> Path:
-    train(fakepkg_cli, capsys)
-    return workspace.models
 
 
 def client_for(store: Path, **options: Any) -> TestClient:
@@ -311,16 +297,7 @@ def test_real_server(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_serving(process, f"{base}/health")
         with httpx.Client(base_url=base) as client:
             assert client.get("/health").json() == {"status": "ok", "version": "v1"}
             rows = records(workspace, 3)

@@ -1,0 +1,216 @@
+"""Retraining from the server: ``POST /retrain``, off unless ``serve --allow-retrain``.
+
+A retrain runs the package's own ``train`` command in a child process, in the server's working
+directory and against the server's model store. So a failing or slow training never takes the
+server down, and the new version lands exactly as a ``train`` from the shell would: immutable,
+with its manifest, under the store's lock. What is served does not change by itself: the new
+version goes live through ``promote`` and ``/reload`` — the same two steps a person would take —
+which a request can ask for with ``"promote": true``.
+
+Parameters are checked against ``Params`` before any process starts (400 naming the parameter),
+then handed to ``train --params-file`` as JSON, so they get the command line's own validation.
+One retrain runs at a time; jobs are kept in memory for ``GET /retrain/<id>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, MlprodError
+
+PACKAGE = __package__ or "model"
+TOKEN_ENV = "MLPROD_RETRAIN_TOKEN"
+KEPT_JOBS = 50
+_REQUEST_KEYS = {"params", "seed", "promote"}
+
+
+class RetrainBusy(MlprodError):
+    """A retrain is already running (one at a time: training is the heaviest thing a host does)."""
+
+
+@dataclasses.dataclass
+class RetrainJob:
+    """One retrain, as ``GET /retrain/<id>`` reports it."""
+
+    id: str
+    params: dict[str, Any]
+    seed: int | None
+    promote: bool
+    status: str = "running"
+    started: str = ""
+    finished: str | None = None
+    version: str | None = None
+    promoted: bool = False
+    error: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def parse_request(body: bytes) -> tuple[dict[str, Any], int | None, bool]:
+    """Read a ``POST /retrain`` body: ``{"params": {...}, "seed": N, "promote": false}``, all
+    optional; an empty body retrains with the defaults.
+
+    Raises:
+        InputError: One line naming what is wrong (never echoing values).
+    """
+    if not body.strip():
+        return {}, None, False
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"malformed JSON: {type(error).__name__}") from None
+    if not isinstance(request, dict):
+        raise InputError('expected a JSON object: {"params": {...}, "seed": N, "promote": false}')
+    unknown = sorted(set(request) - _REQUEST_KEYS)
+    if unknown:
+        raise InputError(f"unknown field {unknown[0]!r}; expected params, seed, promote")
+    params = request.get("params", {})
+    if not isinstance(params, dict):
+        raise InputError('"params" must be an object of parameter names to values')
+    seed = request.get("seed")
+    if seed is not None and (type(seed) is not int):
+        raise InputError('"seed" must be an integer')
+    promote = request.get("promote", False)
+    if type(promote) is not bool:
+        raise InputError('"promote" must be true or false')
+    return params, seed, promote
+
+
+class Retrainer:
+    """Starts ``train`` in a child process and tracks its jobs.
+
+    Args:
+        store_root: The model store the server reads (the child writes its version there).
+        check_params: Raises :class:`ParameterError` for parameters ``train`` would refuse.
+        promote_and_reload: Called with a new version when a job asked for promotion; returns
+            nothing, raises :class:`MlprodError` if the version cannot go live.
+    """
+
+    def __init__(
+        self,
+        store_root: Path,
+        check_params: Callable[[Mapping[str, Any]], None],
+        promote_and_reload: Callable[[str], None],
+    ) -> None:
+        self.store_root = store_root
+        self.check_params = check_params
+        self.promote_and_reload = promote_and_reload
+        self.jobs: dict[str, RetrainJob] = {}
+        self._lock = threading.Lock()
+        self._running: subprocess.Popen[str] | None = None
+        self._busy = False
+        self._stopped = False
+
+    def start(self, params: dict[str, Any], seed: int | None, promote: bool) -> RetrainJob:
+        """Check the parameters and start a retrain in the background.
+
+        Raises:
+            ParameterError: A parameter ``train`` would refuse (nothing is started).
+            RetrainBusy: Another retrain is still running.
+        """
+        self.check_params(params)
+        with self._lock:
+            if self._stopped:
+                raise RetrainBusy("the server is stopping")
+            if self._busy:
+                raise RetrainBusy("a retrain is already running; poll GET /retrain/<id>")
+            self._busy = True
+            job = RetrainJob(uuid.uuid4().hex[:12], params, seed, promote, started=_now())
+            self.jobs[job.id] = job
+            while len(self.jobs) > KEPT_JOBS:
+                self.jobs.pop(next(iter(self.jobs)))
+        threading.Thread(
+            target=self._run, args=(job,), name=f"retrain-{job.id}", daemon=True
+        ).start()
+        return job
+
+    def stop(self) -> None:
+        """Terminate a running child (server shutdown); its job ends as failed."""
+        with self._lock:
+            self._stopped = True
+            process = self._running
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def _run(self, job: RetrainJob) -> None:
+        handle, params_file = tempfile.mkstemp(prefix="retrain-", suffix=".json")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(job.params, stream)
+            command = [sys.executable, "-m", PACKAGE, "train", "--model-dir", str(self.store_root)]
+            command += ["--params-file", params_file]
+            if job.seed is not None:
+                command += ["--seed", str(job.seed)]
+            # The child imports this very copy of the package, installed or not.
+            here = str(Path(__file__).resolve().parent.parent)
+            path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+            with self._lock:
+                # Under the lock, so a stop() either sees this child or prevents it.
+                if self._stopped:
+                    raise RetrainBusy("the server stopped before the retrain started")
+                process = subprocess.Popen(
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "PYTHONPATH": path},
+                )
+                self._running = process
+            out, err = process.communicate()
+            if self._stopped and process.returncode != 0:
+                job.status = "failed"
+                job.error = "stopped with the server"
+            elif process.returncode == 0 and out.strip():
+                job.version = out.strip().splitlines()[-1]
+                if job.promote:
+                    self.promote_and_reload(job.version)
+                    job.promoted = True
+                job.status = "succeeded"
+            else:
+                job.status = "failed"
+                job.error = _last_line(err) or f"train exited with code {process.returncode}"
+        except MlprodError as error:
+            job.status = "failed"
+            job.error = str(error)
+        except OSError as error:
+            job.status = "failed"
+            job.error = f"cannot start train ({error.strerror})"
+        finally:
+            Path(params_file).unlink(missing_ok=True)
+            job.finished = _now()
+            with self._lock:
+                self._running = None
+                self._busy = False
+
+
+def token_problem(host: str, token: str | None) -> str | None:
+    """Why retraining must not be switched on as asked, or None.
+
+    Anyone who reaches ``/retrain`` can spend the host's CPU and, with ``promote``, change what
+    is served; on a loopback address only local users can, elsewhere a token is required.
+    """
+    loopback = host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
+    if not loopback and not token:
+        return f"--allow-retrain on {host} needs a token: set {TOKEN_ENV}"
+    return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
