@@ -87,7 +87,8 @@ def render_package(
         analysis: an analysis with no errors.
         names: the package's distribution and module names.
         notebook_sha256: the source notebook's hash, recorded with every model version.
-        requirements: distribution → pinned version, for pyproject and requirements.txt.
+        requirements: distribution → version specifier (``"==1.2"``, or ``""`` when it could
+            not be pinned), for pyproject and requirements.txt.
         runtime_files: runtime file name → text, copied as they are.
         data_dir_from_package: the notebook's directory relative to the package root, where
             the smoke tests find the notebook's data.
@@ -594,7 +595,7 @@ _NUMERIC = '''def _numeric(values: dict[str, Any]) -> dict[str, float]:
 
 
 def _pyproject(names: PackageNames, notebook_name: str, requirements: Mapping[str, str]) -> str:
-    dependencies = "\n".join(f'  "{dist}=={version}",' for dist, version in requirements.items())
+    dependencies = "\n".join(f'  "{dist}{spec}",' for dist, spec in requirements.items())
     return f"""[build-system]
 requires = ["hatchling>=1.21"]
 build-backend = "hatchling.build"
@@ -632,7 +633,7 @@ select = ["E4", "E7", "E9", "F", "W", "I"]
 
 def _requirements_txt(notebook_name: str, requirements: Mapping[str, str]) -> str:
     lines = [f"# Pinned from the environment where {notebook_name} was converted."]
-    lines += [f"{dist}=={version}" for dist, version in requirements.items()]
+    lines += [f"{dist}{spec}" for dist, spec in requirements.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -16,30 +16,74 @@ def _providers() -> dict[str, list[str]]:
     return dict(metadata.packages_distributions())
 
 
+# Libraries a notebook (or the generated runtime) commonly imports, by import name. When one is
+# not installed where the notebook is converted, it cannot be pinned, but the package must still
+# require it or it installs without it; a module not listed here might be a local file, so it is
+# only reported.
+KNOWN_DISTRIBUTIONS: dict[str, str] = {
+    "PIL": "Pillow",
+    "anyio": "anyio",
+    "bs4": "beautifulsoup4",
+    "catboost": "catboost",
+    "cv2": "opencv-python-headless",
+    "httptools": "httptools",
+    "joblib": "joblib",
+    "lightgbm": "lightgbm",
+    "matplotlib": "matplotlib",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "plotly": "plotly",
+    "pyarrow": "pyarrow",
+    "requests": "requests",
+    "scipy": "scipy",
+    "seaborn": "seaborn",
+    "skimage": "scikit-image",
+    "sklearn": "scikit-learn",
+    "skops": "skops",
+    "starlette": "starlette",
+    "statsmodels": "statsmodels",
+    "torch": "torch",
+    "tqdm": "tqdm",
+    "uvicorn": "uvicorn",
+    "uvloop": "uvloop",
+    "xgboost": "xgboost",
+    "yaml": "PyYAML",
+}
+
+
 def pin_requirements(
     import_roots: Iterable[str], pip_requirements: Iterable[str] = ()
 ) -> tuple[dict[str, str], list[str]]:
     """Pin the distributions behind top-level module names (stdlib excluded).
 
     Returns:
-        ``{distribution: version}`` sorted by name, and warnings for modules that no installed
-        distribution provides (a local module, or a package missing here).
+        ``{distribution: version specifier}`` sorted by name (``"==1.2.3"``, or ``""`` for a
+        known library that is not installed here), and warnings for modules that could not be
+        pinned.
     """
     pinned: dict[str, str] = {}
     warnings: list[str] = []
+    unpinned: list[str] = []
     providers = _providers()
     for root in sorted(set(import_roots)):
         if root in sys.stdlib_module_names or root == "__future__":
             continue
         distributions = providers.get(root)
-        if not distributions:
+        if distributions:
+            _pin(distributions[0], pinned, warnings)
+        elif root in KNOWN_DISTRIBUTIONS:
+            pinned.setdefault(KNOWN_DISTRIBUTIONS[root], "")
+            unpinned.append(KNOWN_DISTRIBUTIONS[root])
+        else:
             warnings.append(
                 f"module `{root}` is imported but no installed distribution provides it; "
                 "install it here before converting, or copy the module into the package"
             )
-            continue
-        for distribution in distributions[:1]:
-            _pin(distribution, pinned, warnings)
+    if unpinned:
+        warnings.append(
+            f"not installed here, so required without a version: {', '.join(unpinned)}; "
+            "install them before converting to pin the versions the notebook ran with"
+        )
     for requirement in pip_requirements:
         match = _NAME.match(requirement)
         if match:
@@ -54,4 +98,4 @@ def _pin(distribution: str, pinned: dict[str, str], warnings: list[str]) -> None
         warnings.append(f"`{distribution}` (from `pip install` in the notebook) is not installed")
         return
     # A local label (`2.13.0+cpu`) names a build no public index serves; `==2.13.0` matches it.
-    pinned[dist.metadata["Name"]] = dist.version.split("+", 1)[0]
+    pinned[dist.metadata["Name"]] = "==" + dist.version.split("+", 1)[0]

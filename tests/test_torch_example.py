@@ -247,7 +247,7 @@ def test_pins_drop_the_local_version_label(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(requirements.metadata, "distribution", lambda name: LocalBuild())
     pinned, warnings = requirements.pin_requirements(["torch"])
-    assert pinned == {"torch": "2.13.0"}
+    assert pinned == {"torch": "==2.13.0"}
     assert warnings == []
 
 

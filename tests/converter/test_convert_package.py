@@ -90,6 +90,34 @@ def test_requirements_are_pinned_without_stdlib(packages: dict[str, Path]) -> No
     assert 'churn-model = "churn_model.cli:main"' in pyproject
 
 
+def test_libraries_missing_where_you_convert_are_still_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Converting where only nb2prod is installed: the package must still require what the
+    notebook and the runtime import (unpinned), or it installs without numpy."""
+    from jupyter_mlprod import requirements
+
+    lean = {"yaml": ["PyYAML"]}
+    monkeypatch.setattr(requirements, "_providers", lambda: lean)
+    path = write(notebook(*good_cells()), tmp_path / "nb.ipynb")
+    result = convert_notebook(path, tmp_path / "pkg")
+    lines = (result.out_dir / "requirements.txt").read_text().splitlines()[1:]
+    assert {"numpy", "pandas", "scikit-learn", "skops", "starlette", "uvicorn"} <= set(lines)
+    assert any(line.startswith("PyYAML==") for line in lines)
+    pyproject = (result.out_dir / "pyproject.toml").read_text()
+    assert '"scikit-learn",' in pyproject and '"numpy",' in pyproject
+    (warning,) = [w for w in result.warnings if "without a version" in w]
+    assert "scikit-learn" in warning and "install them before converting" in warning
+
+
+def test_an_unknown_missing_module_is_reported_not_required() -> None:
+    from jupyter_mlprod import requirements
+
+    pinned, warnings = requirements.pin_requirements(["mylocalhelpers", "sklearn"])
+    assert "mylocalhelpers" not in pinned and pinned["scikit-learn"].startswith("==")
+    assert any("`mylocalhelpers`" in w and "copy the module" in w for w in warnings)
+
+
 def test_no_absolute_path_of_this_machine_survives(packages: dict[str, Path]) -> None:
     for package in packages.values():
         for path in (package / "src").rglob("*.py"):
