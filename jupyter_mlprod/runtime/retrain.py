@@ -153,9 +153,10 @@ class Retrainer:
             command += ["--params-file", params_file]
             if job.seed is not None:
                 command += ["--seed", str(job.seed)]
-            # The child imports this very copy of the package, installed or not.
+            # The child must find this package even when it is not installed (run from a
+            # source tree); appended, so the environment's own search order is unchanged.
             here = str(Path(__file__).resolve().parent.parent)
-            path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+            path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), here) if p)
             with self._lock:
                 # Under the lock, so a stop() either sees this child or prevents it.
                 if self._stopped:

@@ -595,22 +595,23 @@ def create_app(
 
     retrainer = _retrainer(server) if allow_retrain else None
 
-    def retrain_refused(request: Request) -> Response | None:
+    def retrainer_for(request: Request) -> Retrainer | Response:
+        """The retrainer, or the refusal to answer with (off, or the token does not match)."""
         if retrainer is None:
             return reply({"error": "retraining is off; start the server with --allow-retrain"}, 403)
         if retrain_token is not None:
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {retrain_token}".encode()):
                 return reply({"error": "retraining needs Authorization: Bearer <token>"}, 401)
-        return None
+        return retrainer
 
     async def retrain(request: Request) -> Response:
-        refused = retrain_refused(request)
-        if refused is not None or retrainer is None:
-            return refused or reply({}, 403)
+        allowed = retrainer_for(request)
+        if isinstance(allowed, Response):
+            return allowed
         try:
             params, seed, promote = parse_retrain_request(await read_body(request))
-            job = await run_in_threadpool(retrainer.start, params, seed, promote)
+            job = await run_in_threadpool(allowed.start, params, seed, promote)
         except _BodyTooLarge:
             return reply({"error": f"request body larger than {server.max_body_bytes} bytes"}, 413)
         except (InputError, ParameterError) as error:
@@ -620,10 +621,10 @@ def create_app(
         return reply(job.describe(), 202, Location=f"/retrain/{job.id}")
 
     async def retrain_status(request: Request) -> Response:
-        refused = retrain_refused(request)
-        if refused is not None or retrainer is None:
-            return refused or reply({}, 403)
-        job = retrainer.jobs.get(request.path_params["job"])
+        allowed = retrainer_for(request)
+        if isinstance(allowed, Response):
+            return allowed
+        job = allowed.jobs.get(request.path_params["job"])
         if job is None:
             return reply({"error": "no such retrain job"}, 404)
         return reply(job.describe())
