@@ -11,12 +11,11 @@ The last step is ``nb2prod verify``'s machinery pointed at the installed package
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
+from subprocesses import run_ok
 
 from jupyter_mlprod.cli import main as nb2prod
 from jupyter_mlprod.runs.verify import package_module, verify_notebook
@@ -35,17 +34,6 @@ def _venv_python(root: Path) -> Path:
     return python
 
 
-def _call(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False
-    )
-    assert done.returncode == 0, (
-        f"{' '.join(command)} exited {done.returncode}\n{done.stdout[-3000:]}\n"
-        f"{done.stderr[-3000:]}"
-    )
-    return done.stdout
-
-
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_example_converts_installs_and_reproduces_the_notebook(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -61,7 +49,7 @@ def test_example_converts_installs_and_reproduces_the_notebook(
     # the system's, run with the venv's interpreter so it installs into the venv. No index,
     # no build isolation: nothing may be downloaded.
     python = _venv_python(tmp_path / "venv")
-    _call(
+    run_ok(
         [
             str(python),
             "-m",
@@ -75,7 +63,7 @@ def test_example_converts_installs_and_reproduces_the_notebook(
         ],
         cwd=tmp_path,
     )
-    where = _call(
+    where = run_ok(
         [str(python), "-c", f"import {module}, sys; print({module}.__file__, sys.prefix)"],
         cwd=tmp_path,
     )
@@ -86,7 +74,7 @@ def test_example_converts_installs_and_reproduces_the_notebook(
     # The package's own tests, against the installed copy, with the notebook's data.
     env = {**os.environ, f"{module.upper()}_DATA_DIR": str(EXAMPLES)}
     env.pop("PYTHONPATH", None)
-    report = _call(
+    report = run_ok(
         [str(python), "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests"],
         cwd=package_dir,
         env=env,
@@ -104,4 +92,3 @@ def test_example_converts_installs_and_reproduces_the_notebook(
     )
     assert result.ok, (result.message, result.first_differences)
     assert result.rows > 0 and result.mismatches == 0
-    assert sys.executable != str(python)

@@ -2,9 +2,9 @@
 
 Each test is the smallest notebook (built in code) that shows one problem met in a real
 notebook (the Python Data Science Handbook's machine-learning chapter and the Kaggle
-notebooks Soorgeon tests with, tagged by hand) or in an idiom met while tagging them. A
-test marked ``xfail(strict=True)`` is a known bug: when the converter is fixed the test
-passes, strict xfail turns that into a failure, and the marker must be removed.
+notebooks Soorgeon tests with, tagged by hand) or in an idiom met while tagging them. Each
+asserts the one behaviour the converter has chosen (a precise problem, or a package that
+runs), so a change of behaviour fails a test instead of slipping into another branch.
 
 The CLI is called in-process; the JSON report (schema ``jupyter-mlprod/check``) is what the
 assertions read, since it is the contract the lab extension relies on too.
@@ -197,11 +197,11 @@ def test_bare_predict_expression_never_returns_the_model(
         ],
     )
     code, report = check(path, capsys)
-    # Either the bare expression is the output, or check asks the user to name it.
+    # A bare expression only displays; check asks for a named output instead of guessing
+    # one (the model itself was once returned as the "prediction").
     assert report["predict"]["output"] not in report["artifacts"]
-    if code == 0:
-        assert convert(path, capsys)[0] == 0
-        assert "return model\n" not in predict_source(path)
+    assert code == 1 and report["predict"]["output"] is None
+    assert [(p["code"], p["cell"]) for p in report["problems"]] == [("predict-computes-nothing", 3)]
 
 
 def test_predictions_stored_in_a_column_do_not_make_the_frame_an_artifact(
@@ -216,11 +216,13 @@ def test_predictions_stored_in_a_column_do_not_make_the_frame_an_artifact(
             ("df['predicted'] = model.predict(X)", "predict"),
         ],
     )
-    _, report = check(path, capsys)
-    # Training data must never be saved with a model version; the user should be asked to
-    # name the predictions (or the column assignment should be the output).
+    code, report = check(path, capsys)
+    # Training data must never be saved with a model version; the user is asked to name
+    # the predictions.
     assert "df" not in report["artifacts"]
     assert report["predict"]["output"] != "df"
+    assert code == 1
+    assert [(p["code"], p["cell"]) for p in report["problems"]] == [("ambiguous-output", 3)]
 
 
 APPEND_LOOP_CELLS: list[CellSpec] = [
@@ -250,11 +252,25 @@ def test_output_inference_never_picks_a_loop_variable(
     path = write_notebook(tmp_path, APPEND_LOOP_CELLS, mlprod={"predict_input": "rows"})
     code, report = check(path, capsys)
     assert report["predict"]["output"] != "row"
-    assert code == 1 or report["predict"]["output"] == "preds"
+    assert code == 0 and report["predict"]["output"] == "preds"
 
 
+@pytest.mark.parametrize(
+    ("exploration", "role", "expected"),
+    [
+        # Keras style: a method the analyser does not know as mutating is not a change.
+        ("model.evaluate(X)", None, 0),
+        # A skipped refit is a change: a warning that names the last train cell (3).
+        ("model.fit(X.head(2), y.head(2))", "skip", 1),
+    ],
+    ids=["unknown-method", "skipped-refit"],
+)
 def test_exploration_warning_names_the_train_cell_that_last_changed_the_artifact(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    exploration: str,
+    role: str | None,
+    expected: int,
 ) -> None:
     path = write_notebook(
         tmp_path,
@@ -263,14 +279,16 @@ def test_exploration_warning_names_the_train_cell_that_last_changed_the_artifact
             (TINY_FRAME, "load"),
             ("model = LinearRegression()", "train"),
             ("history = model.fit(X, y)", "train"),
-            ("model.evaluate(X)", None),  # Keras style; the analyser cannot know it is harmless
+            (exploration, role),
             ("y_pred = model.predict(X)", "predict"),
         ],
     )
     code, report = check(path, capsys)
     assert code == 0
     warnings = [p for p in report["problems"] if p["code"] == "redefined-by-exploration"]
+    assert len(warnings) == len(report["problems"]) == expected
     for warning in warnings:
+        assert warning["severity"] == "warning"
         assert "cell 3" in warning["message"], warning["message"]
         assert "uses cell 2's value" not in warning["message"]
 
@@ -329,7 +347,7 @@ def test_predict_names_that_match_generated_modules_still_run(
     assert len(run_package(path).predictions) > 0
 
 
-def test_helper_with_global_statement_is_reported_or_works(
+def test_helper_with_global_statement_is_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
 ) -> None:
     path = write_notebook(
@@ -348,11 +366,10 @@ def test_helper_with_global_statement_is_reported_or_works(
         name="global_helper",
     )
     code, report = check(path, capsys)
-    if code == 0:  # either check names the global, or the package runs
-        assert convert(path, capsys)[0] == 0
-        assert len(run_package(path).predictions) == 4
-    else:
-        assert any("fits" in problem["message"] for problem in report["problems"])
+    # The package would not share the notebook's global: check names it.
+    assert code == 1
+    assert [(p["code"], p["cell"]) for p in report["problems"]] == [("helper-reads-global", 2)]
+    assert any("fits" in problem["message"] for problem in report["problems"])
 
 
 def test_star_import_is_named_in_the_problem(
@@ -368,9 +385,9 @@ def test_star_import_is_named_in_the_problem(
         ],
     )
     code, report = check(path, capsys)
-    if code == 1:
-        messages = " ".join(p["message"] + " " + p["hint"] for p in report["problems"])
-        assert "import *" in messages
+    assert code == 1
+    messages = " ".join(p["message"] + " " + p["hint"] for p in report["problems"])
+    assert "import *" in messages
 
 
 def test_held_out_data_read_in_the_predict_cell_is_never_an_artifact(
@@ -400,7 +417,7 @@ def test_held_out_data_read_in_the_predict_cell_is_never_an_artifact(
     )
     code, report = check(path, capsys)
     assert "X_test" not in report["artifacts"]
-    assert code == 1 or report["predict"]["input"] == "X_test"
+    assert code == 0 and report["predict"]["input"] == "X_test"
 
 
 @pytest.mark.parametrize(
@@ -458,12 +475,10 @@ def test_named_lambda_used_by_predict_can_be_saved(
         name="named_lambda",
     )
     code, report = check(path, capsys)
-    if code == 0:
-        assert convert(path, capsys)[0] == 0
-        # What `train` saves must survive pickling (skops and joblib both need that).
-        pickle.dumps(run_package(path).artifacts)
-    else:
-        assert any("clean" in problem["message"] for problem in report["problems"])
+    assert code == 0, [problem["message"] for problem in report["problems"]]
+    assert convert(path, capsys)[0] == 0
+    # What `train` saves must survive pickling (skops and joblib both need that).
+    pickle.dumps(run_package(path).artifacts)
 
 
 @pytest.mark.parametrize(
@@ -522,11 +537,14 @@ def test_get_ipython_calls_in_stage_code_are_handled(
         name="get_ipython_calls",
     )
     code, report = check(path, capsys)
-    if code == 0:  # dropped or translated, like the `%` and `!` forms
-        assert convert(path, capsys)[0] == 0
-        assert len(run_package(path).predictions) == 4
-    else:
-        assert any("get_ipython" in problem["message"] for problem in report["problems"])
+    # Dropped with a warning each, like the `%` and `!` forms.
+    assert code == 0
+    assert [(p["code"], p["severity"]) for p in report["problems"]] == [
+        ("magic-dropped", "warning")
+    ] * 2
+    assert all("get_ipython" in problem["message"] for problem in report["problems"])
+    assert convert(path, capsys)[0] == 0
+    assert len(run_package(path).predictions) == 4
 
 
 def test_two_models_in_the_predict_cell_are_ambiguous(
@@ -707,13 +725,9 @@ def test_exploring_a_frame_with_non_mutating_calls_does_not_stop_conversion(
     assert code == 0, [problem["message"] for problem in report["problems"]]
 
 
-def test_helper_redefined_between_its_uses_is_reported_or_reproduced(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
+def test_helper_redefined_between_its_uses_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import numpy as np
-    import pandas as pd
-    from sklearn.linear_model import LogisticRegression
-
     path = write_notebook(
         tmp_path,
         [
@@ -732,14 +746,10 @@ def test_helper_redefined_between_its_uses_is_reported_or_reproduced(
         name="helper_redefined_between",
     )
     code, report = check(path, capsys)
-    if any("scale" in problem["message"] for problem in report["problems"]):
-        return  # reported: the user can rename one of the versions
-    assert code == 0 and convert(path, capsys)[0] == 0
-    # What the notebook computes, run top to bottom:
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 0, 1, 1]})
-    fitted = LogisticRegression().fit(frame[["x"]] * 10, frame["y"])
-    expected = fitted.predict(frame[["x"]] * -1000)
-    np.testing.assert_array_equal(run_package(path).predictions, expected)
+    # One shared helper cannot be both versions: reported, so the user renames one.
+    assert code == 1
+    assert [(p["code"], p["cell"]) for p in report["problems"]] == [("helper-redefined", 4)]
+    assert any("scale" in problem["message"] for problem in report["problems"])
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from subprocesses import run_ok  # noqa: E402
+
 from jupyter_mlprod import requirements  # noqa: E402
 from jupyter_mlprod.analysis import analyse_notebook  # noqa: E402
 from jupyter_mlprod.cli import main as nb2prod  # noqa: E402
@@ -49,17 +51,6 @@ def _import_from(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False
-    )
-    assert done.returncode == 0, (
-        f"{' '.join(command)} exited {done.returncode}\n{done.stdout[-3000:]}\n"
-        f"{done.stderr[-3000:]}"
-    )
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +133,7 @@ def test_generated_package_keeps_the_module_class_out_of_training(package_dir: P
 
 
 def test_generated_package_tests_pass(package_dir: Path) -> None:
-    output = _run(
+    output = run_ok(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=package_dir,
         env=_package_env(package_dir),
@@ -153,7 +144,7 @@ def test_generated_package_tests_pass(package_dir: Path) -> None:
 def test_train_saves_the_module_as_weights_only_state(package_dir: Path, tmp_path: Path) -> None:
     models = tmp_path / "models"
     env = _package_env(package_dir)
-    _run(
+    run_ok(
         [sys.executable, "-m", MODULE, "train", "--seed", "0", "--param", "epochs=20"]
         + ["--model-dir", str(models)],
         EXAMPLES,
@@ -179,7 +170,7 @@ def test_train_saves_the_module_as_weights_only_state(package_dir: Path, tmp_pat
     rows = np.random.default_rng(0).standard_normal((5, 30)).astype(np.float32)
     np.save(tmp_path / "rows.npy", rows, allow_pickle=False)
     out = tmp_path / "labels.npy"
-    _run(
+    run_ok(
         [
             sys.executable,
             "-m",

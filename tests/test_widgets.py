@@ -257,7 +257,6 @@ def test_panel_for_a_small_tagged_notebook_lists_its_stages(tiny: Path) -> None:
     assert panel.output_dir.value == "tiny_package"
 
 
-@pytest.mark.skipif(not CHURN.exists(), reason="example notebook not there yet")
 def test_panel_for_the_churn_example_lists_its_stages() -> None:
     panel = pipeline_panel(CHURN)
     roles = stage_roles(panel)

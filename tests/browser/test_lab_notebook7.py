@@ -9,7 +9,6 @@ pytestmark = pytest.mark.browser
 
 
 def test_notebook7_toolbar_picker_tags_cell(lab_ui: LabUI, lab_server: LabServer) -> None:
-    pytest.importorskip("notebook", minversion="7")
     name = "nb7_tagging.ipynb"
     write_notebook(lab_server.notebook_path(name), [("code", "x = 1", ["mine"])])
     lab_ui.open_notebook7(name)
@@ -28,7 +27,6 @@ def test_notebook7_toolbar_picker_tags_cell(lab_ui: LabUI, lab_server: LabServer
 def test_notebook7_opens_pipeline_panel_from_view_menu(
     lab_ui: LabUI, lab_server: LabServer
 ) -> None:
-    pytest.importorskip("notebook", minversion="7")
     name = "nb7_panel.ipynb"
     write_notebook(
         lab_server.notebook_path(name),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -153,3 +154,20 @@ def wait_until_serving(process: subprocess.Popen[str], health_url: str) -> None:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.2)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Stop a server started by a test; kill it if it does not stop within 30 s."""
+    process.terminate()
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()

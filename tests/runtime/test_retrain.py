@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import Workspace, wait_until_serving
+from .conftest import Workspace, free_port, stop, wait_until_serving
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -154,9 +153,7 @@ def test_retrain_on_a_public_address_needs_a_token(
 def test_real_server_retrains_with_a_token_and_serves_the_promoted_version(
     churn_store: Path, workspace: Workspace
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "fakepkg", "serve", "--port", str(port), "--allow-retrain"],
         cwd=workspace.root,
@@ -182,5 +179,4 @@ def test_real_server_retrains_with_a_token_and_serves_the_promoted_version(
             assert state["status"] == "succeeded" and state["version"] == "v2", state
             assert client.get("/health").json() == {"status": "ok", "version": "v2"}
     finally:
-        process.terminate()
-        process.communicate(timeout=30)
+        stop(process)

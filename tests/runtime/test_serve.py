@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import warnings
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import Workspace, train, wait_until_serving
+from .conftest import Workspace, free_port, stop, train, wait_until_serving
 
 with warnings.catch_warnings():
     # Starlette 1.x suggests its own httpx fork for TestClient; plain httpx still works.
@@ -269,12 +268,6 @@ def test_prediction_log(array_store: Path, workspace: Workspace) -> None:
     assert set(entry) == {"time", "request_id", "version", "latency_ms", "input_sha256", "n_rows"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_real_server(
     fakepkg_cli: ModuleType, workspace: Workspace, capsys: pytest.CaptureFixture[str]
@@ -332,8 +325,7 @@ def test_real_server(
         # Requests served by v2 itself (the canary) are not shadowed by v2.
         assert len(shadow_lines) == versions["v1"]
     finally:
-        process.terminate()
-        process.communicate(timeout=30)
+        stop(process)
 
 
 def test_concurrent_requests_share_predict_calls_with_the_same_answers(
