@@ -1,9 +1,9 @@
 """The ``nb2prod`` subcommands for runs: ``run``, ``rerun``, ``runs list`` and ``verify``.
 
 ``jupyter_mlprod.cli`` calls :func:`register`; each subcommand sets ``func`` to a callable
-taking the parsed arguments and returning the exit code. The commands print the one-line
-message of an :class:`~jupyter_mlprod.errors.MlprodError` themselves, so that a bad
-parameter exits 2 (usage) and a failed cell exits 1 whatever the caller does.
+taking the parsed arguments and returning the exit code. Failures are raised as
+:class:`~jupyter_mlprod.errors.MlprodError`; ``cli.main`` prints their one line and exits with
+their code (2 for a bad parameter, 1 for a failed cell).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from ..errors import MlprodError, ParameterError
 from . import record as records
 
 DEFAULT_RUNS_DIR = "runs"
-PARAMETER_EXIT = 2
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +40,7 @@ def register(subparsers: Any) -> None:
         help="where run directories go (default: runs)",
     )
     _add_kernel_options(run)
-    run.set_defaults(func=_guarded(cmd_run))
+    run.set_defaults(func=cmd_run)
 
     rerun = subparsers.add_parser(
         "rerun",
@@ -51,14 +50,14 @@ def register(subparsers: Any) -> None:
     )
     rerun.add_argument("run_dir", metavar="RUN_DIR", help="RUNS_DIR/<run id>")
     _add_kernel_options(rerun)
-    rerun.set_defaults(func=_guarded(cmd_rerun))
+    rerun.set_defaults(func=cmd_rerun)
 
     runs = subparsers.add_parser("runs", help="inspect recorded runs")
     runs_commands = runs.add_subparsers(dest="runs_command", metavar="COMMAND", required=True)
     listing = runs_commands.add_parser("list", help="list runs, newest first")
     listing.add_argument("runs_dir", nargs="?", default=DEFAULT_RUNS_DIR, metavar="RUNS_DIR")
     listing.add_argument("--json", action="store_true", help="print the run records as JSON")
-    listing.set_defaults(func=_guarded(cmd_runs_list))
+    listing.set_defaults(func=cmd_runs_list)
 
     verify = subparsers.add_parser(
         "verify",
@@ -77,7 +76,7 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--kernel", metavar="K", help="kernel name (default: the notebook's)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.add_argument("--keep", metavar="DIR", help="keep the package, run and models in DIR")
-    verify.set_defaults(func=_guarded(cmd_verify))
+    verify.set_defaults(func=cmd_verify)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -278,24 +277,6 @@ def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-output", action="store_true", help="stream the cells' output while running"
     )
-
-
-def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Print an MlprodError's one line (exit 2 for parameters, else its exit code)."""
-
-    def guarded(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except ParameterError as exc:
-            print(f"nb2prod: error: {exc}", file=sys.stderr)
-            return PARAMETER_EXIT
-        except MlprodError as exc:
-            print(f"nb2prod: error: {exc}", file=sys.stderr)
-            return exc.exit_code
-
-    guarded.__name__ = command.__name__
-    guarded.__doc__ = command.__doc__
-    return guarded
 
 
 def _finished_line(run_record: dict[str, Any]) -> str:

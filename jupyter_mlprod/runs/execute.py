@@ -396,19 +396,14 @@ def find_predict_names(notebook: Notebook) -> PredictNames:
 
 
 def _analysed_predict_names(notebook: Notebook) -> PredictNames:
+    # Imported here: the analyser (libcst) is only needed when the notebook does not name them.
+    from ..analysis import analyse_notebook
+
     try:
-        from ..analysis import analyse_notebook
-
-        analysis = analyse_notebook(notebook)
-    except (ImportError, MlprodError, TypeError):
+        chosen = analyse_notebook(notebook).predict_io
+    except MlprodError:
         return PredictNames(None, None)
-    chosen = getattr(analysis, "predict_io", None)
-    return PredictNames(_name_or_none(chosen, "input"), _name_or_none(chosen, "output"))
-
-
-def _name_or_none(chosen: Any, which: str) -> str | None:
-    value = getattr(chosen, which, None)
-    return value if isinstance(value, str) else None
+    return PredictNames(chosen.input, chosen.output)
 
 
 def choose_kernel(notebook: Notebook, requested: str | None) -> str:

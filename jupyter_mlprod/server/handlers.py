@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,10 +211,8 @@ class RunHandler(MlprodHandler):
         if not await asyncio.to_thread(runs_available, "execute"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
 
-        root = self.root_dir
-
         def work(on_cell: ProgressCallback) -> JobOutcome:
-            return with_relative_message(root, lambda: run_job(path, parameters, runs_dir, on_cell))
+            return run_job(path, parameters, runs_dir, on_cell)
 
         self.set_status(202)
         self.finish({"job_id": self.jobs.submit("run", work)})
@@ -238,12 +235,8 @@ class VerifyHandler(MlprodHandler):
         if not await asyncio.to_thread(runs_available, "verify"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
 
-        root = self.root_dir
-
         def work(on_cell: ProgressCallback) -> JobOutcome:
-            return with_relative_message(
-                root, lambda: verify_job(path, parameters, float(rtol), on_cell)
-            )
+            return verify_job(path, parameters, float(rtol), on_cell)
 
         self.set_status(202)
         self.finish({"job_id": self.jobs.submit("verify", work)})
@@ -261,6 +254,10 @@ class JobHandler(MlprodHandler):
             raise ApiError(
                 404, f"no such job: {job_id} (jobs are forgotten when the server restarts)"
             )
+        # Every message (a job's, its tool error's, a crash's) names files relative to the
+        # root, as the other endpoints' errors do.
+        if isinstance(snapshot["message"], str):
+            snapshot["message"] = strip_root(snapshot["message"], self.root_dir)
         self.finish(snapshot)
 
 
@@ -358,15 +355,6 @@ def verify_job(
     else:
         default = f"predictions differ in {outcome.mismatches} of {outcome.rows} rows"
     return JobOutcome(outcome.ok, json_safe(outcome.to_json()), outcome.message or default)
-
-
-def with_relative_message(root: Path, job: Callable[[], JobOutcome]) -> JobOutcome:
-    """Run ``job``; its message (or its tool error's) names files relative to ``root``."""
-    try:
-        outcome = job()
-    except MlprodError as error:
-        return JobOutcome(False, None, strip_root(str(error), root))
-    return replace(outcome, message=strip_root(outcome.message, root))
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from runs_helpers import (
     write_notebook,
 )
 
-from jupyter_mlprod.runs.commands import register
+from jupyter_mlprod.cli import main
 
 
 @pytest.fixture
@@ -39,14 +38,11 @@ def toy_notebook(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    """Run ``nb2prod <args>`` in-process through the runs commands' own parsers."""
+    """Run ``nb2prod <args>`` in-process, through ``main`` as a user's command line would."""
 
     def run(*args: Any) -> CliResult:
-        parser = argparse.ArgumentParser(prog="nb2prod")
-        register(parser.add_subparsers(dest="command", required=True))
         capsys.readouterr()
-        parsed = parser.parse_args([str(arg) for arg in args])
-        code = parsed.func(parsed)
+        code = main([str(arg) for arg in args])
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 
