@@ -51,6 +51,11 @@ KNOWN_DISTRIBUTIONS: dict[str, str] = {
 }
 
 
+# Environment markers for distributions that do not exist on every platform (uvloop has no
+# Windows build; uvicorn runs without it there).
+MARKERS: dict[str, str] = {"uvloop": "; sys_platform != 'win32'"}
+
+
 def pin_requirements(
     import_roots: Iterable[str], pip_requirements: Iterable[str] = ()
 ) -> tuple[dict[str, str], list[str]]:
@@ -58,7 +63,8 @@ def pin_requirements(
 
     Returns:
         ``{distribution: version specifier}`` sorted by name (``"==1.2.3"``, or ``""`` for a
-        known library that is not installed here), and warnings for modules that could not be
+        known library that is not installed here; with a platform marker where needed), and
+        warnings for modules that could not be
         pinned.
     """
     pinned: dict[str, str] = {}
@@ -88,7 +94,8 @@ def pin_requirements(
         match = _NAME.match(requirement)
         if match:
             _pin(match.group(1), pinned, warnings)
-    return dict(sorted(pinned.items(), key=lambda item: item[0].lower())), warnings
+    marked = {name: spec + MARKERS.get(name, "") for name, spec in pinned.items()}
+    return dict(sorted(marked.items(), key=lambda item: item[0].lower())), warnings
 
 
 def _pin(distribution: str, pinned: dict[str, str], warnings: list[str]) -> None:

@@ -127,7 +127,8 @@ def _write_csv(frame: pd.DataFrame, path: str) -> None:
         import pyarrow as pa
         import pyarrow.csv
 
-        frame.iloc[:0].to_csv(path, index=False)
+        # "\n" like Arrow's rows (pandas would use os.linesep, "\r\n" on Windows).
+        frame.iloc[:0].to_csv(path, index=False, lineterminator="\n")
         table = pa.Table.from_pandas(frame, preserve_index=False)
         with open(path, "ab") as handle:
             options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="none")

@@ -150,35 +150,40 @@ def answer_together(
         try:
             data = conform(pd.DataFrame(merged), schema)
         except (MlprodError, ValueError, TypeError, OverflowError):
-            data = None  # e.g. an integer too large for int64: each is validated alone
-        if data is not None:
-            units.append(_Unit(indices, payloads, data, [len(p) for p in payloads]))
+            # e.g. an integer too large for int64: each of them is answered alone.
+            for index, payload in zip(indices, payloads, strict=True):
+                answers[index] = _answer_alone_or_error(payload, schema, predict)
         else:
-            units.extend(_Unit([i], [p], None, []) for i, p in zip(indices, payloads, strict=True))
+            units.append(_Unit(indices, payloads, data, [len(p) for p in payloads]))
     if not _predict_jointly(units, predict, answers):
         for unit in units:
-            for index, payload in zip(unit.indices, unit.payloads, strict=True):
+            if len(unit.indices) == 1:  # its input is validated already
+                (index,), (payload,) = unit.indices, unit.payloads
                 try:
-                    if len(unit.indices) == 1 and unit.data is not None:
-                        predictions = predict(unit.data)
-                        answers[index] = Answer(
-                            payload, to_jsonable(predictions), n_rows(unit.data)
-                        )
-                    else:
-                        answers[index] = _answer_payload(payload, schema, predict)
+                    answers[index] = Answer(
+                        payload, to_jsonable(predict(unit.data)), unit.counts[0]
+                    )
                 except Exception as error:  # noqa: BLE001 - this request's own failure
                     answers[index] = error
-    return [
-        answer if answer is not None else InputError("request was not answered")
-        for answer in answers
-    ]
+            else:
+                for index, payload in zip(unit.indices, unit.payloads, strict=True):
+                    answers[index] = _answer_alone_or_error(payload, schema, predict)
+    # Every index was answered by exactly one of the paths above.
+    return [answer for answer in answers if answer is not None]
+
+
+def _answer_alone_or_error(payload: Any, schema: Schema, predict: Predict) -> Answer | Exception:
+    try:
+        return _answer_payload(payload, schema, predict)
+    except Exception as error:  # noqa: BLE001 - this request's own failure
+        return error
 
 
 def _predict_jointly(
     units: list[_Unit], predict: Predict, answers: list[Answer | Exception | None]
 ) -> bool:
     """One ``predict()`` for all units; False (nothing answered) when that is not possible."""
-    if not units or any(unit.data is None for unit in units):
+    if not units:
         return False
     if len(units) == 1 and len(units[0].indices) == 1:
         return False

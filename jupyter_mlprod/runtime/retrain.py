@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .batching import decode_json
 from .errors import InputError, MlprodError
 
 PACKAGE = __package__ or "model"
@@ -67,10 +68,7 @@ def parse_request(body: bytes) -> tuple[dict[str, Any], int | None, bool]:
     """
     if not body.strip():
         return {}, None, False
-    try:
-        request = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"malformed JSON: {type(error).__name__}") from None
+    request = decode_json(body)
     if not isinstance(request, dict):
         raise InputError('expected a JSON object: {"params": {...}, "seed": N, "promote": false}')
     unknown = sorted(set(request) - _REQUEST_KEYS)

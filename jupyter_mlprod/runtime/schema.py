@@ -217,8 +217,14 @@ def _conform_column(name: str, values: pd.Series, column: Mapping[str, Any]) -> 
     except TypeError:
         return values  # a dtype this pandas cannot name: pass through, predict() decides
     actual = values.dtype
-    if actual == target and not isinstance(target, pd.CategoricalDtype):
-        return values  # the common case: nothing to check beyond nullability
+    if (
+        actual == target
+        and target != np.dtype(object)
+        and not isinstance(target, pd.CategoricalDtype)
+    ):
+        # The common case: the dtype says it all. An object column can hold anything, so its
+        # values are still checked below.
+        return values
     if isinstance(target, pd.CategoricalDtype) or expected == "category":
         categories = column.get("categories")
         if categories is not None:

@@ -104,6 +104,7 @@ def test_libraries_missing_where_you_convert_are_still_required(
     lines = (result.out_dir / "requirements.txt").read_text().splitlines()[1:]
     assert {"numpy", "pandas", "scikit-learn", "skops", "starlette", "uvicorn"} <= set(lines)
     assert any(line.startswith("PyYAML==") for line in lines)
+    assert "uvloop; sys_platform != 'win32'" in lines  # no Windows build
     pyproject = (result.out_dir / "pyproject.toml").read_text()
     assert '"scikit-learn",' in pyproject and '"numpy",' in pyproject
     (warning,) = [w for w in result.warnings if "without a version" in w]

@@ -95,6 +95,19 @@ def test_values_outside_a_narrow_dtype_are_refused_not_wrapped(
     assert str(fitting["n"].dtype) == dtype
 
 
+def test_object_text_column_still_refuses_numbers(schema: ModuleType) -> None:
+    """pandas 2 records text as ``object``; mixed JSON values build an object column too."""
+    import fakepkg.errors
+
+    recorded = schema.infer_schema(pd.DataFrame({"city": pd.Series(["a", "b"], dtype=object)}))
+    assert recorded["columns"][0]["dtype"] == "object"
+    with pytest.raises(fakepkg.errors.SchemaError, match="non-text") as caught:
+        schema.conform(pd.DataFrame({"city": pd.Series(["a", 5], dtype=object)}), recorded)
+    assert caught.value.column == "city"
+    kept = schema.conform(pd.DataFrame({"city": pd.Series(["a", None], dtype=object)}), recorded)
+    assert kept["city"].tolist()[0] == "a"
+
+
 def test_missing_column_is_named(schema: ModuleType, frame: pd.DataFrame) -> None:
     import fakepkg.errors
 
