@@ -246,7 +246,6 @@ class Analysis:
     input_files: tuple[str, ...]  # python expressions: `params.data_path` or a string literal
     pip_requirements: tuple[str, ...]
     problems: tuple[Problem, ...]
-    uses_torch: bool = False
 
     @property
     def ok(self) -> bool:
@@ -346,7 +345,6 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         input_files=input_files,
         pip_requirements=pip_requirements,
         problems=tuple(problems),
-        uses_torch=any(binding.root == "torch" for binding in imports),
     )
 
 
@@ -688,7 +686,7 @@ def _choose_predict_io(walk: _Walk, metadata: dict[str, str]) -> PredictIO:
     input_candidates: tuple[str, ...] = ()
     if name is None:
         input_source = "inferred"
-        input_candidates = infer_input_candidates(code, output)
+        input_candidates = infer_input_candidates(code)
         if len(input_candidates) == 1:
             name = input_candidates[0]
             reason_parts.append(f"`{name}` is the data passed to the model call")

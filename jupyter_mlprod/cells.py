@@ -37,11 +37,6 @@ MUTATING_METHODS = frozenset(
 )  # fmt: skip
 # Functions that change their first argument in place.
 ARGUMENT_MUTATING = frozenset({"shuffle", "fill_diagonal", "copyto", "put", "place", "putmask"})
-# Methods called for a result or an export, which leave their receiver as it was.
-PURE_METHODS = frozenset(
-    {"to_csv", "to_parquet", "to_json", "to_excel", "to_pickle", "to_dict", "to_numpy", "copy",
-     "equals", "get", "keys", "values", "items", "save", "savefig", "write", "dump", "evaluate"}
-)  # fmt: skip
 # Functions of display modules that read data rather than show it.
 DATA_READERS = frozenset({"imread", "load_dataset", "get_dataset_names"})
 # Methods called for their printed or plotted result, never for an effect production needs.
@@ -199,7 +194,7 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
                 position=index,
                 line=lines[index],
                 node=node,
-                code=module.code_for_node(node),
+                code=codes[index],
                 kind=_kind_of(node),
                 defines=frozenset(defines[index] | mutated | {b.name for b in imports}),
                 mutates=frozenset(mutated - defines[index]),
@@ -525,22 +520,23 @@ def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
             )
             # `np.random.shuffle(indices)`, `nn.init.zeros_(w)`: the argument changes.
             if (method in ARGUMENT_MUTATING or method.endswith("_")) and small.value.args:
-                root = _root_name(small.value.args[0].value)
+                root = root_name(small.value.args[0].value)
                 if root is not None:
                     mutated.add(root)
             if isinstance(func, cst.Attribute) and changes_receiver:
                 # A method called for its effect (`model.fit(X, y)`) changes its receiver.
-                root = _root_name(func.value)
+                root = root_name(func.value)
                 if root is not None:
                     mutated.add(root)
         for target in targets:
-            root = _root_name(target)
+            root = root_name(target)
             if root is not None and not isinstance(target, cst.Name):
                 mutated.add(root)
     return mutated
 
 
-def _root_name(node: cst.BaseExpression) -> str | None:
+def root_name(node: cst.BaseExpression) -> str | None:
+    """The variable at the root of ``a.b[c].d``: ``a``."""
     while isinstance(node, (cst.Attribute, cst.Subscript)):
         node = node.value
     return node.value if isinstance(node, cst.Name) else None

@@ -78,12 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.set_defaults(func=_convert)
 
-    try:
-        from .runs import commands as run_commands
-    except ImportError:  # the runs extra is not installed: its commands say how to get it
-        _add_missing_runs_commands(subparsers)
-    else:
-        run_commands.register(subparsers)
+    # Light to import: papermill is imported by a run, which says how to install it if missing.
+    from .runs import commands as run_commands
+
+    run_commands.register(subparsers)
     return parser
 
 
@@ -134,16 +132,6 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"  {name}")
     print(f"next: pip install {args.output} && {result.names.distribution} train")
     return 0
-
-
-def _add_missing_runs_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    def missing(_: argparse.Namespace) -> int:
-        raise MlprodError("headless runs need papermill: pip install 'jupyter-mlprod[run]'")
-
-    for name in ("run", "rerun", "runs", "verify"):
-        sub = subparsers.add_parser(name, help="(needs: pip install 'jupyter-mlprod[run]')")
-        sub.add_argument("rest", nargs=argparse.REMAINDER)
-        sub.set_defaults(func=missing)
 
 
 if __name__ == "__main__":  # pragma: no cover

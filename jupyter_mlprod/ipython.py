@@ -52,7 +52,6 @@ class PlainCell:
 
     python: str
     notes: tuple[MagicNote, ...]
-    whole_cell_dropped: bool = False
 
 
 def to_python(source: str) -> PlainCell:
@@ -65,7 +64,7 @@ def to_python(source: str) -> PlainCell:
         if magic not in _PYTHON_BODY_CELL_MAGICS:
             # %%bash, %%writefile, %%html…: the body is not Python; the cell is left out.
             note = MagicNote(first + 1, lines[first].strip(), "dropped")
-            return PlainCell("\n" * (len(lines) - 1), (note,), whole_cell_dropped=True)
+            return PlainCell("\n" * (len(lines) - 1), (note,))
         notes.append(MagicNote(first + 1, lines[first].strip(), "kept-body"))
         lines[first] = ""
         source = "\n".join(lines)

@@ -9,7 +9,7 @@ import typing
 
 import libcst as cst
 
-from .cells import Statement
+from .cells import Statement, root_name
 
 PREDICT_METHODS = frozenset(
     {"predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "forward"}
@@ -89,13 +89,6 @@ def model_like_names(code: list[Statement]) -> set[str]:
     return names
 
 
-def root_name(node: cst.BaseExpression) -> str | None:
-    """The variable at the root of ``a.b[c].d``: ``a``."""
-    while isinstance(node, (cst.Attribute, cst.Subscript)):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else None
-
-
 def data_root(node: cst.BaseExpression, models: set[str]) -> str | None:
     """The variable a data expression is computed from: ``scaler.transform(X[cols])`` → X."""
     while True:
@@ -116,7 +109,7 @@ def data_root(node: cst.BaseExpression, models: set[str]) -> str | None:
             return None
 
 
-def infer_input_candidates(code: list[Statement], output: str | None) -> tuple[str, ...]:
+def infer_input_candidates(code: list[Statement]) -> tuple[str, ...]:
     """The variable the model call's data comes from, traced back through the predict cell."""
     models = model_like_names(code)
     for index in range(len(code) - 1, -1, -1):
