@@ -14,6 +14,9 @@ import pytest
 
 LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension"
 
+# jest and the TypeScript compiler take tens of seconds: a tier like the others.
+pytestmark = pytest.mark.slow
+
 
 def jlpm_ready(tool: str) -> str:
     """The jlpm executable, after installing node_modules if `tool` is not there yet."""
