@@ -56,52 +56,8 @@ from .predict_io import (
 ERROR = "error"
 WARNING = "warning"
 
-# Pseudo-stages made from the predict cells: statements that build the predict input from
-# load-time data ("prepare") and statements that score the predictions ("evaluate").
-PREPARE = "prepare"
-EVALUATE = "evaluate"
-_ORDER = {
-    roles.PARAMETERS: 0,
-    roles.LOAD: 1,
-    roles.TRAIN: 2,
-    PREPARE: 3,
-    roles.PREDICT: 4,
-    EVALUATE: 5,
-}
-_EXPORTED = (roles.LOAD, roles.TRAIN, roles.PREDICT)
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "display", "get_ipython"}
 _PATHISH_NAME = re.compile(r"(path|file|dir|url|uri)s?$", re.IGNORECASE)
-
-
-# Names each generated module defines or imports itself: a notebook helper of the same name
-# must live elsewhere and be called through its module.
-RESERVED_NAMES: dict[str, frozenset[str]] = {
-    "data": frozenset({"load", "Loaded", "Params", "dataclass", "Any"}),
-    "train": frozenset({"train", "Trained", "Params", "dataclass", "Any"}),
-    "predict": frozenset({"predict", "ARTIFACT_NAMES", "Mapping", "Any"}),
-    "pipeline": frozenset(
-        {
-            "run",
-            "evaluate",
-            "prepare_input",
-            "TrainingRun",
-            "Prepared",
-            "_numeric",
-            "NOTEBOOK",
-            "PREDICT_INPUT",
-            "PREDICT_OUTPUT",
-            "data",
-            "train",
-            "predict",
-            "Params",
-            "numbers",
-            "dataclass",
-            "Any",
-            "features",
-        }
-    ),  # fmt: skip
-    "features": frozenset(),
-}
 
 
 @dataclass(frozen=True)
@@ -409,7 +365,7 @@ def _read_cells(walk: _Walk) -> None:
         summary = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
         walk.cells.append(CellInfo(cell.index, cell.cell_id, role, summary[:80]))
         for note in plain.notes:
-            if note.action == "dropped" and role in _EXPORTED:
+            if note.action == "dropped" and role in roles.TAGGED_STAGES:
                 walk.add(
                     WARNING,
                     "magic-dropped",
@@ -424,7 +380,7 @@ def _read_cells(walk: _Walk) -> None:
         try:
             parsed = parse_cell(cell.index, plain.python)
         except cst.ParserSyntaxError as exc:
-            exported = role in _EXPORTED
+            exported = role in roles.TAGGED_STAGES
             message, line, column = _syntax_error_details(plain.python, exc)
             walk.add(
                 ERROR if exported else WARNING,
@@ -476,10 +432,10 @@ def _walk_flow(walk: _Walk) -> None:
         elif statement.kind == CODE and is_display_call(statement.node, display_names):
             display_names |= statement.defines - statement.mutates
             walk.display_ids.add(id(statement))
-            if role in _EXPORTED:
+            if role in roles.TAGGED_STAGES:
                 walk.display.append(statement)
             continue
-        if role in _EXPORTED and statement.kind == CODE:
+        if role in roles.TAGGED_STAGES and statement.kind == CODE:
             walk.resolved[id(statement)] = _resolve_reads(walk, statement, role, env)
         # A name rebound by real code is no longer a plot object.
         display_names -= statement.defines - statement.mutates
@@ -532,7 +488,7 @@ def _resolve_reads(
                 "change, or tag it `skip` if it must stay out",
             )
             found = earlier
-        if _ORDER[found.role or ""] > _ORDER[role]:
+        if roles.run_order(found.role or "") > roles.run_order(role):
             walk.add(
                 ERROR,
                 "stage-order",
@@ -551,7 +507,9 @@ def _resolve_reads(
 
 def _staged_definition_before(walk: _Walk, name: str, role: str) -> Definition | None:
     for entry in reversed(walk.history.get(name, [])):
-        if entry.role in _EXPORTED and _ORDER[entry.role or ""] <= _ORDER[role]:
+        if entry.role in roles.TAGGED_STAGES and roles.run_order(
+            entry.role or ""
+        ) <= roles.run_order(role):
             return entry
     return None
 
@@ -775,9 +733,9 @@ def _plan_stages(
     groups: list[tuple[str, list[Statement]]] = [
         (roles.LOAD, load_code),
         (roles.TRAIN, train_code),
-        (PREPARE, prepare_code),
+        (roles.PREPARE, prepare_code),
         (roles.PREDICT, slice_code),
-        (EVALUATE, evaluate_code),
+        (roles.EVALUATE, evaluate_code),
     ]
     owner: dict[int, str] = {
         id(statement): role for role, statements in groups for statement in statements
@@ -796,10 +754,10 @@ def _plan_stages(
                 source = owner.get(id(found.statement)) if found.statement else None
                 if source is None or source == role:
                     continue
-                if role == EVALUATE and source == roles.PREDICT and name != io.output:
+                if role == roles.EVALUATE and source == roles.PREDICT and name != io.output:
                     continue  # handled by _slice_predict (statement dropped)
                 _append(inputs[role], name)
-                if not (role == EVALUATE and source == roles.PREDICT):
+                if not (role == roles.EVALUATE and source == roles.PREDICT):
                     _append(outputs[source], name)
     artifacts: list[str] = []
     artifact_sources: list[tuple[str, str]] = []
@@ -945,13 +903,6 @@ def _place_helpers(walk: _Walk, plans: tuple[StagePlan, ...]) -> tuple[Helper, .
     Classes and everything predict needs go to ``features`` (a pickled model must find its
     classes without importing training code); a function used by one stage stays with it.
     """
-    module_of_role = {
-        roles.LOAD: "data",
-        roles.TRAIN: "train",
-        PREPARE: "pipeline",
-        roles.PREDICT: "predict",
-        EVALUATE: "pipeline",
-    }
     users: dict[int, set[str]] = {}
     definitions = [st for st in walk.needed_definitions.values() if st.kind in {FUNCTION, CLASS}]
     by_name = {name: st for st in definitions for name in st.defines}
@@ -960,7 +911,7 @@ def _place_helpers(walk: _Walk, plans: tuple[StagePlan, ...]) -> tuple[Helper, .
             for name in statement.reads:
                 helper = by_name.get(name)
                 if helper is not None:
-                    users.setdefault(id(helper), set()).add(module_of_role[plan.role])
+                    users.setdefault(id(helper), set()).add(roles.stage_spec(plan.role).module)
     # A helper used by another helper inherits its users (to a fixed point).
     changed = True
     while changed:
@@ -980,7 +931,7 @@ def _place_helpers(walk: _Walk, plans: tuple[StagePlan, ...]) -> tuple[Helper, .
             module = "features"
         else:
             (module,) = used_by
-            if statement.defines & RESERVED_NAMES[module]:
+            if statement.defines & roles.RESERVED_NAMES[module]:
                 module = "features"  # `def train(...)` cannot live beside the stage's train()
         helpers.append(Helper(statement, module))
     return tuple(helpers)

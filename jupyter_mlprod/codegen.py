@@ -19,8 +19,9 @@ from pathlib import PurePath
 import libcst as cst
 
 from . import __version__, roles
-from .analysis import EVALUATE, PREPARE, RESERVED_NAMES, Analysis, Helper, StagePlan
+from .analysis import Analysis, Helper, StagePlan
 from .cells import Statement
+from .roles import EVALUATE, PREPARE, RESERVED_NAMES
 
 _MODULE_OF_ROLE = {
     roles.LOAD: "data",

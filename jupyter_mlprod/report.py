@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import roles
-from .analysis import EVALUATE, PREPARE, Analysis
+from .analysis import Analysis
 
 SCHEMA = "jupyter-mlprod/check"
 SCHEMA_VERSION = 1
@@ -25,12 +25,14 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
                 "provides": [spec.name for spec in analysis.parameters],
             }
         )
-    for role in (roles.LOAD, roles.TRAIN, roles.PREDICT):
+    for role in roles.TAGGED_STAGES:
         tagged = [cell.index for cell in analysis.cells if cell.role == role]
         plans = [
             plan
             for plan in analysis.plans
-            if plan.role == role or (role == roles.PREDICT and plan.role in (PREPARE, EVALUATE))
+            # The pseudo-stages made from the predict cells report as part of predict.
+            if plan.role == role
+            or (role == roles.PREDICT and not roles.stage_spec(plan.role).tagged)
         ]
         if not tagged and not any(plan.statements for plan in plans):
             continue

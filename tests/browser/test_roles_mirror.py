@@ -1,4 +1,4 @@
-"""`labextension/src/tokens.ts` and the stylesheet mirror the role table in roles.py."""
+"""`labextension/src/tokens.ts` and the stylesheet mirror the role and stage tables in roles.py."""
 
 from __future__ import annotations
 
@@ -34,7 +34,10 @@ def test_tokens_ts_stage_order_and_metadata_key_match() -> None:
     source = (LABEXTENSION / "src" / "tokens.ts").read_text()
     order = re.search(r"STAGE_ORDER: readonly RoleName\[\] = \[([^\]]*)\]", source)
     assert order is not None
-    assert tuple(re.findall(r"'([a-z]+)'", order.group(1))) == roles.STAGE_ORDER
+    # The parameters come first, then every stage tagged by a role, in the table's run order.
+    by_order = sorted((spec for spec in roles.STAGES if spec.tagged), key=lambda s: s.order)
+    expected = (roles.PARAMETERS, *(spec.role for spec in by_order))
+    assert tuple(re.findall(r"'([a-z]+)'", order.group(1))) == expected
     assert f"MLPROD_KEY = '{roles.MLPROD_KEY}'" in source
 
 
