@@ -20,9 +20,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from notebooks import from_specs, write
 
 from jupyter_mlprod.cli import main
 
@@ -42,22 +41,7 @@ def write_notebook(
     name: str = "nb",
 ) -> Path:
     """Write a notebook with the given code cells (tagged by role) and return its path."""
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    for source, role in cells:
-        cell = new_code_cell(source)
-        if role is not None:
-            cell.metadata["tags"] = [role]
-        nb.cells.append(cell)
-    if mlprod is not None:
-        nb.metadata["mlprod"] = mlprod
-    path = directory / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write(from_specs(cells, mlprod=mlprod), directory / f"{name}.ipynb")
 
 
 def check(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebooks import code, notebook, tiny_pipeline
 
 from jupyter_mlprod.widgets import (
     CANNOT_FIND,
@@ -27,30 +27,8 @@ CHURN = REPO / "example_notebooks" / "churn.ipynb"
 
 
 def tiny_notebook(*, untagged_threshold: bool = False) -> nbformat.NotebookNode:
-    """Four tagged stages; optionally a predict cell that reads an untagged variable."""
-    predict = "y_pred = model.predict(X_test)"
-    cells = [
-        new_markdown_cell("# Tiny"),
-        new_code_cell("n_rows = 60\nseed = 0", metadata={"tags": ["parameters"]}),
-        new_code_cell(
-            "import numpy as np\n"
-            "rng = np.random.default_rng(seed)\n"
-            "X = rng.normal(size=(n_rows, 2))\n"
-            "y = (X[:, 0] > 0).astype(int)\n"
-            "X_train, X_test, y_train = X[:40], X[40:], y[:40]",
-            metadata={"tags": ["load"]},
-        ),
-        new_code_cell(
-            "from sklearn.linear_model import LogisticRegression\n"
-            "model = LogisticRegression().fit(X_train, y_train)",
-            metadata={"tags": ["train"]},
-        ),
-    ]
-    if untagged_threshold:
-        cells.append(new_code_cell("threshold = 0.5"))
-        predict = "y_pred = (model.predict_proba(X_test)[:, 1] > threshold).astype(int)"
-    cells.append(new_code_cell(predict, metadata={"tags": ["predict"]}))
-    return new_notebook(cells=cells)
+    """Four tagged stages on arrays (see ``notebooks.tiny_pipeline``)."""
+    return tiny_pipeline(untagged_threshold=untagged_threshold)
 
 
 @pytest.fixture
@@ -339,23 +317,23 @@ def test_panel_finds_its_notebook_inside_a_kernel(
         monkeypatch.setenv(SESSION_ENV, str(tiny))
     cells = []
     if how == "vscode":
-        cells.append(new_code_cell(f"{VSCODE_GLOBAL} = {str(tiny)!r}"))
+        cells.append(code(f"{VSCODE_GLOBAL} = {str(tiny)!r}"))
     cells.append(
-        new_code_cell(
+        code(
             "from jupyter_mlprod.widgets import pipeline_panel\n"
             "panel = pipeline_panel()\n"
             "print(panel.location.source, [s['role'] for s in panel.report['stages']])\n"
             "panel"
         )
     )
-    notebook = new_notebook(cells=cells)
+    executed = notebook(*cells)
     NotebookClient(
-        notebook,
+        executed,
         kernel_name="python3",
         timeout=300,
         resources={"metadata": {"path": str(tiny.parent)}},
     ).execute()
-    outputs = notebook.cells[-1].outputs
+    outputs = executed.cells[-1].outputs
     printed = "".join(out.get("text", "") for out in outputs if out["output_type"] == "stream")
     assert printed.startswith(how), printed
     assert "'predict'" in printed

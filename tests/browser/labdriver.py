@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from notebooks import code, markdown, notebook, write
 
 # How long the server may take to come up on a loaded 2-core machine (a readiness wait,
 # not a performance assertion).
@@ -45,23 +46,13 @@ def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> None:
 
     The kernelspec matters: without it JupyterLab opens a kernel picker dialog.
     """
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
+    built = []
     for cell_type, source, tags in cells:
-        cell = (
-            nbformat.v4.new_code_cell(source)
-            if cell_type == "code"
-            else nbformat.v4.new_markdown_cell(source)
-        )
+        cell = code(source) if cell_type == "code" else markdown(source)
         if tags:
             cell.metadata["tags"] = list(tags)
-        nb.cells.append(cell)
-    nbformat.write(nb, path)
+        built.append(cell)
+    write(notebook(*built, language_info=True), path)
 
 
 def read_notebook(path: Path) -> Any:

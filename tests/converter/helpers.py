@@ -1,13 +1,12 @@
-"""Notebooks built in code for the converter's tests."""
+"""The converter tests' small pipeline, on the shared builders of ``tests/notebooks.py``."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import nbformat
-from nbformat import v4
+from notebooks import code, notebook, write, write_raw
+
+__all__ = ["code", "good_cells", "notebook", "write", "write_raw"]
 
 IMPORTS = "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\n"
 PARAMETERS = "C: float = 1.0  # regularisation\nn_rows: int = 200\n"
@@ -22,27 +21,6 @@ TRAIN = "model = LogisticRegression(C=C)\nmodel.fit(X_train, y_train)\n"
 PREDICT = "y_pred = model.predict(X_test)\n"
 
 
-def code(source: str, *tags: str) -> Any:
-    """A code cell with tags."""
-    cell = v4.new_code_cell(source)
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    return cell
-
-
-def notebook(*cells: Any, mlprod: dict[str, str] | None = None) -> Any:
-    """A notebook with a python3 kernelspec."""
-    nb = v4.new_notebook(cells=list(cells))
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    if mlprod is not None:
-        nb.metadata["mlprod"] = mlprod
-    return nb
-
-
 def good_cells() -> list[Any]:
     """A small, valid tagged pipeline on generated data (no files needed)."""
     return [
@@ -52,16 +30,3 @@ def good_cells() -> list[Any]:
         code(TRAIN, "train"),
         code(PREDICT, "predict"),
     ]
-
-
-def write(nb: Any, path: Path) -> Path:
-    """Write a notebook to disk and return its path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
-
-
-def write_raw(data: Any, path: Path) -> Path:
-    """Write arbitrary JSON (or text) as a would-be notebook."""
-    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
-    return path

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebooks import code, markdown, notebook, write
 
 
 @dataclass
@@ -21,9 +21,7 @@ class CliResult:
 
 def tagged(source: str, *tags: str) -> nbformat.NotebookNode:
     """A code cell with tags."""
-    cell = new_code_cell(source)
-    cell.metadata["tags"] = list(tags)
-    return cell
+    return code(source, *tags)
 
 
 def write_notebook(
@@ -31,17 +29,8 @@ def write_notebook(
     cells: Sequence[nbformat.NotebookNode],
     mlprod: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write an nbformat-4 notebook with a python3 kernelspec."""
-    nb = new_notebook(cells=[new_markdown_cell("# test notebook"), *cells])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    if mlprod:
-        nb.metadata["mlprod"] = dict(mlprod)
-    nbformat.write(nb, path)
-    return path
+    """Write a notebook (a markdown title, then ``cells``) with a python3 kernelspec."""
+    return write(notebook(markdown("# test notebook"), *cells, mlprod=mlprod or None), path)
 
 
 # A notebook shaped like the examples: parameters, load (a CSV), train, predict.

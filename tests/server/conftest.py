@@ -10,7 +10,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebooks import tiny_pipeline
 
 # pytest-jupyter is not an auto-loading plugin; importing it here gives this directory its
 # fixtures (jp_fetch, jp_serverapp, jp_root_dir, ...) and its async-test hooks only.
@@ -27,43 +27,8 @@ def jp_server_config() -> Config:
 
 
 def _tagged_notebook(*, untagged_threshold: bool = False) -> nbformat.NotebookNode:
-    """A small four-stage notebook (pure numpy/pandas/scikit-learn, runs in seconds).
-
-    With ``untagged_threshold`` the predict cell reads ``threshold``, which only an
-    untagged cell defines: the analyser must report an error naming it.
-    """
-    cells = [
-        new_markdown_cell("# Tiny pipeline"),
-        new_code_cell("n_rows = 60\nseed = 0", metadata={"tags": ["parameters"]}),
-        new_code_cell(
-            "import numpy as np\n"
-            "import pandas as pd\n"
-            "rng = np.random.default_rng(seed)\n"
-            "frame = pd.DataFrame({'a': rng.normal(size=n_rows), 'b': rng.normal(size=n_rows)})\n"
-            "target = (frame['a'] + frame['b'] > 0).astype(int)\n"
-            "X_train, X_test = frame.iloc[:40], frame.iloc[40:]\n"
-            "y_train = target.iloc[:40]",
-            metadata={"tags": ["load"]},
-        ),
-        new_code_cell(
-            "from sklearn.linear_model import LogisticRegression\n"
-            "model = LogisticRegression().fit(X_train, y_train)",
-            metadata={"tags": ["train"]},
-        ),
-    ]
-    if untagged_threshold:
-        cells.append(new_code_cell("threshold = 0.5"))
-        predict = "y_pred = (model.predict_proba(X_test)[:, 1] > threshold).astype(int)"
-    else:
-        predict = "y_pred = model.predict(X_test)"
-    cells.append(new_code_cell(predict, metadata={"tags": ["predict"]}))
-    notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    return notebook
+    """The shared tiny pipeline on a DataFrame (see ``notebooks.tiny_pipeline``)."""
+    return tiny_pipeline(untagged_threshold=untagged_threshold, frame=True, title="# Tiny pipeline")
 
 
 @pytest.fixture
