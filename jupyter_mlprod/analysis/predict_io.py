@@ -1,15 +1,23 @@
-"""Reading the predict cell: which variable holds new data, which holds predictions, and
-which objects are models. Pure functions over a cell's statements (see :mod:`.cells`); the
-analysis decides what to do with their answers.
+"""Predict input/output: which variable of the predict cells holds new data, which holds the
+predictions, and which objects are models.
+
+:func:`choose_predict_io` picks the two names (an option, then the notebook's metadata, then
+inference) and reports when inference cannot tell; the other functions are pure readings of
+the predict cells' statements.
 """
 
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 
 import libcst as cst
 
-from .cells import Statement, root_name
+from .. import roles
+from .log import ProblemLog
+from .statements import CODE, Statement, root_name
+from .types import ERROR, AnalysisOptions, IOSource, PredictIO
+from .walk import Walked
 
 PREDICT_METHODS = frozenset(
     {"predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "forward"}
@@ -172,3 +180,123 @@ def defined_before(code: list[Statement], statement: Statement) -> set[str]:
             break
         names |= other.defines
     return names
+
+
+def choose_predict_io(
+    walked: Walked,
+    roles_by_cell: Mapping[int, str | None],
+    options: AnalysisOptions,
+    metadata: Mapping[str, str],
+    log: ProblemLog,
+) -> PredictIO:
+    """The predict input and output: from the options, the metadata, or inferred."""
+    code = walked.stage_code(roles.PREDICT)
+    output_source: IOSource = "option" if options.predict_output else "metadata"
+    output = options.predict_output or metadata.get("predict_output")
+    reason_parts: list[str] = []
+    output_candidates: tuple[str, ...] = ()
+    if output is None:
+        output_source = "inferred"
+        output_candidates = _output_candidates(walked, code)
+        if len(output_candidates) == 1:
+            output = output_candidates[0]
+            reason_parts.append(f"`{output}` is assigned from a model call in the predict cell")
+        elif code:
+            log.add(
+                ERROR,
+                "ambiguous-output",
+                "cannot tell which variable holds the predictions (candidates: "
+                f"{', '.join(output_candidates) or 'none'})",
+                code[0].cell,
+                hint="pass --predict-output NAME or pick it in the Pipeline panel",
+            )
+    predict_cells = [index for index, role in roles_by_cell.items() if role == roles.PREDICT]
+    if predict_cells and not code:
+        log.add(
+            ERROR,
+            "predict-computes-nothing",
+            "the predict cell only displays its result, so there is nothing to export",
+            predict_cells[0],
+            hint="assign the predictions to a variable, e.g. `y_pred = model.predict(X_test)`",
+        )
+    input_source: IOSource = "option" if options.predict_input else "metadata"
+    name = options.predict_input or metadata.get("predict_input")
+    input_candidates: tuple[str, ...] = ()
+    if name is None:
+        input_source = "inferred"
+        input_candidates = infer_input_candidates(code)
+        if len(input_candidates) == 1:
+            name = input_candidates[0]
+            reason_parts.append(f"`{name}` is the data passed to the model call")
+        elif code and output is not None:
+            log.add(
+                ERROR,
+                "ambiguous-input",
+                "cannot tell which variable holds the new data to predict on (candidates: "
+                f"{', '.join(input_candidates) or 'none'})",
+                code[0].cell,
+                hint="pass --predict-input NAME or pick it in the Pipeline panel",
+            )
+    reason = "; ".join(reason_parts) or f"from {output_source}"
+    return PredictIO(
+        name, output, input_source, output_source, reason, input_candidates, output_candidates
+    )
+
+
+def _output_candidates(walked: Walked, code: list[Statement]) -> tuple[str, ...]:
+    """Names that may hold the predictions, best first; more than one means "ask the user".
+
+    The name assigned from a model call (``y_pred = model.predict(X)``) wins, followed through
+    post-processing that reads nothing but it, models and imports (``y_pred =
+    le.inverse_transform(y_pred)``, ``y_pred = np.round(raw)``) — but not through evaluation,
+    which reads other data (``acc = accuracy_score(y_test, y_pred)``).
+    """
+    calls = [
+        (name, receiver, method)
+        for statement in code
+        for name, receiver, method in model_call_assignments(statement)
+    ]
+    if any(method != "transform" for _, _, method in calls):
+        # `X = scaler.transform(X)` prepares the input for the model call; it is not the output.
+        calls = [call for call in calls if call[2] != "transform"]
+    if calls:
+        receivers = list(dict.fromkeys(receiver for _, receiver, _ in calls))
+        if len(receivers) > 1:
+            return tuple(dict.fromkeys(name for name, _, _ in calls))
+        preferred = [name for name, _, method in calls if method == "predict"] or [calls[-1][0]]
+        return (_follow_post_processing(walked, code, preferred[-1]),)
+    # Otherwise: names assigned in the predict cell that nothing later in it reads.
+    read_later: set[str] = set()
+    sinks: list[str] = []
+    assigned_here = {name for st in code for name in st.defines - st.mutates}
+    for statement in reversed(code):
+        # A name only changed in place (`df["pred"] = ...`) on data from an earlier stage is
+        # not the predictions; one made here and filled in (`preds.append(...)`) may be. Loop
+        # variables never are.
+        names = (statement.defines - statement.mutates) | (statement.mutates & assigned_here)
+        sinks.extend(sorted(names - loop_targets(statement) - read_later))
+        read_later |= statement.reads
+    return tuple(dict.fromkeys(reversed(sinks)))
+
+
+def _follow_post_processing(walked: Walked, code: list[Statement], name: str) -> str:
+    models = model_like_names(code)
+    start = next(i for i, st in enumerate(code) if name in st.defines)
+    current = name
+    for statement in code[start + 1 :]:
+        if current not in statement.reads:
+            continue
+        targets = single_name_targets(statement)
+        resolved = walked.reads_of(statement)
+        # Other data (y_test…) read alongside makes it evaluation, not post-processing.
+        other_data = [
+            other
+            for other in statement.reads - {current} - models
+            if other in resolved
+            and resolved[other].kind == CODE
+            and resolved[other].role != roles.PARAMETERS
+        ]
+        if len(targets) != 1 or other_data:
+            break
+        current = targets[0]
+    return current

@@ -1,5 +1,5 @@
-"""Per-cell analysis: split a cell into top-level statements and gather, for each, the names it
-defines and the names it reads from outside itself.
+"""Statement gathering: split a cell into top-level statements and gather, for each, the names
+it defines, changes in place and reads from outside itself.
 
 This module only *gathers* (LibCST visitors with declared metadata, results as values); it
 never changes code. LibCST's scope analysis already resolves each access to the assignments
@@ -12,16 +12,18 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final, Literal
 
 import libcst as cst
 from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, ScopeProvider
 
 # Statement kinds. Definitions (imports, functions, classes) are carried to wherever they are
 # needed; only "code" statements run inside a stage function.
-IMPORT = "import"
-FUNCTION = "function"
-CLASS = "class"
-CODE = "code"
+StatementKind = Literal["import", "function", "class", "code"]
+IMPORT: Final = "import"
+FUNCTION: Final = "function"
+CLASS: Final = "class"
+CODE: Final = "code"
 
 # Modules whose use marks a statement as display-only (plots, rich display).
 DISPLAY_MODULES = frozenset(
@@ -84,7 +86,7 @@ class Statement:
     line: int  # 1-based line in the cell (after leading comments)
     node: cst.BaseStatement
     code: str
-    kind: str
+    kind: StatementKind
     defines: frozenset[str]  # assigned, imported or changed in place
     mutates: frozenset[str]  # changed in place (`df["a"] = …`, `model.fit(…)`)
     reads: frozenset[str]
@@ -381,7 +383,7 @@ def _in_deferred_scope(scope: object) -> bool:
     return False
 
 
-def _kind_of(node: cst.BaseStatement) -> str:
+def _kind_of(node: cst.BaseStatement) -> StatementKind:
     if isinstance(node, cst.FunctionDef) or _is_named_lambda(node):
         return FUNCTION
     if isinstance(node, cst.ClassDef):

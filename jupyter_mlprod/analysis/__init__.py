@@ -1,0 +1,126 @@
+"""Notebook analysis: roles, data flow between stages, the predict slice, and every problem
+that would stop a clean conversion.
+
+:func:`analyse_notebook` takes a :class:`~jupyter_mlprod.notebook.Notebook` value and returns
+an :class:`Analysis` value; it does no I/O and never executes notebook code. The report
+(``check``) and the code generator (``convert``) both read the same ``Analysis``.
+
+The analysis is a chain of named steps, each in its own module: :mod:`.intake` reads the
+cells and metadata, :mod:`.statements` gathers each statement's names, :mod:`.walk` links
+reads to definitions, :mod:`.predict_io` picks the predict input and output,
+:mod:`.planning` splits the stages into functions, :mod:`.placement` places the carried
+helpers and :mod:`.paths` finds hard-coded paths. :mod:`.types` holds the values they pass.
+"""
+
+from __future__ import annotations
+
+from .. import roles
+from ..notebook import Notebook
+from .intake import read_cells, read_metadata
+from .log import ProblemLog
+from .paths import find_paths
+from .placement import place_helpers
+from .planning import plan_stages
+from .predict_io import choose_predict_io
+from .statements import ImportBinding, Statement, StatementKind
+from .types import (
+    ERROR,
+    WARNING,
+    Analysis,
+    AnalysisOptions,
+    CellInfo,
+    Definition,
+    Flow,
+    FoundPath,
+    Helper,
+    IOSource,
+    PathKind,
+    PredictIO,
+    Problem,
+    Severity,
+    StagePlan,
+)
+from .walk import report_redefined_helpers, used_imports, walk_flow
+
+__all__ = [
+    "ERROR",
+    "WARNING",
+    "Analysis",
+    "AnalysisOptions",
+    "CellInfo",
+    "Definition",
+    "Flow",
+    "FoundPath",
+    "Helper",
+    "IOSource",
+    "ImportBinding",
+    "PathKind",
+    "PredictIO",
+    "Problem",
+    "Severity",
+    "StagePlan",
+    "Statement",
+    "StatementKind",
+    "analyse_notebook",
+]
+
+
+def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None) -> Analysis:
+    """Analyse a notebook statically. Never raises for notebook content: problems are values.
+
+    Args:
+        notebook: the notebook, already read.
+        options: the command line's choices; by default, none.
+
+    Returns:
+        The analysis; ``analysis.ok`` says whether it can be converted.
+    """
+    options = options or AnalysisOptions()
+    log = ProblemLog(notebook)
+    metadata = read_metadata(notebook, log)
+    intake = read_cells(notebook, log)
+    walked = walk_flow(intake, log)
+    predict_io = choose_predict_io(walked, intake.roles_by_cell, options, metadata, log)
+    planned = plan_stages(walked, predict_io, log)
+    carried = walked.carried
+    report_redefined_helpers(carried, log)
+    helpers = place_helpers(carried, planned.plans)
+    found_paths, lifted, input_files = find_paths(
+        intake.parameters,
+        intake.parameters_cell,
+        planned.plans,
+        notebook.path,
+        options.lift_paths,
+        log,
+    )
+    pip_requirements = tuple(
+        requirement for _, note in intake.magics for requirement in note.requirements
+    )
+    if not any(role == roles.PREDICT for role in intake.roles_by_cell.values()):
+        log.add(
+            ERROR,
+            "no-predict-cell",
+            "no cell is tagged `predict`",
+            hint="tag the cell that computes predictions from new data as `predict`",
+        )
+    return Analysis(
+        path=notebook.path,
+        cells=intake.cells,
+        parameters=intake.parameters + lifted,
+        parameters_cell=intake.parameters_cell,
+        plans=planned.plans,
+        predict_io=predict_io,
+        artifacts=planned.artifacts,
+        artifact_sources=planned.artifact_sources,
+        flows=walked.flows,
+        carried=carried,
+        helpers=helpers,
+        imports=used_imports(walked.needed),
+        display_only=walked.display_only,
+        magics=intake.magics,
+        paths=found_paths,
+        lifted_params=lifted,
+        input_files=input_files,
+        pip_requirements=pip_requirements,
+        problems=log.sorted(),
+    )

@@ -1,0 +1,165 @@
+"""Intake: read a notebook's cells (roles, IPython syntax, statements, the parameters cell)
+and its ``metadata.mlprod``, reporting what cannot be read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import libcst as cst
+
+from .. import roles
+from ..errors import CellError
+from ..ipython import MagicNote, to_python
+from ..notebook import Notebook
+from ..params_cell import ParamSpec, parse_parameters_cell
+from .log import ProblemLog
+from .statements import Statement, parse_cell
+from .types import ERROR, WARNING, CellInfo
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The notebook's code cells as the later steps read them."""
+
+    cells: tuple[CellInfo, ...]
+    roles_by_cell: Mapping[int, str | None]  # code cell index → its role (None: untagged)
+    # Every top-level statement of the code cells but the parameters cell, in notebook
+    # order, with its cell's role.
+    statements: tuple[tuple[Statement, str | None], ...]
+    magics: tuple[tuple[int, MagicNote], ...]
+    parameters: tuple[ParamSpec, ...]
+    parameters_cell: int | None
+
+
+def read_metadata(notebook: Notebook, log: ProblemLog) -> dict[str, str]:
+    """The predict input/output names ``metadata.mlprod`` names (only the valid ones)."""
+    raw = notebook.metadata.get(roles.MLPROD_KEY, {})
+    if not isinstance(raw, dict):
+        log.add(
+            ERROR,
+            "bad-metadata",
+            f"notebook metadata `{roles.MLPROD_KEY}` must be an object",
+            hint='set it to {"predict_input": "...", "predict_output": "..."} or remove it',
+        )
+        return {}
+    result: dict[str, str] = {}
+    for key, value in raw.items():
+        if key not in roles.MLPROD_FIELDS:
+            known = ", ".join(sorted(roles.MLPROD_FIELDS))
+            log.add(
+                ERROR,
+                "unknown-metadata",
+                f"unknown key `{key}` in notebook metadata `{roles.MLPROD_KEY}`",
+                hint=f"the known keys are {known}; remove or rename it",
+            )
+        elif not isinstance(value, str) or not value.isidentifier():
+            log.add(
+                ERROR,
+                "bad-metadata",
+                f"`{roles.MLPROD_KEY}.{key}` must be a variable name, not {value!r}",
+                hint="pick the variable in the Pipeline panel or pass --" + key.replace("_", "-"),
+            )
+        else:
+            result[key] = value
+    return result
+
+
+def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
+    """Read every code cell: its role, its IPython syntax and its statements."""
+    cells: list[CellInfo] = []
+    roles_by_cell: dict[int, str | None] = {}
+    statements: list[tuple[Statement, str | None]] = []
+    magics: list[tuple[int, MagicNote]] = []
+    parameters: tuple[ParamSpec, ...] = ()
+    parameters_cell: int | None = None
+    for cell in notebook.cells:
+        cell_roles = [tag for tag in cell.tags if tag in roles.ROLE_TAGS]
+        if cell.cell_type != "code":
+            if cell_roles:
+                log.add(
+                    WARNING,
+                    "role-on-markdown",
+                    f"a {cell.cell_type} cell is tagged `{cell_roles[0]}`; the tag is ignored",
+                    cell.index,
+                    hint="tag the code cell instead",
+                )
+            continue
+        role: str | None = cell_roles[0] if len(cell_roles) == 1 else None
+        if len(cell_roles) > 1:
+            log.add(
+                ERROR,
+                "two-roles",
+                f"the cell has {len(cell_roles)} roles ({', '.join(cell_roles)})",
+                cell.index,
+                hint="keep one role tag per cell; split the cell if it does two jobs",
+            )
+        roles_by_cell[cell.index] = role
+        plain = to_python(cell.source)
+        magics.extend((cell.index, note) for note in plain.notes)
+        summary = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
+        cells.append(CellInfo(cell.index, cell.cell_id, role, summary[:80]))
+        for note in plain.notes:
+            if note.action == "dropped" and role in roles.TAGGED_STAGES:
+                log.add(
+                    WARNING,
+                    "magic-dropped",
+                    f"IPython syntax `{note.code}` is left out of the package",
+                    cell.index,
+                    note.line,
+                    hint="replace it with plain Python if production needs it",
+                )
+        if role == roles.PARAMETERS:
+            if parameters_cell is not None:
+                log.add(
+                    ERROR,
+                    "two-parameters-cells",
+                    f"a second `parameters` cell (the first is cell {parameters_cell})",
+                    cell.index,
+                    hint="merge the parameters into one cell, as papermill expects",
+                )
+                continue
+            parameters_cell = cell.index
+            parameters = _read_parameters(notebook.path, cell.index, plain.python, log)
+            continue
+        try:
+            parsed = parse_cell(cell.index, plain.python)
+        except cst.ParserSyntaxError as exc:
+            exported = role in roles.TAGGED_STAGES
+            message, line, column = _syntax_error_details(plain.python, exc)
+            log.add(
+                ERROR if exported else WARNING,
+                "syntax-error",
+                f"syntax error: {message}",
+                cell.index,
+                line,
+                column,
+                hint="fix the cell so it runs" if exported else "the cell is ignored",
+            )
+            continue
+        statements.extend((statement, role) for statement in parsed.statements)
+    return Intake(
+        tuple(cells),
+        roles_by_cell,
+        tuple(statements),
+        tuple(magics),
+        parameters,
+        parameters_cell,
+    )
+
+
+def _read_parameters(path: str, index: int, python: str, log: ProblemLog) -> tuple[ParamSpec, ...]:
+    try:
+        return parse_parameters_cell(python, path=path, cell_index=index)
+    except CellError as exc:
+        log.add(ERROR, "bad-parameters", exc.problem, index, exc.line, exc.column, exc.hint)
+        return ()
+
+
+def _syntax_error_details(python: str, exc: cst.ParserSyntaxError) -> tuple[str, int, int]:
+    """Python's own wording ("'(' was never closed") reads better than the parser's."""
+    try:
+        compile(python, "<cell>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return error.msg, error.lineno or exc.raw_line, (error.offset or 1) - 1
+    return exc.message, exc.raw_line, exc.raw_column

@@ -1,0 +1,65 @@
+"""Helper placement: the generated module each carried function and class lands in.
+
+A codegen decision kept self-contained: it reads only its arguments and the stage table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import roles
+from .statements import CLASS, FUNCTION, Statement
+from .types import Helper, StagePlan
+
+# Shared code (classes, whatever predict needs, whatever several modules use) lives here.
+SHARED_MODULE = "features"
+
+
+def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> tuple[Helper, ...]:
+    """Decide the module of each carried function and class.
+
+    Classes and everything predict needs go to ``features`` (a pickled model must find its
+    classes without importing training code); a function used by one stage stays with that
+    stage's module, unless the module binds the same name itself.
+
+    Args:
+        carried: the functions and classes the stages need (other statements are ignored).
+        plans: the stage plans whose statements use them.
+
+    Returns:
+        One :class:`Helper` per function or class, in notebook order.
+    """
+    definitions = [st for st in carried if st.kind in {FUNCTION, CLASS}]
+    by_name = {name: st for st in definitions for name in st.defines}
+    users: dict[int, set[str]] = {}
+    for plan in plans:
+        module = roles.stage_spec(plan.role).module
+        for statement in plan.statements:
+            for name in statement.reads:
+                helper = by_name.get(name)
+                if helper is not None:
+                    users.setdefault(id(helper), set()).add(module)
+    # A helper used by another helper inherits its users (to a fixed point).
+    changed = True
+    while changed:
+        changed = False
+        for helper in definitions:
+            for name in helper.reads | helper.deferred_reads:
+                callee = by_name.get(name)
+                if callee is None or callee is helper:
+                    continue
+                before = len(users.setdefault(id(callee), set()))
+                users[id(callee)] |= users.get(id(helper), set())
+                changed = changed or len(users[id(callee)]) != before
+    predict_module = roles.stage_spec(roles.PREDICT).module
+    helpers = []
+    for statement in sorted(definitions, key=lambda st: (st.cell, st.position)):
+        used_by = users.get(id(statement), set())
+        if statement.kind == CLASS or predict_module in used_by or len(used_by) != 1:
+            module = SHARED_MODULE
+        else:
+            (module,) = used_by
+            if statement.defines & roles.RESERVED_NAMES[module]:
+                module = SHARED_MODULE  # `def train(...)` cannot live beside the stage's train()
+        helpers.append(Helper(statement, module))
+    return tuple(helpers)

@@ -1,0 +1,207 @@
+"""The analysis's value types: what the analyser finds and hands to the report and codegen.
+
+All are frozen; the string enums are ``Literal`` types, so a typo in a severity or a source
+is a type error, not a silent mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from ..errors import locate
+from ..ipython import MagicNote
+from ..params_cell import ParamSpec
+from .statements import ImportBinding, Statement, StatementKind
+
+Severity = Literal["error", "warning"]
+ERROR: Final = "error"
+WARNING: Final = "warning"
+
+# What a hard-coded string names: a file path or a URL.
+PathKind = Literal["path", "url"]
+
+# Where the predict input or output name came from: a command-line option, the notebook's
+# metadata, or the analyser's inference from the predict cell.
+IOSource = Literal["option", "metadata", "inferred"]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Choices the user can make on the command line (they win over notebook metadata)."""
+
+    predict_input: str | None = None
+    predict_output: str | None = None
+    lift_paths: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding; errors stop conversion, warnings are reported."""
+
+    severity: Severity
+    code: str
+    message: str
+    cell: int | None = None
+    cell_id: str | None = None
+    line: int | None = None
+    column: int | None = None
+    hint: str = ""
+
+    def render(self, path: str) -> str:
+        """One line: ``path: cell 5 (id ab), line 2: message; hint``."""
+        where = (
+            f"{path}: {locate(self.cell, self.cell_id, self.line)}"
+            if self.cell is not None
+            else path
+        )
+        text = f"{where}: {self.message}"
+        return f"{text}; {self.hint}" if self.hint else text
+
+    def to_json(self) -> dict[str, Any]:
+        """The problem as the ``check`` report, the server and the UI exchange it."""
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "cell": self.cell,
+            "cell_id": self.cell_id,
+            "line": self.line,
+            "column": self.column,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """A code cell as the report shows it."""
+
+    index: int
+    cell_id: str | None
+    role: str | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A name handed from one stage to a later one."""
+
+    name: str
+    from_role: str
+    from_cell: int
+    to_role: str
+    to_cell: int
+
+
+@dataclass(frozen=True)
+class FoundPath:
+    """A hard-coded file path or URL in stage code (or a parameter default)."""
+
+    cell: int
+    line: int
+    value: str
+    kind: PathKind
+    absolute: bool
+    lifted_to: str | None = None  # the parameter it becomes with --lift-paths
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Where a name got its current value during the walk."""
+
+    name: str
+    statement: Statement | None  # None for parameters
+    role: str | None  # None: untagged cell
+
+    @property
+    def cell(self) -> int:
+        """The defining statement's cell, or -1 for a parameter."""
+        return self.statement.cell if self.statement is not None else -1
+
+    @property
+    def kind(self) -> StatementKind | Literal["parameter"]:
+        """The defining statement's kind, or ``"parameter"``."""
+        return self.statement.kind if self.statement is not None else "parameter"
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """One function of the generated package."""
+
+    role: str
+    statements: tuple[Statement, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    params_read: tuple[str, ...]
+
+    @property
+    def cells(self) -> tuple[int, ...]:
+        """The cells the stage's statements come from, in order."""
+        return tuple(sorted({statement.cell for statement in self.statements}))
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A function or class carried into the package, and the module it lands in."""
+
+    statement: Statement
+    module: str  # "features", "data", "train" or "pipeline"
+
+
+@dataclass(frozen=True)
+class PredictIO:
+    """The predict stage's input and output names and how they were chosen."""
+
+    input: str | None
+    output: str | None
+    input_source: IOSource
+    output_source: IOSource
+    reason: str
+    input_candidates: tuple[str, ...] = ()
+    output_candidates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything ``check`` reports and ``convert`` generates from."""
+
+    path: str
+    cells: tuple[CellInfo, ...]
+    parameters: tuple[ParamSpec, ...]
+    parameters_cell: int | None
+    plans: tuple[StagePlan, ...]  # load, train, prepare, predict, evaluate (those present)
+    predict_io: PredictIO
+    artifacts: tuple[str, ...]
+    # Where each artifact comes from: the role of the plan that outputs it ("parameters" too).
+    artifact_sources: tuple[tuple[str, str], ...]
+    flows: tuple[Flow, ...]
+    # The functions and classes the stages need, in notebook order.
+    carried: tuple[Statement, ...]
+    helpers: tuple[Helper, ...]
+    imports: tuple[ImportBinding, ...]  # the binding of each imported name the package uses
+    display_only: tuple[Statement, ...]
+    magics: tuple[tuple[int, MagicNote], ...]
+    paths: tuple[FoundPath, ...]
+    lifted_params: tuple[ParamSpec, ...]
+    input_files: tuple[str, ...]  # python expressions: `params.data_path` or a string literal
+    pip_requirements: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether conversion can go ahead (no error-level problem)."""
+        return not any(problem.severity == ERROR for problem in self.problems)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that stop conversion."""
+        return tuple(problem for problem in self.problems if problem.severity == ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems that are only reported."""
+        return tuple(problem for problem in self.problems if problem.severity == WARNING)
+
+    def plan(self, role: str) -> StagePlan | None:
+        """The plan for a role, if the notebook has one."""
+        return next((plan for plan in self.plans if plan.role == role), None)
