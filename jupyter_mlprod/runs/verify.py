@@ -3,8 +3,9 @@
 :func:`verify_notebook` converts the notebook into a temporary package, runs the notebook
 with papermill (generators seeded in a first cell, the predict input and output saved in a
 last one), trains the package with the same seed and parameters, feeds it the notebook's
-own predict input, and compares the two outputs: exactly for labels, integers and strings,
-within a relative tolerance for floats.
+own predict input, and compares the two outputs with the runtime's comparator
+(:mod:`jupyter_mlprod.runtime.compare`): exactly for labels, integers and strings, within a
+relative tolerance for floats.
 """
 
 from __future__ import annotations
@@ -19,16 +20,21 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VerificationError
 from ..notebook import load_notebook
 from .execute import PredictNames, ProgressCallback, execute_run, find_predict_names
 from .execute import resolve_parameters as type_parameters
 
+if TYPE_CHECKING:
+    from ..runtime.compare import Comparison
+
 SEED = 0
+# The notebook and the package compute the same numbers: only summation-order noise is
+# forgiven, relative to each value (`--rtol`), with no absolute slack.
 DEFAULT_RTOL = 1e-9
-MAX_DIFFERENCES = 5
+_ATOL = 0.0
 # Generous: a package's `train` repeats the notebook's whole training.
 _SUBPROCESS_TIMEOUT = 3600
 
@@ -74,21 +80,6 @@ class VerifyResult:
         return data
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Two prediction tables compared value by value."""
-
-    rows: int
-    mismatches: int
-    columns: list[str]
-    first_differences: list[dict[str, Any]]
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.mismatches == 0 and not self.message
-
-
 def verify_notebook(
     notebook_path: str | os.PathLike[str],
     parameters: Mapping[str, Any] | None = None,
@@ -121,6 +112,9 @@ def verify_notebook(
         VerificationError: the package fails to train or predict, or the notebook's predict
             values cannot be captured.
     """
+    # numpy and pandas only once a verification runs.
+    from ..runtime.compare import compare_predictions
+
     path = Path(notebook_path)
     notebook = load_notebook(path)
     typed = type_parameters(notebook, parameters or {})
@@ -162,7 +156,7 @@ def verify_notebook(
         train_seconds = runner.train(typed, model_dir)
         output_file = scratch / ("package_predictions" + _output_suffix(expected))
         predict_seconds = runner.predict(input_file, output_file, model_dir)
-        comparison = compare_predictions(expected, load_value(output_file), rtol=rtol)
+        comparison = compare_predictions(expected, load_value(output_file), rtol=rtol, atol=_ATOL)
     finally:
         if work_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -170,14 +164,14 @@ def verify_notebook(
         ok=comparison.ok,
         rows=comparison.rows,
         mismatches=comparison.mismatches,
-        first_differences=comparison.first_differences,
+        first_differences=first_differences(comparison),
         notebook=str(notebook_path),
         parameters=typed,
         rtol=rtol,
-        columns=comparison.columns,
+        columns=list(comparison.columns),
         predict_input=names.input,
         predict_output=names.output,
-        message=comparison.message
+        message=describe_mismatch(comparison)
         or (
             f"the package reproduces the notebook's {names.output} on {comparison.rows} rows"
             if comparison.ok
@@ -291,110 +285,30 @@ def load_value(path: Path) -> Any:
     raise VerificationError(f"{path}: unknown prediction file format")
 
 
-def compare_predictions(expected: Any, actual: Any, *, rtol: float = DEFAULT_RTOL) -> Comparison:
-    """Compare the notebook's predictions with the package's, column by column.
+def describe_mismatch(comparison: Comparison) -> str:
+    """Why the notebook's and the package's predictions cannot be compared row for row.
 
-    Floats agree within ``rtol`` (relative, no absolute slack: both sides compute the same
-    numbers, so only summation-order noise is forgiven); everything else must be equal.
+    Returns:
+        A one-line reason (different column or row counts), or ``""`` when they line up.
     """
-    import numpy as np
-
-    left, right = as_columns(expected), as_columns(actual)
-    names = [name for name, _ in left]
-    if len(left) != len(right):
-        return Comparison(
-            0,
-            0,
-            names,
-            [],
-            f"the notebook's predictions have {len(left)} column(s), the package's {len(right)}",
+    notebook_columns, package_columns = comparison.column_counts
+    if notebook_columns != package_columns:
+        return (
+            f"the notebook's predictions have {notebook_columns} column(s), "
+            f"the package's {package_columns}"
         )
-    rows = min((len(values) for _, values in left), default=0)
-    other_rows = min((len(values) for _, values in right), default=0)
-    bad_rows = np.zeros(min(rows, other_rows), dtype=bool)
-    differences: list[dict[str, Any]] = []
-    for (name, mine), (_, theirs) in zip(left, right, strict=True):
-        n = min(len(mine), len(theirs))
-        equal = _equal_values(mine[:n], theirs[:n], rtol)
-        bad_rows[: len(equal)] |= ~equal
-        for row in np.flatnonzero(~equal)[:MAX_DIFFERENCES]:
-            differences.append(
-                {
-                    "row": int(row),
-                    "column": name,
-                    "notebook": _short(mine[row]),
-                    "package": _short(theirs[row]),
-                }
-            )
-    differences.sort(key=lambda item: (item["row"], item["column"]))
-    message = ""
-    if rows != other_rows:
-        message = f"the notebook predicted {rows} rows, the package {other_rows}"
-    return Comparison(
-        rows=min(rows, other_rows),
-        mismatches=int(bad_rows.sum()) + abs(rows - other_rows),
-        columns=names,
-        first_differences=differences[:MAX_DIFFERENCES],
-        message=message,
-    )
+    notebook_rows, package_rows = comparison.row_counts
+    if notebook_rows != package_rows:
+        return f"the notebook predicted {notebook_rows} rows, the package {package_rows}"
+    return ""
 
 
-def as_columns(value: Any) -> list[tuple[str, Any]]:
-    """Predictions as ``[(column name, 1-d array)]``, whatever their container."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(value, pd.DataFrame):
-        return [(str(name), value[name].to_numpy()) for name in value.columns]
-    if isinstance(value, pd.Series):
-        return [(str(value.name) if value.name is not None else "prediction", value.to_numpy())]
-    array = np.asarray(value)
-    if array.ndim == 0:
-        array = array.reshape(1)
-    if array.ndim == 1:
-        return [("prediction", array)]
-    flat = array.reshape(len(array), -1)
-    return [(str(i), flat[:, i]) for i in range(flat.shape[1])]
-
-
-def _equal_values(left: Any, right: Any, rtol: float) -> Any:
-    import numpy as np
-
-    if left.dtype.kind in "fc" or right.dtype.kind in "fc":
-        try:
-            return np.isclose(
-                left.astype(complex if "c" in left.dtype.kind + right.dtype.kind else float),
-                right.astype(complex if "c" in left.dtype.kind + right.dtype.kind else float),
-                rtol=rtol,
-                atol=0.0,
-                equal_nan=True,
-            )
-        except (TypeError, ValueError):
-            pass  # a float column against strings: compare the values themselves
-    return np.array([_same(a, b) for a, b in zip(left, right, strict=True)], dtype=bool)
-
-
-def _same(left: Any, right: Any) -> bool:
-    if _is_missing(left) and _is_missing(right):
-        return True
-    try:
-        return bool(left == right)
-    except (TypeError, ValueError):
-        return False
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN, pandas.NA-free floats
-    except (TypeError, ValueError):
-        return False
-
-
-def _short(value: Any) -> str:
-    text = repr(value.item() if hasattr(value, "item") else value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def first_differences(comparison: Comparison) -> list[dict[str, Any]]:
+    """The first differing values as ``{"row", "column", "notebook", "package"}``."""
+    return [
+        {"row": d.row, "column": d.column, "notebook": d.expected, "package": d.actual}
+        for d in comparison.first_differences
+    ]
 
 
 def _output_suffix(expected: Any) -> str:

@@ -18,6 +18,7 @@ from importlib import resources
 FILES: tuple[str, ...] = (
     "errors.py",
     "seeding.py",
+    "compare.py",
     "schema.py",
     "registry.py",
     "batch.py",

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .compare import compare_predictions
 from .errors import InputError, MlprodError
-from .schema import Schema, conform, from_payload, n_rows, same_predictions, to_jsonable
+from .schema import Schema, conform, from_payload, n_rows, to_jsonable
 
 # Stop adding requests to a batch past this many body bytes (rows are only known once the
 # bodies are decoded, which happens in the batch): big batches only add latency.
@@ -263,7 +264,7 @@ def rows_independent(
         return False
     if isinstance(whole, pd.DataFrame):
         whole = whole.reset_index(drop=True)
-    return same_predictions(joined, whole)
+    return compare_predictions(whole, joined).equivalent
 
 
 def _as_rows(predictions: Any) -> Any:

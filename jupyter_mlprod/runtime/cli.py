@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     from . import params as params_module
     from .batching import rows_independent
+    from .compare import compare_predictions
     from .registry import (
         ModelStore,
         describe_input_files,
@@ -150,7 +151,7 @@ def _train(args: argparse.Namespace) -> int:
         git_state,
         model_dir,
     )
-    from .schema import conform, infer_schema, same_predictions
+    from .schema import conform, infer_schema
     from .seeding import seed_everything
 
     params = build_params(params_module.Params, args.param, args.params_file)
@@ -172,7 +173,7 @@ def _train(args: argparse.Namespace) -> int:
         # The smoke prediction uses the artifacts as read back from disk and the sample as
         # coerced by the schema: exactly the path batch and HTTP predictions will take.
         smoke = predict_module.predict(loaded, conform(run.sample_input, schema))
-        if not same_predictions(smoke, run.predictions):
+        if not compare_predictions(run.predictions, smoke).equivalent:
             training = _modules_in_training_mode(run.artifacts)
             if training:
                 # Dropout and batch norm behave differently until eval(); loading calls it.

@@ -357,26 +357,6 @@ def n_rows(data: Any) -> int:
         return 1
 
 
-def same_predictions(got: Any, expected: Any) -> bool:
-    """Compare two prediction results: exact for labels, 1e-9 relative for floats."""
-    if isinstance(got, pd.DataFrame) or isinstance(expected, pd.DataFrame):
-        if not (isinstance(got, pd.DataFrame) and isinstance(expected, pd.DataFrame)):
-            return False
-        if list(got.columns) != list(expected.columns):
-            return False
-        return all(same_predictions(got[c].to_numpy(), expected[c].to_numpy()) for c in got.columns)
-    left = got.to_numpy() if isinstance(got, pd.Series) else np.asarray(got)
-    right = expected.to_numpy() if isinstance(expected, pd.Series) else np.asarray(expected)
-    if left.shape != right.shape:
-        return False
-    if left.dtype.kind in "fc" or right.dtype.kind in "fc":
-        try:
-            return bool(np.allclose(left, right, rtol=1e-9, atol=1e-12, equal_nan=True))
-        except TypeError:
-            return False
-    return bool(np.array_equal(left, right))
-
-
 def to_jsonable(predictions: Any) -> Any:
     """Convert predictions to plain JSON values (NaN becomes ``null``)."""
     if isinstance(predictions, pd.DataFrame):

@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 
 from .batching import Answer, MicroBatcher, answer_alone, answer_together
 from .cli import call_predict
+from .compare import compare_predictions
 from .errors import (
     InputError,
     MlprodError,
@@ -359,7 +360,7 @@ class ModelServer:
             record.update(error=str(error))
             self.metrics.shadow(shadow.version, 0, failed=True)
         else:
-            disagreements = count_disagreements(served, predicted)
+            disagreements = compare_predictions(served, predicted).mismatches
             record.update(
                 n_rows=len(served),
                 disagreements=disagreements,
@@ -370,25 +371,6 @@ class ModelServer:
         record["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
         if self.shadow_log is not None:
             self.shadow_log.write(record)
-
-
-def count_disagreements(served: list[Any], shadow: list[Any]) -> int:
-    """Rows on which two JSON prediction lists differ (floats within 1e-9 relative agree)."""
-    if len(served) != len(shadow):
-        return max(len(served), len(shadow))
-    return sum(1 for left, right in zip(served, shadow, strict=True) if not _agree(left, right))
-
-
-def _agree(left: Any, right: Any) -> bool:
-    if isinstance(left, float) and isinstance(right, float):
-        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
-    if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(
-            _agree(a, b) for a, b in zip(left, right, strict=True)
-        )
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(_agree(left[k], right[k]) for k in left)
-    return bool(left == right)
 
 
 def _now() -> str:

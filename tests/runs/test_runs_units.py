@@ -16,7 +16,13 @@ from jupyter_mlprod.notebook import load_notebook
 from jupyter_mlprod.runs import kernel_cells, record
 from jupyter_mlprod.runs.commands import collect_parameters, format_table
 from jupyter_mlprod.runs.execute import find_predict_names, resolve_parameters
-from jupyter_mlprod.runs.verify import as_columns, compare_predictions, format_param, load_value
+from jupyter_mlprod.runs.verify import (
+    describe_mismatch,
+    first_differences,
+    format_param,
+    load_value,
+)
+from jupyter_mlprod.runtime.compare import compare_predictions
 
 
 def test_run_ids_sort_chronologically_and_differ() -> None:
@@ -264,7 +270,7 @@ def test_compare_predictions_exact_labels_and_float_tolerance() -> None:
     assert same.ok and same.rows == 3 and same.mismatches == 0
     labels = compare_predictions(np.array(["a", "b", "c"]), np.array(["a", "x", "c"]))
     assert not labels.ok and labels.mismatches == 1
-    assert labels.first_differences == [
+    assert first_differences(labels) == [
         {"row": 1, "column": "prediction", "notebook": "'b'", "package": "'x'"}
     ]
     close = compare_predictions(np.array([1.0, 2.0]), np.array([1.0, 2.0 * (1 + 1e-12)]))
@@ -278,15 +284,9 @@ def test_compare_predictions_exact_labels_and_float_tolerance() -> None:
 
 def test_compare_predictions_reports_shape_differences() -> None:
     rows = compare_predictions(np.array([1, 2, 3]), np.array([1, 2]))
-    assert not rows.ok and "3 rows" in rows.message and rows.mismatches == 1
+    assert not rows.ok and "3 rows" in describe_mismatch(rows) and rows.mismatches == 1
     columns = compare_predictions(np.zeros((2, 2)), np.zeros(2))
-    assert not columns.ok and "2 column(s)" in columns.message
-
-
-def test_as_columns_shapes() -> None:
-    assert [name for name, _ in as_columns(np.zeros((3, 2)))] == ["0", "1"]
-    assert [name for name, _ in as_columns(pd.Series([1], name="p"))] == ["p"]
-    assert len(as_columns(np.float64(1.5))[0][1]) == 1
+    assert not columns.ok and "2 column(s)" in describe_mismatch(columns)
 
 
 def test_format_param_keeps_strings_and_writes_literals() -> None:
