@@ -207,10 +207,10 @@ def test_cli_as_subprocess(tmp_path: Path) -> None:
 
 
 def test_cell_lists_in_headers_are_ranges() -> None:
-    from jupyter_mlprod.codegen import _cells_text
+    from jupyter_mlprod.codegen.text import cells_text
 
-    assert _cells_text([9, 3, 4, 5, 7, 10]) == "notebook cells 3-5, 7, 9-10"
-    assert _cells_text([2]) == "notebook cell 2"
+    assert cells_text([9, 3, 4, 5, 7, 10]) == "notebook cells 3-5, 7, 9-10"
+    assert cells_text([2]) == "notebook cell 2"
 
 
 def test_help_syntax_is_ipython_not_a_syntax_error() -> None:

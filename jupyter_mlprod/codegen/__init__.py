@@ -1,0 +1,65 @@
+"""Code generation: an :class:`~jupyter_mlprod.analysis.Analysis` → the generated package's
+files, as ``{relative path: text}``. No I/O; formatting is applied by the orchestrator.
+
+:func:`render_package` puts the package together from its parts: the Python modules
+(:mod:`.modules`, which moves notebook statements with :mod:`.rewrite`), the scaffolding from
+template files (:mod:`.scaffold`), and the runtime files it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePath
+
+from .. import roles
+from ..analysis import Analysis
+from . import scaffold
+from .modules import ModuleRenderer
+from .names import PackageNames, package_name_for
+
+__all__ = ["PackageNames", "package_name_for", "render_package"]
+
+
+def render_package(
+    analysis: Analysis,
+    names: PackageNames,
+    *,
+    notebook_sha256: str,
+    requirements: Mapping[str, str],
+    runtime_files: Mapping[str, str],
+    data_dir_from_package: str,
+) -> dict[str, str]:
+    """All files of the package, by path relative to its root.
+
+    Args:
+        analysis: an analysis with no errors.
+        names: the package's distribution and module names.
+        notebook_sha256: the source notebook's hash, recorded with every model version.
+        requirements: distribution → version specifier (``"==1.2"``, or ``""`` when it could
+            not be pinned), for pyproject and requirements.txt.
+        runtime_files: runtime file name → text, copied as they are.
+        data_dir_from_package: the notebook's directory relative to the package root, where
+            the smoke tests find the notebook's data.
+    """
+    notebook_name = PurePath(analysis.path).name
+    src = f"src/{names.module}"
+    renderer = ModuleRenderer(analysis, notebook_name)
+    files: dict[str, str] = {
+        f"{src}/__init__.py": scaffold.init_module(names, notebook_name),
+        f"{src}/params.py": renderer.params_module(),
+        f"{src}/predict.py": renderer.predict_module(),
+        f"{src}/pipeline.py": renderer.pipeline_module(notebook_sha256),
+        f"{src}/data.py": renderer.stage_module(roles.LOAD),
+        f"{src}/train.py": renderer.stage_module(roles.TRAIN),
+    }
+    features = renderer.features_module()
+    if features is not None:
+        files[f"{src}/features.py"] = features
+    for file_name, text in runtime_files.items():
+        files[f"{src}/{file_name}"] = text
+    files[f"{src}/py.typed"] = ""
+    files["pyproject.toml"] = scaffold.pyproject(names, notebook_name, requirements)
+    files["requirements.txt"] = scaffold.requirements_txt(notebook_name, requirements)
+    files["README.md"] = scaffold.readme(analysis, names, notebook_name)
+    files["tests/test_smoke.py"] = scaffold.smoke_test(names, data_dir_from_package)
+    return files

@@ -1,0 +1,413 @@
+"""The generated package's Python modules (``params``, ``data``, ``train``, ``predict``,
+``features``, ``pipeline``) rendered from an analysis, one method per module.
+
+Which module and function each stage becomes, the class it returns its outputs in and the
+words its docstring starts with all come from the stage table, :data:`jupyter_mlprod.roles.STAGES`;
+the names each module binds itself are :data:`jupyter_mlprod.roles.RESERVED_NAMES`. Names
+that come from the parameters cell are rewritten to ``params.<name>``, lifted path literals to
+their new parameter; each module imports only the names its code uses.
+"""
+
+from __future__ import annotations
+
+import ast
+import typing
+from collections.abc import Iterable
+
+from .. import roles
+from ..analysis import Analysis, Helper, StagePlan, Statement
+from ..roles import EVALUATE, PREDICT, PREPARE, RESERVED_NAMES, stage_spec
+from .rewrite import AttributeAccess, function_source, rewrite_statement
+from .text import assemble, cells_text, helper_code, load_template, result_dataclass
+
+_TYPING_NAMES = frozenset(name for name in dir(typing) if not name.startswith("_"))
+# Stages `pipeline.run` calls before predicting, in run order, each handing its outputs on.
+_STAGES_BEFORE_PREDICT = tuple(
+    spec for spec in roles.STAGES if spec.order < stage_spec(PREDICT).order
+)
+
+
+class ModuleRenderer:
+    """Renders each generated Python module of one analysis.
+
+    Args:
+        analysis: an analysis with no errors.
+        notebook_name: the notebook's file name, quoted in docstrings and ``NOTEBOOK``.
+    """
+
+    def __init__(self, analysis: Analysis, notebook_name: str) -> None:
+        self.analysis = analysis
+        self.notebook_name = notebook_name
+        self.imports = {binding.name: binding for binding in analysis.imports}
+        self.helper_module = {
+            name: helper.module for helper in analysis.helpers for name in helper.statement.defines
+        }
+        self.param_names = {spec.name for spec in analysis.parameters}
+        # The stage functions' parameters argument, unless the notebook has its own `params`
+        # (the settings dict of many XGBoost/LightGBM notebooks).
+        used = {
+            name
+            for plan in analysis.plans
+            for statement in plan.statements
+            for name in statement.reads | statement.defines
+        }
+        self.params_var = next(
+            name for name in ("params", "parameters", "run_params", "params_") if name not in used
+        )
+        self.lifted = {
+            found.value: found.lifted_to
+            for found in analysis.paths
+            if found.lifted_to and found.lifted_to not in self._cell_params()
+        }
+
+    def _cell_params(self) -> set[str]:
+        lifted = {spec.name for spec in self.analysis.lifted_params}
+        return self.param_names - lifted
+
+    # -- modules ---------------------------------------------------------------------------
+
+    def params_module(self) -> str:
+        """``params.py``: the ``Params`` dataclass, one field per parameter."""
+        analysis = self.analysis
+        where = (
+            f"notebook cell {analysis.parameters_cell}"
+            if analysis.parameters_cell is not None
+            else "the notebook (it has no parameters cell)"
+        )
+        lines = [
+            f'"""Parameters of {self.notebook_name}, from {where}.',
+            "",
+            "Override them with `train --param name=value` or `train --params-file f.yaml`.",
+            '"""',
+            "",
+        ]
+        needs_field = any(_mutable(spec.default) for spec in analysis.parameters)
+        typing_names = sorted(
+            {name for spec in analysis.parameters for name in _typing_names(spec.python_type)}
+        )
+        lines.append(
+            "from dataclasses import dataclass, field"
+            if needs_field
+            else "from dataclasses import dataclass"
+        )
+        if typing_names:
+            lines.append(f"from typing import {', '.join(typing_names)}")
+        lines += ["", "", "@dataclass(frozen=True)", "class Params:"]
+        lines.append(f'    """The notebook\'s parameters ({where})."""')
+        if analysis.parameters:
+            lines.append("")
+        for spec in analysis.parameters:
+            comment = f"  # {spec.comment}" if spec.comment else ""
+            default = (
+                f"field(default_factory=lambda: {spec.default_repr})"
+                if _mutable(spec.default)
+                else spec.default_repr
+            )
+            lines.append(f"    {spec.name}: {spec.python_type} = {default}{comment}")
+        return "\n".join(lines) + "\n"
+
+    def predict_module(self) -> str:
+        """``predict.py``: ``predict(artifacts, input)`` and ``ARTIFACT_NAMES``, importing
+        nothing from training."""
+        analysis = self.analysis
+        spec = stage_spec(PREDICT)
+        plan = analysis.plan(PREDICT)
+        io = analysis.predict_io
+        statements = plan.statements if plan else ()
+        cells = ", ".join(str(cell) for cell in (plan.cells if plan else ()))
+        input_name = io.input or "inputs"
+        body: list[str] = [
+            f'"""Compute `{io.output}` from `{input_name}` as notebook cell {cells} does."""'
+        ]
+        body += [f'{name} = artifacts["{name}"]' for name in analysis.artifacts]
+        function = self._function(
+            spec.function,
+            f"artifacts: Mapping[str, Any], {input_name}: Any",
+            "Any",
+            body,
+            statements,
+            [f"return {io.output}"],
+            rewrite_params=False,
+        )
+        header = [
+            f'"""Prediction for {self.notebook_name}: new inputs → predictions (notebook cell '
+            f"{cells}).",
+            "",
+            "This module imports nothing from training (data, train, pipeline): it and its",
+            "imports are all that batch prediction and serving need.",
+            '"""',
+        ]
+        artifact_names = ", ".join(f'"{name}"' for name in analysis.artifacts)
+        if len(analysis.artifacts) == 1:
+            artifact_names += ","
+        code = [
+            f"ARTIFACT_NAMES: tuple[str, ...] = ({artifact_names})\n"
+            '"""The trained objects `predict` needs, saved with every model version."""',
+            function,
+        ]
+        imports = [
+            "from collections.abc import Mapping",
+            "from typing import Any",
+            *self._imports_for(statements, spec.module),
+        ]
+        return assemble(header, imports, code)
+
+    def stage_module(self, role: str) -> str:
+        """The module of a stage with a module of its own (``data.py``, ``train.py``): the
+        helpers placed there, the stage's result class and its function."""
+        spec = stage_spec(role)
+        plan = self.analysis.plan(role)
+        helpers = [h for h in self.analysis.helpers if h.module == spec.module]
+        statements = plan.statements if plan else ()
+        cells = plan.cells if plan else ()
+        header = [
+            f'"""{spec.purpose}: the {role} stage of {self.notebook_name} ({cells_text(cells)}).',
+            '"""',
+        ]
+        code: list[str] = [helper_code(h) for h in helpers]
+        outputs_class = self._result_dataclass(role, plan)
+        if outputs_class:
+            code.append(outputs_class)
+        code.append(self._stage_function(role, plan))
+        imports = [
+            "from dataclasses import dataclass" if outputs_class else "",
+            "from typing import Any" if _uses_any(plan) else "",
+            "from .params import Params",
+            *self._imports_for(statements, spec.module, helpers),
+        ]
+        return assemble(header, imports, code)
+
+    def features_module(self) -> str | None:
+        """``features.py``: the classes and shared helpers, or None when there are none."""
+        helpers = [h for h in self.analysis.helpers if h.module == "features"]
+        if not helpers:
+            return None
+        cells = sorted({h.statement.cell for h in helpers})
+        header = [
+            f'"""Helpers shared by training and prediction, from {self.notebook_name} '
+            f"({cells_text(cells)}).",
+            "",
+            "Classes live here so that a saved model can find them without importing training",
+            "code.",
+            '"""',
+        ]
+        imports = self._imports_for((), "features", helpers)
+        return assemble(header, imports, [helper_code(h) for h in helpers])
+
+    def pipeline_module(self, notebook_sha256: str) -> str:
+        """``pipeline.py``: ``NOTEBOOK``, the predict names, ``TrainingRun``, the prepare and
+        evaluate stages, and ``run(params)``."""
+        analysis = self.analysis
+        io = analysis.predict_io
+        prepare = analysis.plan(PREPARE)
+        evaluate = analysis.plan(EVALUATE)
+        helpers = [h for h in analysis.helpers if h.module == "pipeline"]
+        header = [
+            f'"""The training pipeline of {self.notebook_name}: load → train → predict on the '
+            "held-out",
+            "input → evaluate. The package's `train` command runs it and registers the result.",
+            '"""',
+        ]
+        code: list[str] = [
+            f'NOTEBOOK: dict[str, str] = {{"name": {self.notebook_name!r}, '
+            f'"sha256": "{notebook_sha256}"}}\n'
+            f'PREDICT_INPUT = "{io.input}"\n'
+            f'PREDICT_OUTPUT = "{io.output}"',
+            load_template("training_run.py.tmpl").template,
+        ]
+        code += [helper_code(h) for h in helpers]
+        if prepare is not None:
+            outputs_class = self._result_dataclass(PREPARE, prepare)
+            if outputs_class:
+                code.append(outputs_class)
+            code.append(self._stage_function(PREPARE, prepare))
+        if evaluate is not None:
+            code.append(self._stage_function(EVALUATE, evaluate))
+        code.append(self._run_function())
+        if evaluate is not None:
+            code.append(load_template("numeric.py.tmpl").template)
+        stage_modules = [
+            spec.module
+            for spec in _STAGES_BEFORE_PREDICT
+            if spec.module != "pipeline"
+            and (plan := analysis.plan(spec.role)) is not None
+            and plan.statements
+        ]
+        statements = [
+            *(prepare.statements if prepare else ()),
+            *(evaluate.statements if evaluate else ()),
+        ]
+        imports = [
+            "from dataclasses import dataclass",
+            "from typing import Any",
+            "import numbers" if evaluate is not None else "",
+            f"from . import {', '.join(stage_modules)}" if stage_modules else "",
+            "from .params import Params",
+            f"from .{stage_spec(PREDICT).module} import {stage_spec(PREDICT).function}",
+            *self._imports_for(statements, "pipeline", helpers),
+        ]
+        return assemble(header, imports, code)
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def _result_dataclass(self, role: str, plan: StagePlan | None) -> str:
+        class_name = stage_spec(role).result_class
+        if class_name is None or plan is None:
+            return ""
+        return result_dataclass(class_name, role, plan.outputs)
+
+    def _stage_function(self, role: str, plan: StagePlan | None) -> str:
+        spec = stage_spec(role)
+        statements = plan.statements if plan else ()
+        inputs = plan.inputs if plan else ()
+        outputs = plan.outputs if plan else ()
+        arguments = [f"{self.params_var}: Params", *(f"{name}: Any" for name in inputs)]
+        docstring = f'"""{spec.purpose} ({cells_text(plan.cells if plan else ())})."""'
+        # A stage that rebinds a parameter (`data_dir = Path(data_dir)`) starts from its value.
+        rebound = sorted(
+            {name for st in statements for name in st.defines - st.mutates} & self.param_names
+        )
+        head = [docstring] + [f"{name} = {self.params_var}.{name}" for name in rebound]
+        if role == EVALUATE:
+            metric_names = sorted({name for st in statements for name in st.defines - st.mutates})
+            entries = ", ".join(f'"{name}": {name}' for name in metric_names)
+            tail = [f"return _numeric({{{entries}}})"]
+            returns = "dict[str, float]"
+        elif outputs and spec.result_class is not None:
+            fields = ", ".join(f"{name}={name}" for name in outputs)
+            tail = [f"return {spec.result_class}({fields})"]
+            returns = spec.result_class
+        else:
+            tail, returns = [], "None"
+        return self._function(
+            spec.function,
+            ", ".join(arguments),
+            returns,
+            head,
+            statements,
+            tail,
+            keep_names=frozenset(rebound),
+        )
+
+    def _run_function(self) -> str:
+        analysis = self.analysis
+        io = analysis.predict_io
+        where: dict[str, str] = {}
+        lines = ['"""Run the notebook\'s pipeline on `params` and return what to register."""']
+        for spec in _STAGES_BEFORE_PREDICT:
+            plan = analysis.plan(spec.role)
+            if plan is None or not plan.statements:
+                continue
+            arguments = ["params", *(f"{name}={where.get(name, name)}" for name in plan.inputs)]
+            call = f"{spec.function}({', '.join(arguments)})"
+            call = call if spec.module == "pipeline" else f"{spec.module}.{call}"
+            if plan.outputs and spec.result_variable is not None:
+                lines.append(f"{spec.result_variable} = {call}")
+                for name in plan.outputs:
+                    where[name] = f"{spec.result_variable}.{name}"
+            else:
+                lines.append(call)
+        artifact_entries = []
+        for name, source in analysis.artifact_sources:
+            value = f"params.{name}" if source == roles.PARAMETERS else where.get(name, name)
+            artifact_entries.append(f'"{name}": {value}')
+        lines.append(f"artifacts: dict[str, Any] = {{{', '.join(artifact_entries)}}}")
+        # Fixed local names: a notebook variable called `data` or `predict` must not shadow
+        # the modules and functions this function calls.
+        lines.append(f"sample_input = {where.get(io.input or '', io.input)}")
+        lines.append(f"predictions = {stage_spec(PREDICT).function}(artifacts, sample_input)")
+        where[io.output or ""] = "predictions"
+        evaluate = analysis.plan(EVALUATE)
+        if evaluate is not None:
+            arguments = ["params"]
+            for name in evaluate.inputs:
+                arguments.append(f"{name}={where.get(name, name)}")
+            lines.append(f"metrics = {stage_spec(EVALUATE).function}({', '.join(arguments)})")
+        else:
+            lines.append("metrics: dict[str, float] = {}")
+        files = ", ".join(analysis.input_files)
+        lines.append(
+            "return TrainingRun(artifacts=artifacts, sample_input=sample_input, "
+            f"predictions=predictions, metrics=metrics, input_files=[{files}])"
+        )
+        body = "\n".join(f"    {line}" for line in lines)
+        return f"def run(params: Params) -> TrainingRun:\n{body}\n"
+
+    def _function(
+        self,
+        name: str,
+        arguments: str,
+        returns: str,
+        head: list[str],
+        statements: Iterable[Statement],
+        tail: list[str],
+        *,
+        rewrite_params: bool = True,
+        keep_names: frozenset[str] = frozenset(),
+    ) -> str:
+        """A stage function whose body is ``head``, the notebook statements, then ``tail``."""
+        module = roles.stage_of_function(name).module
+        # A helper named like this module's own function (`def train(...)` in a PyTorch
+        # notebook) is called through its module instead.
+        names: dict[str, AttributeAccess] = {
+            helper: ("features", helper)
+            for helper, home in self.helper_module.items()
+            if home == "features" and helper in RESERVED_NAMES[module]
+        }
+        strings: dict[str, AttributeAccess] = {}
+        if rewrite_params:
+            names |= {
+                param: (self.params_var, param)
+                for param in self.param_names
+                if param not in keep_names
+            }
+            strings = {value: (self.params_var, lifted) for value, lifted in self.lifted.items()}
+        body = [rewrite_statement(statement, names, strings) for statement in statements]
+        return function_source(name, arguments, returns, head, body, tail)
+
+    def _imports_for(
+        self,
+        statements: Iterable[Statement],
+        module: str,
+        helpers: Iterable[Helper] = (),
+    ) -> list[str]:
+        used: set[str] = set()
+        for statement in statements:
+            used |= statement.reads
+        local: set[str] = set()
+        for helper in helpers:
+            used |= helper.statement.reads | helper.statement.deferred_reads
+            local |= helper.statement.defines
+        lines = []
+        for name in sorted(used - local):
+            binding = self.imports.get(name)
+            if binding is not None and name not in self._cell_params():
+                lines.append(binding.render())
+                continue
+            home = self.helper_module.get(name)
+            if home is not None and home != module:
+                if name in RESERVED_NAMES.get(module, ()):
+                    lines.append(f"from . import {home}")
+                else:
+                    lines.append(f"from .{home} import {name}")
+        return lines
+
+
+def _uses_any(plan: StagePlan | None) -> bool:
+    return plan is not None and bool(plan.inputs or plan.outputs)
+
+
+def _mutable(value: object) -> bool:
+    return isinstance(value, (list, dict, set))
+
+
+def _typing_names(annotation: str) -> set[str]:
+    try:
+        tree = ast.parse(annotation, mode="eval")
+    except SyntaxError:
+        return set()
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id in _TYPING_NAMES
+    }
