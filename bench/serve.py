@@ -275,10 +275,10 @@ def main() -> int:
         env = build_workspace(root, train_rows=20_000)
         sys.path.insert(0, str(root / "src"))
         import fakepkg.predict
-        import fakepkg.registry
         import fakepkg.schema
+        import fakepkg.store
 
-        model = fakepkg.registry.ModelStore(root / "models").load("v1")
+        model = fakepkg.store.ModelStore(root / "models").load("v1")
         import joblib
 
         joblib.dump(model.artifacts["model"], root / "model.joblib")

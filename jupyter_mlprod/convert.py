@@ -16,8 +16,9 @@ from . import runtime
 from .analysis import Analysis, AnalysisOptions, analyse_notebook
 from .codegen import PackageNames, package_name_for, render_package
 from .errors import ConversionError, OutputExistsError
-from .notebook import load_notebook, sha256_file, write_tree_atomically
+from .notebook import load_notebook, write_tree_atomically
 from .requirements import pin_requirements
+from .runtime.provenance import sha256_file
 
 # ruff fixes applied to generated code: import order, and notebook leftovers (unused variables,
 # lambda assignments) that are harmless in a notebook but noise in a module.

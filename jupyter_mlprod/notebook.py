@@ -9,7 +9,6 @@ failed conversion never leaves a half-written package behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -127,15 +126,6 @@ def _read_cell(raw: Any, index: int, path: str) -> Cell:
         source=source,
         tags=tuple(tags),
     )
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_tree_atomically(

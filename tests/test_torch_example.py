@@ -34,7 +34,7 @@ from jupyter_mlprod.notebook import load_notebook  # noqa: E402
 from jupyter_mlprod.params_cell import parse_parameters_cell  # noqa: E402
 from jupyter_mlprod.report import report_json  # noqa: E402
 from jupyter_mlprod.runs.verify import verify_notebook  # noqa: E402
-from jupyter_mlprod.runtime.registry import ModelStore  # noqa: E402
+from jupyter_mlprod.runtime.store import ModelStore  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_notebooks"
 NOTEBOOK = EXAMPLES / "torch_tabular.ipynb"
@@ -261,7 +261,7 @@ def test_module_left_in_training_mode_gets_a_hint(tmp_path: Path) -> None:
         timeout=600,
         check=False,
     )
-    # Dropout is active in the pipeline's predictions and off after loading (the registry
+    # Dropout is active in the pipeline's predictions and off after loading (the store
     # calls .eval()), so the smoke check must fail; the message should say why.
     assert done.returncode != 0
     assert "eval()" in done.stderr, done.stderr

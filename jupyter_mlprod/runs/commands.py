@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_rerun(args: argparse.Namespace) -> int:
     """``nb2prod rerun``: same notebook, same parameters, a new run directory."""
     from ..errors import ExecutionError
-    from ..notebook import sha256_file
+    from ..runtime.provenance import sha256_file
     from .execute import execute_run
 
     old_dir = Path(args.run_dir)

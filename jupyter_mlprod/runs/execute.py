@@ -25,8 +25,9 @@ import nbformat
 
 from .. import __version__
 from ..errors import ExecutionError, MlprodError, ParameterError
-from ..notebook import Notebook, load_notebook, sha256_file
+from ..notebook import Notebook, load_notebook
 from ..roles import LOAD, MLPROD_KEY, PARAMETERS, PREDICT, ROLE_TAGS
+from ..runtime.provenance import git_state, sha256_file, utc_now
 from . import kernel_cells, record
 
 if TYPE_CHECKING:
@@ -137,7 +138,9 @@ def execute_run(
         wanted["input"] = names.input
     prepared_path = _prepare_notebook(path, run_dir, seed, wanted)
 
-    started, clock = record.utc_now(), time.perf_counter()
+    # The tree as the run found it; the runs directory is this run's own output.
+    git = git_state(nb_dir, exclude=[Path(runs_dir)])
+    started, clock = utc_now(), time.perf_counter()
     interrupted = False
     try:
         failure = _execute(
@@ -189,13 +192,13 @@ def execute_run(
             nb_dir,
         ),
         "start": started,
-        "end": record.utc_now(),
+        "end": utc_now(),
         "duration": round(duration, 3),
         "cells": cells,
         "error": error,
         "kernel": {"name": kernel_name, **kernel_info},
         "packages": record.package_versions(kernel_info.get("executable")),
-        "git": record.git_state(nb_dir),
+        "git": git,
         "seed": seed,
         "predict": values or None,
         "stdout": record.STDOUT_NAME,

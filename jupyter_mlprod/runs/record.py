@@ -10,11 +10,12 @@ or writes ``run.json``; everything here is plain data and files, no kernels.
     run_id, status ("succeeded" | "failed" | "interrupted"),
     notebook {path, absolute_path, sha256}, executed_notebook (file name in the run dir),
     parameters {name: value as injected}, input_files [{path, sha256}],
-    start, end (ISO 8601 UTC), duration (s),
+    start, end (ISO 8601 UTC, to the second), duration (s),
     cells [{index, role, injected, status, duration}]   (original notebook indices),
     error {cell_index, cell_id, role, ename, evalue} | null,
     kernel {name, executable, python, implementation, platform, seeded?},
-    packages {distribution: version}, git {commit, dirty} | null, seed (int | null),
+    packages {distribution: version}, git {commit, dirty} | null (taken when the run starts;
+        dirty as runtime/provenance.py's git_state defines it), seed (int | null),
     predict {output: {name, type, kind, file, sha256}, input?: {...}} | null,
     stdout, stderr (file names), tool {name, version},
     rerun {of, notebook_changed, changed_inputs, predict_output_identical}  (reruns only)
@@ -36,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MlprodError
-from ..notebook import sha256_file
+from ..runtime import provenance
+from ..runtime.provenance import sha256_file
 
 RECORD_NAME = "run.json"
 RECORD_SCHEMA = "jupyter-mlprod/run"
@@ -57,11 +59,6 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     stamp = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
     return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def utc_now() -> str:
-    """The current UTC time in ISO 8601."""
-    return dt.datetime.now(dt.timezone.utc).isoformat()
 
 
 def json_safe(value: Any) -> Any:
@@ -178,32 +175,6 @@ def changed_inputs(record: Mapping[str, Any], base_dir: Path) -> list[str]:
     return changed
 
 
-def git_state(directory: Path) -> dict[str, Any] | None:
-    """The git commit and dirty flag of the repository holding ``directory``, if any."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        if commit.returncode != 0:
-            return None
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
-
-
 def package_versions(executable: str | None) -> dict[str, str]:
     """Installed distributions and versions of the kernel's Python environment.
 
@@ -211,8 +182,10 @@ def package_versions(executable: str | None) -> dict[str, str]:
     subprocess start-up); otherwise run the same query with the kernel's executable.
     """
     if not executable or _same_interpreter(executable, sys.executable):
-        return _sorted(_distributions_here())
-    script = f"import json\n{_DISTRIBUTIONS_SOURCE}\nprint(json.dumps(distributions()))"
+        return provenance.installed_distributions()
+    # provenance.py imports only the standard library and nothing relative: its source runs
+    # as a script in any Python, and prints that environment's distributions as JSON.
+    script = Path(provenance.__file__).read_text(encoding="utf-8")
     try:
         done = subprocess.run(
             [executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
@@ -220,33 +193,6 @@ def package_versions(executable: str | None) -> dict[str, str]:
         versions = json.loads(done.stdout) if done.returncode == 0 else {}
     except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
         return {}
-    return _sorted(versions)
-
-
-# Names and versions come from the `<name>-<version>.dist-info` folder names when they can:
-# reading every METADATA file costs half a second on a busy machine, on every run.
-_DISTRIBUTIONS_SOURCE = """\
-def distributions():
-    import importlib.metadata
-    found = {}
-    for dist in importlib.metadata.distributions():
-        folder = getattr(dist, "_path", None)
-        stem = getattr(folder, "name", "")
-        if stem.endswith(".dist-info") and stem.count("-") == 2:
-            name, version = stem[: -len(".dist-info")].split("-")
-            found.setdefault(name.replace("_", "-").lower(), version)
-            continue
-        name = dist.metadata["Name"]
-        if name:
-            found.setdefault(name.replace("_", "-").lower(), dist.version)
-    return found
-"""
-_namespace: dict[str, Any] = {}
-exec(compile(_DISTRIBUTIONS_SOURCE, "<distributions>", "exec"), _namespace)  # noqa: S102
-_distributions_here = _namespace["distributions"]
-
-
-def _sorted(versions: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 

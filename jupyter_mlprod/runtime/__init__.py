@@ -20,7 +20,10 @@ FILES: tuple[str, ...] = (
     "seeding.py",
     "compare.py",
     "schema.py",
-    "registry.py",
+    "provenance.py",
+    "skops_compat.py",
+    "artifacts.py",
+    "store.py",
     "batch.py",
     "batching.py",
     "retrain.py",
@@ -35,7 +38,7 @@ REQUIREMENTS: tuple[str, ...] = (
     "pandas",
     "pyarrow",
     "skops",
-    # skops depends on it anyway; registry.py imports it to load skops files quickly.
+    # skops depends on it anyway; skops_compat.py imports it to load skops files quickly.
     "sklearn",
     "joblib",
     "starlette",

@@ -144,15 +144,10 @@ def _train(args: argparse.Namespace) -> int:
     from . import params as params_module
     from .batching import rows_independent
     from .compare import compare_predictions
-    from .registry import (
-        ModelStore,
-        describe_input_files,
-        distribution_versions,
-        git_state,
-        model_dir,
-    )
+    from .provenance import describe_input_files, distribution_versions, git_state
     from .schema import conform, infer_schema
     from .seeding import seed_everything
+    from .store import ModelStore, model_dir
 
     params = build_params(params_module.Params, args.param, args.params_file)
     started = time.perf_counter()
@@ -162,6 +157,10 @@ def _train(args: argparse.Namespace) -> int:
     from . import predict as predict_module
 
     seeded = seed_everything(args.seed)
+    store = ModelStore(model_dir(args.model_dir))
+    # Taken before the pipeline runs, so that files it writes do not count; the store is this
+    # command's own output.
+    git = git_state(Path.cwd(), exclude=[store.root])
 
     run = pipeline.run(params)
     missing = [name for name in predict_module.ARTIFACT_NAMES if name not in run.artifacts]
@@ -203,12 +202,11 @@ def _train(args: argparse.Namespace) -> int:
         "input_files": describe_input_files(list(run.input_files)),
         "schema": schema,
         "row_independent": row_independent,
-        "git": git_state(Path.cwd()),
+        "git": git,
         "python": sys.version.split()[0],
         "distributions": distribution_versions(PACKAGE),
         "train_seconds": round(time.perf_counter() - started, 3),
     }
-    store = ModelStore(model_dir(args.model_dir))
     version = store.save(run.artifacts, metadata, check=check)
     shown = ", ".join(f"{k}={v:.4g}" for k, v in metadata["metrics"].items())
     print(f"saved {version} to {store.root}" + (f" ({shown})" if shown else ""), file=sys.stderr)
@@ -462,8 +460,8 @@ def check_value(name: str, value: Any, annotation: Any) -> Any:
 def _predict(args: argparse.Namespace) -> int:
     from . import predict as predict_module
     from .batch import read_input, write_output
-    from .registry import ModelStore, model_dir
     from .schema import conform, n_rows
+    from .store import ModelStore, model_dir
 
     store = ModelStore(model_dir(args.model_dir))
     model = store.load(args.model)
@@ -495,7 +493,7 @@ def call_predict(function: Any, artifacts: dict[str, Any], data: Any) -> Any:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from .registry import ModelStore, model_dir
+    from .store import ModelStore, model_dir
 
     store = ModelStore(model_dir(args.model_dir))
     aliases = store.aliases()
@@ -528,7 +526,7 @@ def _models_list(args: argparse.Namespace) -> int:
 
 
 def _models_show(args: argparse.Namespace) -> int:
-    from .registry import ModelStore, model_dir
+    from .store import ModelStore, model_dir
 
     store = ModelStore(model_dir(args.model_dir))
     version = store.resolve(args.ref)
@@ -537,7 +535,7 @@ def _models_show(args: argparse.Namespace) -> int:
 
 
 def _models_promote(args: argparse.Namespace) -> int:
-    from .registry import ModelStore, model_dir
+    from .store import ModelStore, model_dir
 
     store = ModelStore(model_dir(args.model_dir))
     version, previous = store.promote(args.ref, args.alias)
@@ -546,7 +544,7 @@ def _models_promote(args: argparse.Namespace) -> int:
 
 
 def _models_rollback(args: argparse.Namespace) -> int:
-    from .registry import ModelStore, model_dir
+    from .store import ModelStore, model_dir
 
     store = ModelStore(model_dir(args.model_dir))
     version, previous = store.rollback(args.alias)
@@ -558,9 +556,9 @@ def _models_rollback(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .registry import model_dir
     from .retrain import TOKEN_ENV
     from .serve import parse_canary, run_server
+    from .store import model_dir
 
     run_server(
         model_dir(args.model_dir),

@@ -23,12 +23,12 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .batching import decode_json
 from .errors import InputError, MlprodError
+from .provenance import utc_now
 
 PACKAGE = __package__ or "model"
 TOKEN_ENV = "MLPROD_RETRAIN_TOKEN"
@@ -125,7 +125,7 @@ class Retrainer:
             if self._busy:
                 raise RetrainBusy("a retrain is already running; poll GET /retrain/<id>")
             self._busy = True
-            job = RetrainJob(uuid.uuid4().hex[:12], params, seed, promote, started=_now())
+            job = RetrainJob(uuid.uuid4().hex[:12], params, seed, promote, started=utc_now())
             self.jobs[job.id] = job
             while len(self.jobs) > KEPT_JOBS:
                 self.jobs.pop(next(iter(self.jobs)))
@@ -188,7 +188,7 @@ class Retrainer:
             job.error = f"cannot start train ({error.strerror})"
         finally:
             Path(params_file).unlink(missing_ok=True)
-            job.finished = _now()
+            job.finished = utc_now()
             with self._lock:
                 self._running = None
                 self._busy = False
@@ -209,7 +209,3 @@ def token_problem(host: str, token: str | None) -> str | None:
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

@@ -54,10 +54,10 @@ from .errors import (
     PredictionError,
     SchemaError,
 )
-from .registry import LoadedModel, ModelStore
 from .retrain import RetrainBusy, Retrainer, token_problem
 from .retrain import parse_request as parse_retrain_request
 from .schema import conform, from_payload, to_jsonable
+from .store import LoadedModel, ModelStore
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -12,8 +12,8 @@ import pytest
 from runs_helpers import tagged, write_notebook
 
 from jupyter_mlprod.errors import ExecutionError
-from jupyter_mlprod.notebook import sha256_file
 from jupyter_mlprod.runs.execute import run_notebook
+from jupyter_mlprod.runtime.provenance import sha256_file
 
 pytestmark = pytest.mark.slow
 
@@ -178,6 +178,21 @@ def test_record_holds_git_commit_and_dirty_flag(toy_notebook: Path) -> None:
     clean = run_notebook(toy_notebook, {}, repo / "runs")
     assert clean["git"] == {"commit": git("rev-parse", "HEAD"), "dirty": False}
     (repo / "data.csv").write_text("a,b\n1,1\n")
+    assert run_notebook(toy_notebook, {}, repo / "runs")["git"]["dirty"] is True
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_record_counts_untracked_files_as_dirty_but_not_its_own_runs(toy_notebook: Path) -> None:
+    repo = toy_notebook.parent
+    for args in (["init", "-q"], ["add", "toy.ipynb", "data.csv"], ["commit", "-qm", "init"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True
+        )
+    # An earlier run's directory is untracked too, but it is this tool's own output.
+    (repo / "runs" / "earlier").mkdir(parents=True)
+    (repo / "runs" / "earlier" / "run.json").write_text("{}")
+    assert run_notebook(toy_notebook, {}, repo / "runs")["git"]["dirty"] is False
+    (repo / "helper.py").write_text("SCALE = 2\n")
     assert run_notebook(toy_notebook, {}, repo / "runs")["git"]["dirty"] is True
 
 

@@ -4,6 +4,7 @@ and the bookkeeping cells' code executed in-process."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from jupyter_mlprod.runs.verify import (
     load_value,
 )
 from jupyter_mlprod.runtime.compare import compare_predictions
+from jupyter_mlprod.runtime.provenance import sha256_file
 
 
 def test_run_ids_sort_chronologically_and_differ() -> None:
@@ -43,7 +45,7 @@ def test_find_input_files_hashes_existing_literals_and_parameter_paths(tmp_path:
     sources = ['df = pd.read_csv("data/a.csv")\nother = "missing.csv"', "%time x = 'b.csv'"]
     found = record.find_input_files(sources, ["b.csv", 3, ["data/a.csv"]], tmp_path)
     assert [entry["path"] for entry in found] == ["data/a.csv", "b.csv"]
-    assert found[0]["sha256"] == record.sha256_file(tmp_path / "data" / "a.csv")
+    assert found[0]["sha256"] == sha256_file(tmp_path / "data" / "a.csv")
 
 
 def test_changed_inputs_reports_edited_and_missing_files(tmp_path: Path) -> None:
@@ -56,6 +58,21 @@ def test_changed_inputs_reports_edited_and_missing_files(tmp_path: Path) -> None
         "a.csv",
         "b.csv (missing)",
     ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script stands in")
+def test_package_versions_of_another_interpreter_come_from_the_same_listing(
+    tmp_path: Path,
+) -> None:
+    from jupyter_mlprod.runtime.provenance import installed_distributions
+
+    # A different executable (a kernel's): the listing runs there, as a script.
+    other = tmp_path / "python"
+    other.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    other.chmod(0o755)
+    here = installed_distributions()
+    assert record.package_versions(str(other)) == here == record.package_versions(None)
+    assert "numpy" in here and list(here) == sorted(here)
 
 
 def test_list_records_newest_first_and_skips_foreign_dirs(tmp_path: Path) -> None:

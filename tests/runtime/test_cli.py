@@ -45,9 +45,9 @@ def test_same_seed_gives_same_model(
 ) -> None:
     for seed in ("5", "5", "6"):
         train(fakearr_cli, capsys, "--seed", seed)
-    import fakearr.registry
+    import fakearr.store
 
-    store = fakearr.registry.ModelStore(workspace.models)
+    store = fakearr.store.ModelStore(workspace.models)
     weights = [store.load(v).artifacts["weights"] for v in ("v1", "v2", "v3")]
     np.testing.assert_array_equal(weights[0], weights[1])
     assert not np.array_equal(weights[0], weights[2])
@@ -59,10 +59,10 @@ def test_predict_formats_keep_row_order(
     train(fakepkg_cli, capsys)
     frame = inputs(workspace)
     import fakepkg.predict
-    import fakepkg.registry
+    import fakepkg.store
 
     expected = fakepkg.predict.predict(
-        fakepkg.registry.ModelStore(workspace.models).load().artifacts, frame
+        fakepkg.store.ModelStore(workspace.models).load().artifacts, frame
     ).tolist()
     frame.to_csv("in.csv", index=False)
     frame.to_parquet("in.parquet")
@@ -248,7 +248,7 @@ def test_predict_and_help_stay_light(workspace: Workspace) -> None:
         "import sys, json\n"
         "import fakepkg.cli as cli\n"
         "light = set(sys.modules)\n"
-        "import fakepkg.predict, fakepkg.registry, fakepkg.schema, fakepkg.batch\n"
+        "import fakepkg.predict, fakepkg.store, fakepkg.schema, fakepkg.batch\n"
         "closure = set(sys.modules)\n"
         "code = cli.main(sys.argv[1:])\n"
         "report = {'code': code, 'help': sorted(light), 'closure': sorted(closure)}\n"

@@ -368,7 +368,7 @@ def test_batched_bodies_get_exactly_their_own_answers_and_errors(
     from fakepkg.batching import answer_alone, answer_together
     from fakepkg.cli import call_predict
     from fakepkg.predict import predict
-    from fakepkg.registry import ModelStore
+    from fakepkg.store import ModelStore
 
     model = ModelStore(churn_store).load("v1")
 
@@ -420,7 +420,7 @@ def test_batched_array_requests_match_one_by_one(array_store: Path) -> None:
     from fakearr.batching import answer_alone, answer_together
     from fakearr.cli import call_predict
     from fakearr.predict import predict
-    from fakearr.registry import ModelStore
+    from fakearr.store import ModelStore
 
     model = ModelStore(array_store).load("v1")
 

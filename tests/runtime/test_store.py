@@ -1,4 +1,5 @@
-"""The model store: formats, hashes, refusal of tampered files, aliases, concurrency."""
+"""The model store and its artifact files: formats, hashes, refusal of tampered files,
+aliases, concurrency."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from jupyter_mlprod.runtime.provenance import sha256_file
+
 from .conftest import Workspace
 
 
 @pytest.fixture
-def registry(package_src: Path) -> ModuleType:
-    import fakepkg.registry
+def store_module(package_src: Path) -> ModuleType:
+    import fakepkg.store
 
-    return fakepkg.registry
+    return fakepkg.store
 
 
 @pytest.fixture
@@ -43,8 +46,8 @@ class Opaque:
         self.value = value
 
 
-def test_each_value_gets_the_safest_format(registry: ModuleType, tmp_path: Path) -> None:
-    store = registry.ModelStore(tmp_path / "models")
+def test_each_value_gets_the_safest_format(store_module: ModuleType, tmp_path: Path) -> None:
+    store = store_module.ModelStore(tmp_path / "models")
     artifacts = {
         "model": fitted_model(),
         "weights": np.arange(6.0).reshape(2, 3),
@@ -69,7 +72,7 @@ def test_each_value_gets_the_safest_format(registry: ModuleType, tmp_path: Path)
     }
     for entry in manifest["artifacts"]:
         path = tmp_path / "models" / "v1" / "artifacts" / entry["file"]
-        assert entry["sha256"] == registry.sha256_file(path)
+        assert entry["sha256"] == sha256_file(path)
     loaded = store.load("v1").artifacts
     assert loaded["model"].predict([[3.0]]).tolist() == [1]
     np.testing.assert_array_equal(loaded["weights"], artifacts["weights"])
@@ -91,9 +94,9 @@ class _Marker:
 
 @pytest.mark.parametrize("fix_manifest_hash", [False, True])
 def test_tampered_skops_file_is_refused_without_running_code(
-    registry: ModuleType, errors: ModuleType, tmp_path: Path, fix_manifest_hash: bool
+    store_module: ModuleType, errors: ModuleType, tmp_path: Path, fix_manifest_hash: bool
 ) -> None:
-    store = registry.ModelStore(tmp_path / "models")
+    store = store_module.ModelStore(tmp_path / "models")
     store.save({"model": fitted_model()}, {})
     skops_file = tmp_path / "models" / "v1" / "artifacts" / "model.skops"
     marker = tmp_path / "pwned"
@@ -103,7 +106,7 @@ def test_tampered_skops_file_is_refused_without_running_code(
         # the file is read as skops (a zip of JSON), never unpickled.
         manifest_path = tmp_path / "models" / "v1" / "manifest.json"
         manifest = json.loads(manifest_path.read_text())
-        manifest["artifacts"][0]["sha256"] = registry.sha256_file(skops_file)
+        manifest["artifacts"][0]["sha256"] = sha256_file(skops_file)
         manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(errors.ModelError) as caught:
         store.load("v1")
@@ -113,9 +116,9 @@ def test_tampered_skops_file_is_refused_without_running_code(
 
 
 def test_tampered_joblib_file_is_never_unpickled(
-    registry: ModuleType, errors: ModuleType, tmp_path: Path
+    store_module: ModuleType, errors: ModuleType, tmp_path: Path
 ) -> None:
-    store = registry.ModelStore(tmp_path / "models")
+    store = store_module.ModelStore(tmp_path / "models")
     store.save({"opaque": Opaque(3)}, {})
     marker = tmp_path / "pwned"
     target = tmp_path / "models" / "v1" / "artifacts" / "opaque.joblib"
@@ -126,9 +129,9 @@ def test_tampered_joblib_file_is_never_unpickled(
 
 
 def test_truncated_and_missing_files_are_named(
-    registry: ModuleType, errors: ModuleType, tmp_path: Path
+    store_module: ModuleType, errors: ModuleType, tmp_path: Path
 ) -> None:
-    store = registry.ModelStore(tmp_path / "models")
+    store = store_module.ModelStore(tmp_path / "models")
     store.save({"weights": np.ones(100), "opaque": Opaque(1)}, {})
     artifacts = tmp_path / "models" / "v1" / "artifacts"
     data = (artifacts / "weights.npy").read_bytes()
@@ -142,11 +145,11 @@ def test_truncated_and_missing_files_are_named(
 
 
 def test_skops_load_trusts_only_types_recorded_at_save(
-    registry: ModuleType, errors: ModuleType, tmp_path: Path
+    store_module: ModuleType, errors: ModuleType, tmp_path: Path
 ) -> None:
     import skops.io
 
-    store = registry.ModelStore(tmp_path / "models")
+    store = store_module.ModelStore(tmp_path / "models")
     store.save({"model": fitted_model()}, {})
     skops_file = tmp_path / "models" / "v1" / "artifacts" / "model.skops"
     # Replace the model by a skops file holding an untrusted type and fix the hash, as an
@@ -154,7 +157,7 @@ def test_skops_load_trusts_only_types_recorded_at_save(
     skops.io.dump({"f": Opaque(1)}, skops_file)
     manifest_path = tmp_path / "models" / "v1" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["artifacts"][0]["sha256"] = registry.sha256_file(skops_file)
+    manifest["artifacts"][0]["sha256"] = sha256_file(skops_file)
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(errors.ModelError, match=r"model\.skops: cannot load skops artifact"):
         store.load("v1")
@@ -190,7 +193,7 @@ def test_skops_types_are_recorded_in_full_and_loading_skips_the_estimator_scan(
     saved = _python(
         package_src,
         "import skops.io, pickle, sys\n"
-        "from fakepkg.registry import ModelStore\n"
+        "from fakepkg.store import ModelStore\n"
         f"model = pickle.loads({pickle.dumps(_pipeline())!r})\n"
         f"print(ModelStore({str(models)!r}).save({{'model': model}}, {{}}))\n",
     )
@@ -205,7 +208,7 @@ def test_skops_types_are_recorded_in_full_and_loading_skips_the_estimator_scan(
     loaded = _python(
         package_src,
         "import sys\n"
-        "from fakepkg.registry import ModelStore\n"
+        "from fakepkg.store import ModelStore\n"
         f"model = ModelStore({str(models)!r}).load('v1').artifacts['model']\n"
         "print(model.predict([[0.0], [3.0]]).tolist())\n"
         # An estimator module this pipeline does not use: imported only by skops' scan.
@@ -215,7 +218,7 @@ def test_skops_types_are_recorded_in_full_and_loading_skips_the_estimator_scan(
     assert loaded.stdout.split("\n")[:2] == ["[0, 1]", "False False"]
 
 
-def _swap_model(registry: ModuleType, models: Path, replacement: object) -> dict[str, object]:
+def _swap_model(models: Path, replacement: object) -> dict[str, object]:
     """Replace v1's model by another skops file and fix its hash, as someone with write access
     to the whole store could; return the manifest entry."""
     import skops.io
@@ -224,22 +227,22 @@ def _swap_model(registry: ModuleType, models: Path, replacement: object) -> dict
     skops.io.dump(replacement, skops_file)
     manifest_path = models / "v1" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["artifacts"][0]["sha256"] = registry.sha256_file(skops_file)
+    manifest["artifacts"][0]["sha256"] = sha256_file(skops_file)
     manifest_path.write_text(json.dumps(manifest))
     return dict(manifest["artifacts"][0])
 
 
 def test_a_swapped_estimator_skops_trusts_by_default_is_still_refused(
-    registry: ModuleType, package_src: Path, tmp_path: Path
+    store_module: ModuleType, package_src: Path, tmp_path: Path
 ) -> None:
     from sklearn.tree import DecisionTreeClassifier
 
     models = tmp_path / "models"
-    registry.ModelStore(models).save({"model": fitted_model()}, {})
-    _swap_model(registry, models, DecisionTreeClassifier().fit([[0.0], [1.0]], [0, 1]))
+    store_module.ModelStore(models).save({"model": fitted_model()}, {})
+    _swap_model(models, DecisionTreeClassifier().fit([[0.0], [1.0]], [0, 1]))
     loaded = _python(
         package_src,
-        "from fakepkg.registry import ModelStore\n"
+        "from fakepkg.store import ModelStore\n"
         "from fakepkg.errors import ModelError\n"
         f"try: ModelStore({str(models)!r}).load('v1')\n"
         "except ModelError as error: print(error)\n",
@@ -249,10 +252,10 @@ def test_a_swapped_estimator_skops_trusts_by_default_is_still_refused(
 
 
 def test_versions_saved_with_partial_type_lists_still_load(
-    registry: ModuleType, package_src: Path, tmp_path: Path
+    store_module: ModuleType, package_src: Path, tmp_path: Path
 ) -> None:
     models = tmp_path / "models"
-    registry.ModelStore(models).save({"model": fitted_model()}, {})
+    store_module.ModelStore(models).save({"model": fitted_model()}, {})
     manifest_path = models / "v1" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     # What earlier releases recorded: only the types skops does not trust by default.
@@ -261,7 +264,7 @@ def test_versions_saved_with_partial_type_lists_still_load(
     manifest_path.write_text(json.dumps(manifest))
     loaded = _python(
         package_src,
-        "from fakepkg.registry import ModelStore\n"
+        "from fakepkg.store import ModelStore\n"
         f"print(ModelStore({str(models)!r}).load('v1').artifacts['model'].predict([[3.0]]))\n",
     )
     assert loaded.returncode == 0, loaded.stderr
@@ -269,9 +272,9 @@ def test_versions_saved_with_partial_type_lists_still_load(
 
 
 def test_refs_aliases_promote_and_rollback(
-    registry: ModuleType, errors: ModuleType, tmp_path: Path
+    store_module: ModuleType, errors: ModuleType, tmp_path: Path
 ) -> None:
-    store = registry.ModelStore(tmp_path / "models")
+    store = store_module.ModelStore(tmp_path / "models")
     with pytest.raises(errors.ModelError, match="no model versions"):
         store.resolve(None)
     for value in range(3):
@@ -302,8 +305,8 @@ def test_refs_aliases_promote_and_rollback(
         store.promote("v1", "v2")
 
 
-def test_failed_check_leaves_no_version(registry: ModuleType, tmp_path: Path) -> None:
-    store = registry.ModelStore(tmp_path / "models")
+def test_failed_check_leaves_no_version(store_module: ModuleType, tmp_path: Path) -> None:
+    store = store_module.ModelStore(tmp_path / "models")
 
     def refuse(loaded: dict[str, object]) -> None:
         assert loaded == {"value": 1}
@@ -313,26 +316,6 @@ def test_failed_check_leaves_no_version(registry: ModuleType, tmp_path: Path) ->
         store.save({"value": 1}, {}, check=refuse)
     assert store.versions() == []
     assert [p.name for p in (tmp_path / "models").iterdir() if p.name.startswith(".staging")] == []
-
-
-def test_metadata_helpers(registry: ModuleType, tmp_path: Path) -> None:
-    (tmp_path / "data.csv").write_text("a\n1\n")
-    described = registry.describe_input_files(["data.csv", "gone.csv"], tmp_path)
-    assert described[0]["sha256"] == registry.sha256_file(tmp_path / "data.csv")
-    assert described[1] == {"path": "gone.csv", "sha256": None, "bytes": None}
-    assert registry.git_state(tmp_path) is None
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    subprocess.run(["git", "add", "data.csv"], cwd=tmp_path, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
-        cwd=tmp_path,
-        check=True,
-    )
-    state = registry.git_state(tmp_path)
-    assert state is not None and len(state["commit"]) == 40 and state["dirty"] is False
-    (tmp_path / "data.csv").write_text("a\n2\n")
-    assert registry.git_state(tmp_path)["dirty"] is True
-    assert "numpy" in registry.distribution_versions("fakepkg")
 
 
 @pytest.mark.slow
@@ -353,9 +336,9 @@ def test_two_concurrent_trains_get_distinct_versions(workspace: Workspace) -> No
     assert [p.returncode for p in processes] == [0, 0], outputs
     printed = sorted(out.strip().splitlines()[-1] for out, _ in outputs)
     assert printed == ["v1", "v2"]
-    import fakepkg.registry
+    import fakepkg.store
 
-    store = fakepkg.registry.ModelStore(workspace.models)
+    store = fakepkg.store.ModelStore(workspace.models)
     assert store.versions() == ["v1", "v2"]
     assert sorted(store.manifest(v)["seed"] for v in ("v1", "v2")) == [1, 2]
     for version in ("v1", "v2"):
@@ -363,9 +346,9 @@ def test_two_concurrent_trains_get_distinct_versions(workspace: Workspace) -> No
 
 
 def test_an_artifact_that_cannot_be_saved_is_one_line(
-    registry: ModuleType, errors: ModuleType, tmp_path: Path
+    store_module: ModuleType, errors: ModuleType, tmp_path: Path
 ) -> None:
-    store = registry.ModelStore(tmp_path / "models")
+    store = store_module.ModelStore(tmp_path / "models")
     with pytest.raises(errors.ModelError) as caught:
         store.save({"scorer": lambda value: value}, {"schema": {}})
     message = str(caught.value)
