@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import runtime
-from .analysis import Analysis, AnalysisOptions, analyse_notebook
+from .analysis import ERROR, Analysis, AnalysisOptions, Problem, analyse_notebook
 from .codegen import PackageNames, package_name_for, render_package
 from .errors import ConversionError, OutputExistsError
 from .notebook import load_notebook, write_tree_atomically
@@ -57,7 +57,8 @@ def convert_notebook(
     Raises:
         NotebookError: the notebook cannot be read.
         OutputExistsError: ``out_dir`` exists and ``options.force`` is false.
-        ConversionError: the analysis found errors (one message per error).
+        ConversionError: the analysis found errors (carried as its ``problems``), or the
+            generated code could not be formatted.
     """
     options = options or ConvertOptions()
     path = str(notebook_path)
@@ -69,7 +70,7 @@ def convert_notebook(
         AnalysisOptions(options.predict_input, options.predict_output, options.lift_paths),
     )
     if not analysis.ok:
-        raise ConversionError([problem.render(path) for problem in analysis.errors])
+        raise ConversionError(analysis.errors, path)
     names = PackageNames.from_name(options.name or package_name_for(path))
     roots = {binding.root for binding in analysis.imports if binding.level == 0}
     pinned, requirement_warnings = pin_requirements(
@@ -102,6 +103,5 @@ def _format_tree(root: Path) -> None:
         # Run from the package root so ruff sees `src/` and sorts first-party imports.
         result = subprocess.run([*command, *generated], capture_output=True, text=True, cwd=root)
         if result.returncode not in (0, 1):
-            raise ConversionError(
-                [f"formatting the generated code failed: {result.stderr.strip()}"]
-            )
+            message = f"formatting the generated code failed: {result.stderr.strip()}"
+            raise ConversionError([Problem(ERROR, "conversion", message)], None)

@@ -9,17 +9,21 @@ and prints that line; anything else is a bug and keeps its traceback.
     MlprodError
      ├── NotebookError        the file is not a usable notebook (missing, not JSON, old nbformat)
      │    └── CellError        a problem located in one cell (index, id, line, column)
-     ├── ConversionError       the analysis found problems that stop a clean conversion
+     ├── ConversionError       problems stop a clean conversion (carries them as Problems)
      ├── OutputExistsError     the output directory exists and --force was not given
      ├── ParameterError        a parameter override names an unknown parameter or a bad value
      ├── ExecutionError        a notebook run failed in a cell (papermill)
-     ├── VerificationError     the package's predictions differ from the notebook's
-     └── ModelError            a model store or model file problem (tampered, missing version)
+     └── VerificationError     the package's predictions differ from the notebook's
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Only for annotations: the analysis imports this module.
+    from .analysis.types import Problem
 
 
 class MlprodError(Exception):
@@ -63,11 +67,18 @@ class CellError(NotebookError):
 class ConversionError(MlprodError):
     """The notebook has problems that stop a clean conversion.
 
-    ``messages`` holds one line per error; the first is the headline.
+    ``problems`` holds them as values (for the server and the UI to show and locate);
+    ``messages`` holds one line per problem; the first is the headline.
+
+    Args:
+        problems: the error-severity problems.
+        path: the notebook the problems are located in, named by each message; None for a
+            problem with the conversion itself rather than with the notebook.
     """
 
-    def __init__(self, messages: Sequence[str]) -> None:
-        self.messages = tuple(messages)
+    def __init__(self, problems: Sequence[Problem], path: str | None) -> None:
+        self.problems = tuple(problems)
+        self.messages = tuple(problem.render(path) for problem in self.problems)
         more = len(self.messages) - 1
         head = self.messages[0] if self.messages else "conversion failed"
         suffix = f" (and {more} more problem{'s' if more > 1 else ''}: run `nb2prod check`)"
@@ -110,10 +121,6 @@ class ExecutionError(MlprodError):
 
 class VerificationError(MlprodError):
     """The generated package does not reproduce the notebook's predictions."""
-
-
-class ModelError(MlprodError):
-    """A model store problem: missing version, tampered or truncated file."""
 
 
 def locate(cell_index: int, cell_id: str | None = None, line: int | None = None) -> str:

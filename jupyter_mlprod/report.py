@@ -106,19 +106,7 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
             for found in analysis.paths
         ],
         "requirements_from_pip": list(analysis.pip_requirements),
-        "problems": [
-            {
-                "severity": problem.severity,
-                "code": problem.code,
-                "message": problem.message,
-                "cell": problem.cell,
-                "cell_id": problem.cell_id,
-                "line": problem.line,
-                "column": problem.column,
-                "hint": problem.hint,
-            }
-            for problem in analysis.problems
-        ],
+        "problems": [problem.to_json() for problem in analysis.problems],
     }
 
 

@@ -48,14 +48,21 @@ class Problem:
     column: int | None = None
     hint: str = ""
 
-    def render(self, path: str) -> str:
-        """One line: ``path: cell 5 (id ab), line 2: message; hint``."""
-        where = (
-            f"{path}: {locate(self.cell, self.cell_id, self.line)}"
-            if self.cell is not None
-            else path
-        )
-        text = f"{where}: {self.message}"
+    def render(self, path: str | None) -> str:
+        """One line: ``path: cell 5 (id ab), line 2: message; hint``.
+
+        Args:
+            path: the notebook, or None for a problem that is not about one (then the line
+                is only ``message; hint``).
+        """
+        text = self.message
+        if path is not None:
+            where = (
+                f"{path}: {locate(self.cell, self.cell_id, self.line)}"
+                if self.cell is not None
+                else path
+            )
+            text = f"{where}: {text}"
         return f"{text}; {self.hint}" if self.hint else text
 
     def to_json(self) -> dict[str, Any]:

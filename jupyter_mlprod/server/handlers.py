@@ -179,7 +179,7 @@ class ConvertHandler(MlprodHandler):
                 "convert with force to replace it",
             ) from None
         except ConversionError as error:
-            problems = await asyncio.to_thread(conversion_problems, path, error)
+            problems = [problem.to_json() for problem in error.problems]
             raise self.refuse(422, error, problems=problems) from None
         except CellError as error:
             raise self.refuse(422, error, **problems_of(error)) from None
@@ -290,42 +290,23 @@ def analyse_report(notebook: Notebook) -> dict[str, Any]:
     return dict(report_json(analyse_notebook(notebook, AnalysisOptions())))
 
 
-def conversion_problems(path: Path, error: ConversionError) -> list[dict[str, Any]]:
-    """The error-severity problems behind a failed conversion, in the check schema.
-
-    The analysis is repeated because :class:`ConversionError` carries only message lines;
-    if even that fails, each line becomes a problem without a location.
-    """
-    from ..notebook import load_notebook
-
-    try:
-        report = analyse_report(load_notebook(path))
-    except MlprodError:
-        report = {}
-    problems = [p for p in report.get("problems", []) if p.get("severity") == "error"]
-    if problems:
-        return problems
-    return [
-        {"severity": "error", "code": "conversion", "message": message}
-        for message in error.messages
-    ]
-
-
 def problems_of(error: MlprodError) -> dict[str, Any]:
     """``{"problems": [...]}`` locating a cell error for the UI's jump-to-cell; else ``{}``."""
     if not isinstance(error, CellError):
         return {}
-    problem = {
-        "severity": "error",
-        "code": "notebook",
-        "message": error.problem,
-        "cell": error.cell_index,
-        "cell_id": error.cell_id,
-        "line": error.line,
-        "column": error.column,
-        "hint": error.hint,
-    }
-    return {"problems": [problem]}
+    from ..analysis import ERROR, Problem
+
+    problem = Problem(
+        ERROR,
+        "notebook",
+        error.problem,
+        error.cell_index,
+        error.cell_id,
+        error.line,
+        error.column,
+        error.hint,
+    )
+    return {"problems": [problem.to_json()]}
 
 
 def run_job(
