@@ -158,9 +158,10 @@ class GeneratedModule:
 
 
 GENERATED_MODULES: tuple[GeneratedModule, ...] = (
-    GeneratedModule("data", frozenset({"Params", "dataclass", "Any"})),
-    GeneratedModule("train", frozenset({"Params", "dataclass", "Any"})),
-    GeneratedModule("predict", frozenset({"ARTIFACT_NAMES", "Mapping", "Any"})),
+    # `features`: a module reaches a helper named like its own function (`def train`) there.
+    GeneratedModule("data", frozenset({"Params", "dataclass", "Any", "features"})),
+    GeneratedModule("train", frozenset({"Params", "dataclass", "Any", "features"})),
+    GeneratedModule("predict", frozenset({"ARTIFACT_NAMES", "Mapping", "Any", "features"})),
     GeneratedModule(
         "pipeline",
         frozenset(
