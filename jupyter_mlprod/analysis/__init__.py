@@ -8,8 +8,9 @@ an :class:`Analysis` value; it does no I/O and never executes notebook code. The
 The analysis is a chain of named steps, each in its own module: :mod:`.intake` reads the
 cells and metadata, :mod:`.statements` gathers each statement's names, :mod:`.walk` links
 reads to definitions, :mod:`.predict_io` picks the predict input and output,
-:mod:`.planning` splits the stages into functions, :mod:`.placement` places the carried
-helpers and :mod:`.paths` finds hard-coded paths. :mod:`.types` holds the values they pass.
+:mod:`.planning` splits the stages into functions and :mod:`.paths` finds hard-coded paths.
+:mod:`.types` holds the values they pass. Where the carried helpers land is codegen's decision
+(:mod:`jupyter_mlprod.codegen.placement`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ..notebook import Notebook
 from .intake import read_cells, read_metadata
 from .log import ProblemLog
 from .paths import find_paths
-from .placement import place_helpers
 from .planning import plan_stages
 from .predict_io import choose_predict_io
 from .statements import ImportBinding, Statement, StatementKind
@@ -32,7 +32,6 @@ from .types import (
     Definition,
     Flow,
     FoundPath,
-    Helper,
     IOSource,
     PathKind,
     PredictIO,
@@ -51,7 +50,6 @@ __all__ = [
     "Definition",
     "Flow",
     "FoundPath",
-    "Helper",
     "IOSource",
     "ImportBinding",
     "PathKind",
@@ -84,7 +82,6 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
     planned = plan_stages(walked, predict_io, log)
     carried = walked.carried
     report_redefined_helpers(carried, log)
-    helpers = place_helpers(carried, planned.plans)
     found_paths, lifted, input_files = find_paths(
         intake.parameters,
         intake.parameters_cell,
@@ -114,7 +111,6 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         artifact_sources=planned.artifact_sources,
         flows=walked.flows,
         carried=carried,
-        helpers=helpers,
         imports=used_imports(walked.needed),
         display_only=walked.display_only,
         magics=intake.magics,

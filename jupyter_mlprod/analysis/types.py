@@ -148,14 +148,6 @@ class StagePlan:
 
 
 @dataclass(frozen=True)
-class Helper:
-    """A function or class carried into the package, and the module it lands in."""
-
-    statement: Statement
-    module: str  # "features", "data", "train" or "pipeline"
-
-
-@dataclass(frozen=True)
 class PredictIO:
     """The predict stage's input and output names and how they were chosen."""
 
@@ -184,7 +176,6 @@ class Analysis:
     flows: tuple[Flow, ...]
     # The functions and classes the stages need, in notebook order.
     carried: tuple[Statement, ...]
-    helpers: tuple[Helper, ...]
     imports: tuple[ImportBinding, ...]  # the binding of each imported name the package uses
     display_only: tuple[Statement, ...]
     magics: tuple[tuple[int, MagicNote], ...]

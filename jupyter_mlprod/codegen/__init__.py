@@ -2,8 +2,9 @@
 files, as ``{relative path: text}``. No I/O; formatting is applied by the orchestrator.
 
 :func:`render_package` puts the package together from its parts: the Python modules
-(:mod:`.modules`, which moves notebook statements with :mod:`.rewrite`), the scaffolding from
-template files (:mod:`.scaffold`), and the runtime files it is given.
+(:mod:`.modules`, which moves notebook statements with :mod:`.rewrite` and places the carried
+helpers with :mod:`.placement`), the scaffolding from template files (:mod:`.scaffold`), and the
+runtime files it is given.
 """
 
 from __future__ import annotations

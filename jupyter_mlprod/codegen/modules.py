@@ -15,8 +15,9 @@ import typing
 from collections.abc import Iterable
 
 from .. import roles
-from ..analysis import Analysis, Helper, StagePlan, Statement
+from ..analysis import Analysis, StagePlan, Statement
 from ..roles import EVALUATE, PREDICT, PREPARE, RESERVED_NAMES, stage_spec
+from .placement import SHARED_MODULE, Helper, place_helpers
 from .rewrite import AttributeAccess, function_source, rewrite_statement
 from .text import assemble, cells_text, helper_code, load_template, result_dataclass
 
@@ -39,8 +40,9 @@ class ModuleRenderer:
         self.analysis = analysis
         self.notebook_name = notebook_name
         self.imports = {binding.name: binding for binding in analysis.imports}
+        self.helpers = place_helpers(analysis.carried, analysis.plans)
         self.helper_module = {
-            name: helper.module for helper in analysis.helpers for name in helper.statement.defines
+            name: helper.module for helper in self.helpers for name in helper.statement.defines
         }
         self.param_names = {spec.name for spec in analysis.parameters}
         # The stage functions' parameters argument, unless the notebook has its own `params`
@@ -157,7 +159,7 @@ class ModuleRenderer:
         helpers placed there, the stage's result class and its function."""
         spec = stage_spec(role)
         plan = self.analysis.plan(role)
-        helpers = [h for h in self.analysis.helpers if h.module == spec.module]
+        helpers = [h for h in self.helpers if h.module == spec.module]
         statements = plan.statements if plan else ()
         cells = plan.cells if plan else ()
         header = [
@@ -179,7 +181,7 @@ class ModuleRenderer:
 
     def features_module(self) -> str | None:
         """``features.py``: the classes and shared helpers, or None when there are none."""
-        helpers = [h for h in self.analysis.helpers if h.module == "features"]
+        helpers = [h for h in self.helpers if h.module == SHARED_MODULE]
         if not helpers:
             return None
         cells = sorted({h.statement.cell for h in helpers})
@@ -191,7 +193,7 @@ class ModuleRenderer:
             "code.",
             '"""',
         ]
-        imports = self._imports_for((), "features", helpers)
+        imports = self._imports_for((), SHARED_MODULE, helpers)
         return assemble(header, imports, [helper_code(h) for h in helpers])
 
     def pipeline_module(self, notebook_sha256: str) -> str:
@@ -201,7 +203,7 @@ class ModuleRenderer:
         io = analysis.predict_io
         prepare = analysis.plan(PREPARE)
         evaluate = analysis.plan(EVALUATE)
-        helpers = [h for h in analysis.helpers if h.module == "pipeline"]
+        helpers = [h for h in self.helpers if h.module == "pipeline"]
         header = [
             f'"""The training pipeline of {self.notebook_name}: load → train → predict on the '
             "held-out",
@@ -350,9 +352,9 @@ class ModuleRenderer:
         # A helper named like this module's own function (`def train(...)` in a PyTorch
         # notebook) is called through its module instead.
         names: dict[str, AttributeAccess] = {
-            helper: ("features", helper)
+            helper: (SHARED_MODULE, helper)
             for helper, home in self.helper_module.items()
-            if home == "features" and helper in RESERVED_NAMES[module]
+            if home == SHARED_MODULE and helper in RESERVED_NAMES[module]
         }
         strings: dict[str, AttributeAccess] = {}
         if rewrite_params:

@@ -10,7 +10,7 @@ from string import Template
 
 import libcst as cst
 
-from ..analysis import Helper
+from .placement import Helper
 
 
 def load_template(name: str) -> Template:

@@ -18,6 +18,7 @@ from jupyter_mlprod import roles
 from jupyter_mlprod.analysis import Analysis, analyse_notebook
 from jupyter_mlprod.codegen import render_package
 from jupyter_mlprod.codegen.names import PackageNames
+from jupyter_mlprod.codegen.placement import place_helpers
 from jupyter_mlprod.notebook import Notebook, load_notebook, notebook_from_json
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_notebooks"
@@ -113,7 +114,7 @@ def _generated_names(analysis: Analysis, source: str) -> set[str]:
     """What codegen itself binds in a module: all top-level names but the notebook's own
     imports and helpers."""
     from_notebook = {binding.name for binding in analysis.imports}
-    from_notebook |= {name for helper in analysis.helpers for name in helper.statement.defines}
+    from_notebook |= {name for statement in analysis.carried for name in statement.defines}
     return _top_level_names(source) - from_notebook
 
 
@@ -160,7 +161,8 @@ def test_same_named_helpers_are_called_through_features(
     rendered: list[tuple[Analysis, dict[str, str]]],
 ) -> None:
     analysis, files = next(pair for pair in rendered if pair[0].path == "same_named_helpers.ipynb")
-    assert {helper.module for helper in analysis.helpers} == {"features"}
+    helpers = place_helpers(analysis.carried, analysis.plans)
+    assert {helper.module for helper in helpers} == {"features"}
     src = f"src/{NAMES.module}"
     assert "X = features.load(200)" in files[f"{src}/data.py"]
     assert "model = features.train(" in files[f"{src}/train.py"]

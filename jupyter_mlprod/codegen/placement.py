@@ -1,18 +1,28 @@
 """Helper placement: the generated module each carried function and class lands in.
 
-A codegen decision kept self-contained: it reads only its arguments and the stage table.
+Self-contained: it reads only its arguments (the analysis's carried statements and stage
+plans) and the stage table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .. import roles
-from .statements import CLASS, FUNCTION, Statement
-from .types import Helper, StagePlan
+from ..analysis import StagePlan, Statement
+from ..analysis.statements import CLASS, FUNCTION
 
 # Shared code (classes, whatever predict needs, whatever several modules use) lives here.
 SHARED_MODULE = "features"
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A function or class carried into the package, and the module it lands in."""
+
+    statement: Statement
+    module: str  # "features", "data", "train" or "pipeline"
 
 
 def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> tuple[Helper, ...]:
