@@ -29,9 +29,9 @@ from jupyter_mlprod.analysis.paths import (
     portable_default,
     unique,
 )
-from jupyter_mlprod.analysis.placement import place_helpers
 from jupyter_mlprod.analysis.predict_io import infer_input_candidates, model_call_assignments
 from jupyter_mlprod.analysis.statements import Statement, is_display_call, parse_cell
+from jupyter_mlprod.codegen.placement import place_helpers
 from jupyter_mlprod.errors import ConversionError
 from jupyter_mlprod.notebook import notebook_from_json
 
@@ -381,7 +381,6 @@ def _placed(*cells: Any) -> dict[str, str]:
     analysis = analyse(*cells)
     assert analysis.ok, analysis.problems
     helpers = place_helpers(analysis.carried, analysis.plans)
-    assert helpers == analysis.helpers
     return {name: h.module for h in helpers for name in h.statement.defines}
 
 
