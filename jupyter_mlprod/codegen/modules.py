@@ -19,7 +19,7 @@ from ..analysis import Analysis, StagePlan, Statement
 from ..roles import EVALUATE, PREDICT, PREPARE, RESERVED_NAMES, stage_spec
 from .placement import SHARED_MODULE, Helper, place_helpers
 from .rewrite import AttributeAccess, function_source, rewrite_statement
-from .text import assemble, cells_text, helper_code, load_template, result_dataclass
+from .text import assemble, cells_text, helper_code, result_dataclass, template_text
 
 _TYPING_NAMES = frozenset(name for name in dir(typing) if not name.startswith("_"))
 # Stages `pipeline.run` calls before predicting, in run order, each handing its outputs on.
@@ -215,7 +215,7 @@ class ModuleRenderer:
             f'"sha256": "{notebook_sha256}"}}\n'
             f'PREDICT_INPUT = "{io.input}"\n'
             f'PREDICT_OUTPUT = "{io.output}"',
-            load_template("training_run.py.tmpl").template,
+            template_text("training_run.py.tmpl"),
         ]
         code += [helper_code(h) for h in helpers]
         if prepare is not None:
@@ -227,7 +227,7 @@ class ModuleRenderer:
             code.append(self._stage_function(EVALUATE, evaluate))
         code.append(self._run_function())
         if evaluate is not None:
-            code.append(load_template("numeric.py.tmpl").template)
+            code.append(template_text("numeric.py.tmpl"))
         stage_modules = [
             spec.module
             for spec in _STAGES_BEFORE_PREDICT

@@ -13,11 +13,15 @@ import libcst as cst
 from .placement import Helper
 
 
-def load_template(name: str) -> Template:
-    """A template file shipped with the package (``codegen/templates/<name>``); its
-    placeholders are ``${name}``."""
+def template_text(name: str) -> str:
+    """The text of a file shipped with the package in ``codegen/templates/``."""
     path = resources.files(__package__).joinpath("templates", name)
-    return Template(path.read_text(encoding="utf-8"))
+    return path.read_text(encoding="utf-8")
+
+
+def load_template(name: str) -> Template:
+    """A template file from ``codegen/templates/``; its placeholders are ``${name}``."""
+    return Template(template_text(name))
 
 
 def cells_text(cells: Iterable[int]) -> str:
