@@ -217,23 +217,22 @@ def concat_rows(parts: list[Any]) -> Any | None:
 
 def slice_rows(predictions: Any, counts: list[int]) -> list[Any] | None:
     """Split a batch's predictions back into one result per request, or None if unsure."""
+    whole: Any
+    rows: Any  # what slices by row position: a pandas object's .iloc, else the value itself
     if isinstance(predictions, pd.DataFrame | pd.Series):
-        sliceable: Any = predictions.reset_index(drop=True)
-        total = len(sliceable)
-        take = lambda start, stop: sliceable.iloc[start:stop]  # noqa: E731
-    elif isinstance(predictions, np.ndarray) and predictions.ndim >= 1:
-        total = len(predictions)
-        take = lambda start, stop: predictions[start:stop]  # noqa: E731
-    elif isinstance(predictions, list):
-        total = len(predictions)
-        take = lambda start, stop: predictions[start:stop]  # noqa: E731
+        whole = predictions.reset_index(drop=True)
+        rows = whole.iloc
+    elif (isinstance(predictions, np.ndarray) and predictions.ndim >= 1) or isinstance(
+        predictions, list
+    ):
+        whole = rows = predictions
     else:
         return None
-    if total != sum(counts):
+    if len(whole) != sum(counts):
         return None
     results, start = [], 0
     for count in counts:
-        results.append(take(start, start + count))
+        results.append(rows[start : start + count])
         start += count
     return results
 

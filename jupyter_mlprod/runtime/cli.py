@@ -460,6 +460,7 @@ def check_value(name: str, value: Any, annotation: Any) -> Any:
 def _predict(args: argparse.Namespace) -> int:
     from . import predict as predict_module
     from .batch import read_input, write_output
+    from .predicting import call_predict
     from .schema import conform, n_rows
     from .store import ModelStore, model_dir
 
@@ -475,18 +476,6 @@ def _predict(args: argparse.Namespace) -> int:
     written = write_output(args.output, predictions, output_name, rows)
     print(f"{rows} predictions from {model.version} written to {written}", file=sys.stderr)
     return 0
-
-
-def call_predict(function: Any, artifacts: dict[str, Any], data: Any) -> Any:
-    """Call ``predict()``, turning its exceptions into one-line :class:`PredictionError`."""
-    try:
-        return function(artifacts, data)
-    except Exception as error:  # noqa: BLE001 - user code may raise anything
-        detail = str(error).strip().splitlines()
-        raise PredictionError(
-            f"predict() failed: {type(error).__name__}" + (f": {detail[0]}" if detail else ""),
-            cause=type(error).__name__,
-        ) from None
 
 
 # ----------------------------------------------------------------------- models
@@ -557,7 +546,8 @@ def _models_rollback(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from .retrain import TOKEN_ENV
-    from .serve import parse_canary, run_server
+    from .routing import parse_canary
+    from .serve import run_server
     from .store import model_dir
 
     run_server(

@@ -1,4 +1,4 @@
-"""HTTP serving: a Starlette app, run by uvicorn.
+"""The HTTP app: a Starlette application over a :class:`ModelServer`, run by uvicorn.
 
 Why Starlette and uvicorn: both are small, typed, well maintained and built on ASGI, the
 standard interface of Python async servers, so the app can also be mounted in another ASGI
@@ -20,6 +20,11 @@ Endpoints::
 
 Every response carries ``X-Model-Version``. Validation errors are 422 with a body naming
 the column; bodies never echo the request payload.
+
+The endpoints are module-level functions that find their state in ``request.app.state``
+(``server``: the :class:`ModelServer`; ``retrainer`` and ``retrain_token``), so
+:func:`create_app` only builds that state and wires the routes. Metrics are metrics.py's,
+canary and shadow routing routing.py's.
 """
 
 from __future__ import annotations
@@ -29,177 +34,38 @@ import functools
 import hashlib
 import hmac
 import json
-import math
 import os
 import sys
 import threading
 import time
 import uuid
-from bisect import bisect_left
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from starlette.applications import Starlette
+from starlette.background import BackgroundTasks
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
 from .batching import Answer, MicroBatcher, answer_alone, answer_together
-from .cli import call_predict
-from .compare import compare_predictions
-from .errors import (
-    InputError,
-    MlprodError,
-    ModelError,
-    ParameterError,
-    PredictionError,
-    SchemaError,
-)
+from .errors import InputError, ModelError, ParameterError, PredictionError, SchemaError
+from .metrics import PREDICT_PATH, Metrics
+from .predicting import call_predict
+from .provenance import utc_now
 from .retrain import RetrainBusy, Retrainer, token_problem
 from .retrain import parse_request as parse_retrain_request
-from .schema import conform, from_payload, to_jsonable
+from .routing import Canary, Serving, compare_shadow
 from .store import LoadedModel, ModelStore
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _T = TypeVar("_T")
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-@dataclass(frozen=True)
-class Canary:
-    """Send ``percent`` % of requests (by a stable hash of the request id) to ``ref``."""
-
-    ref: str
-    percent: float
-
-
-def parse_canary(text: str) -> Canary:
-    """Parse ``REF:PCT`` (e.g. ``v4:10``).
-
-    Raises:
-        ModelError: If the text is not ``REF:PCT`` with 0 <= PCT <= 100.
-    """
-    ref, sep, percent = text.rpartition(":")
-    try:
-        value = float(percent)
-    except ValueError:
-        value = math.nan
-    if not sep or not ref or not 0 <= value <= 100:
-        raise ModelError(
-            f"--canary {text!r}: expected REF:PCT with PCT between 0 and 100, e.g. v4:10"
-        )
-    return Canary(ref=ref, percent=value)
-
-
-def canary_bucket(request_id: str) -> float:
-    """Map a request id to a stable point in [0, 100): the same id always routes the same way."""
-    digest = hashlib.sha256(request_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 * 100
-
-
-@dataclass(frozen=True)
-class Serving:
-    """What is served right now; replaced as a whole on reload so requests see one state."""
-
-    primary: LoadedModel
-    shadow: LoadedModel | None
-    canary: LoadedModel | None
-    canary_percent: float
-
-    def choose(self, request_id: str) -> LoadedModel:
-        """The model for one request: the canary for its share of ids, else the primary."""
-        if self.canary is not None and canary_bucket(request_id) < self.canary_percent:
-            return self.canary
-        return self.primary
-
-
-class Metrics:
-    """Counters and a latency histogram, rendered in the Prometheus text format."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[tuple[str, int]] = Counter()
-        self.by_version: Counter[str] = Counter()
-        self.rows_by_version: Counter[str] = Counter()
-        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-        self.latency_sum = 0.0
-        self.shadow_requests: Counter[str] = Counter()
-        self.shadow_disagreements: Counter[str] = Counter()
-        self.shadow_errors: Counter[str] = Counter()
-
-    def observe(self, path: str, status: int, seconds: float) -> None:
-        """Count one request and its latency."""
-        with self._lock:
-            self.requests[(path, status)] += 1
-            if path == "/predict":
-                self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-                self.latency_sum += seconds
-
-    def prediction(self, version: str, rows: int) -> None:
-        """Count a successful prediction by the version that served it."""
-        with self._lock:
-            self.by_version[version] += 1
-            self.rows_by_version[version] += rows
-
-    def shadow(self, version: str, disagreements: int, failed: bool) -> None:
-        """Count one shadow prediction."""
-        with self._lock:
-            self.shadow_requests[version] += 1
-            self.shadow_disagreements[version] += disagreements
-            self.shadow_errors[version] += int(failed)
-
-    def render(self) -> str:
-        """The metrics page."""
-        with self._lock:
-            lines = [
-                "# HELP mlprod_requests_total HTTP requests by path and status.",
-                "# TYPE mlprod_requests_total counter",
-            ]
-            for (path, status), count in sorted(self.requests.items()):
-                lines.append(f'mlprod_requests_total{{path="{path}",status="{status}"}} {count}')
-            lines += [
-                "# HELP mlprod_predict_latency_seconds Latency of POST /predict.",
-                "# TYPE mlprod_predict_latency_seconds histogram",
-            ]
-            cumulative = 0
-            for bound, count in zip((*LATENCY_BUCKETS, math.inf), self.buckets, strict=True):
-                cumulative += count
-                label = "+Inf" if bound == math.inf else repr(bound)
-                lines.append(f'mlprod_predict_latency_seconds_bucket{{le="{label}"}} {cumulative}')
-            lines.append(f"mlprod_predict_latency_seconds_sum {self.latency_sum:.6f}")
-            lines.append(f"mlprod_predict_latency_seconds_count {cumulative}")
-            for name, help_text, counter in (
-                (
-                    "mlprod_predictions_total",
-                    "Successful predictions by model version.",
-                    self.by_version,
-                ),
-                (
-                    "mlprod_prediction_rows_total",
-                    "Rows predicted by model version.",
-                    self.rows_by_version,
-                ),
-                (
-                    "mlprod_shadow_predictions_total",
-                    "Shadow predictions by shadow version.",
-                    self.shadow_requests,
-                ),
-                (
-                    "mlprod_shadow_disagreements_total",
-                    "Rows where the shadow version disagreed with the served one.",
-                    self.shadow_disagreements,
-                ),
-                (
-                    "mlprod_shadow_errors_total",
-                    "Shadow predictions that failed.",
-                    self.shadow_errors,
-                ),
-            ):
-                lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
-                lines += [f'{name}{{version="{v}"}} {n}' for v, n in sorted(counter.items())]
-            return "\n".join(lines) + "\n"
-
-
-class _JsonLog:
+class JsonLog:
     """An append-only JSON-lines file shared by request threads."""
 
     def __init__(self, path: Path) -> None:
@@ -207,6 +73,7 @@ class _JsonLog:
         self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append one record as one line."""
         line = json.dumps(record, default=str) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line)
@@ -240,10 +107,8 @@ class ModelServer:
         self.canary_spec = canary
         self.max_body_bytes = max_body_bytes
         self.metrics = Metrics()
-        self.prediction_log = _JsonLog(prediction_log) if prediction_log else None
-        self.shadow_log = (
-            _JsonLog(shadow_log or store.root / "shadow.jsonl") if shadow_ref else None
-        )
+        self.prediction_log = JsonLog(prediction_log) if prediction_log else None
+        self.shadow_log = JsonLog(shadow_log or store.root / "shadow.jsonl") if shadow_ref else None
         self._cache: dict[str, LoadedModel] = {}
         self._reload_lock = threading.Lock()
         self.predict_threads = predict_threads
@@ -335,46 +200,266 @@ class ModelServer:
             ),
         }
 
+    def list_models(self) -> dict[str, Any]:
+        """Versions with their metrics, aliases and what is served, for ``GET /models``."""
+        versions = []
+        for version in self.store.versions():
+            manifest = self.store.manifest(version)
+            versions.append(
+                {
+                    "version": version,
+                    "created": manifest.get("created"),
+                    "metrics": manifest.get("metrics", {}),
+                }
+            )
+        aliases = {name: entry.get("version") for name, entry in self.store.aliases().items()}
+        return {"serving": self.describe(), "versions": versions, "aliases": aliases}
+
     def run_shadow(
         self,
         shadow: LoadedModel,
         payload: Any,
         served_version: str,
-        served: Any,
+        served: list[Any],
         request_id: str,
         input_sha256: str,
     ) -> None:
         """Predict with the shadow version and log how it compares; never raises."""
         record: dict[str, Any] = {
-            "time": _now(),
+            "time": utc_now(),
             "request_id": request_id,
             "input_sha256": input_sha256,
             "served_version": served_version,
             "shadow_version": shadow.version,
         }
         started = time.perf_counter()
-        try:
-            data = conform(from_payload(payload, shadow.schema), shadow.schema)
-            predicted = to_jsonable(self.bound_predict(shadow)(data))
-        except MlprodError as error:
-            record.update(error=str(error))
-            self.metrics.shadow(shadow.version, 0, failed=True)
-        else:
-            disagreements = compare_predictions(served, predicted).mismatches
-            record.update(
-                n_rows=len(served),
-                disagreements=disagreements,
-                served=served,
-                shadow=predicted,
-            )
-            self.metrics.shadow(shadow.version, disagreements, failed=False)
+        outcome = compare_shadow(shadow, payload, served, self.bound_predict(shadow))
+        record.update(outcome)
+        self.metrics.shadow(
+            shadow.version, int(outcome.get("disagreements", 0)), failed="error" in outcome
+        )
         record["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
         if self.shadow_log is not None:
             self.shadow_log.write(record)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+# ------------------------------------------------------------------- endpoints
+
+
+def _server(request: Request) -> ModelServer:
+    server: ModelServer = request.app.state.server
+    return server
+
+
+def _reply(
+    request: Request, body: Any, status: int = 200, version: str | None = None, **headers: str
+) -> JSONResponse:
+    """A JSON response carrying ``X-Model-Version`` (the primary version unless given)."""
+    headers["X-Model-Version"] = version or _server(request).serving.primary.version
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _instrumented(path: str, endpoint: Endpoint) -> Endpoint:
+    """The endpoint, counted and timed in the metrics under ``path``."""
+
+    @functools.wraps(endpoint)
+    async def counted(request: Request) -> Response:
+        started = time.perf_counter()
+        response = await endpoint(request)
+        _server(request).metrics.observe(path, response.status_code, time.perf_counter() - started)
+        return response
+
+    return counted
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, refused past the server's limit without buffering more of it.
+
+    Raises:
+        _BodyTooLarge: The body (declared or streamed) is over ``max_body_bytes``.
+    """
+    limit = _server(request).max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge
+    # Content-Length can be absent (chunked) or wrong, so count the streamed bytes too.
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def predict(request: Request) -> Response:
+    """``POST /predict``: predictions for the request's rows, by the version routed to."""
+    server = _server(request)
+    started = time.perf_counter()
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    serving = server.serving
+    model = serving.choose(request_id)
+    version = model.version
+    try:
+        body = await _read_body(request)
+    except _BodyTooLarge:
+        limit = server.max_body_bytes
+        return _reply(request, {"error": f"request body larger than {limit} bytes"}, 413, version)
+    try:
+        # JSON decoding, validation and prediction are CPU work: off the event loop, in
+        # a small pool (see ModelServer.predict_threads).
+        answer = await server.answer(model, body)
+    except InputError as error:
+        return _reply(request, {"error": str(error)}, 400, version)
+    except SchemaError as error:
+        return _reply(
+            request,
+            {"error": str(error), "column": error.column, "problem": error.problem},
+            422,
+            version,
+        )
+    except PredictionError as error:
+        # The model's own message may quote input values: log it, do not return it.
+        print(f"{__package__}: {error}", file=sys.stderr)
+        if error.cause in ("ValueError", "TypeError"):
+            problem = f"the model rejected this input ({error.cause}); see the server log"
+            return _reply(request, {"error": problem}, 422, version)
+        return _reply(request, {"error": "prediction failed; see the server log"}, 500, version)
+    server.metrics.prediction(version, answer.rows)
+    tasks = BackgroundTasks()
+    input_sha256 = hashlib.sha256(body).hexdigest()
+    # A canary request already served by the shadow version has nothing to compare.
+    shadowed = serving.shadow is not None and serving.shadow.version != version
+    if shadowed and serving.shadow is not None and server.shadow_log is not None:
+        tasks.add_task(
+            server.run_shadow,
+            serving.shadow,
+            answer.payload,
+            version,
+            answer.predictions,
+            request_id,
+            input_sha256,
+        )
+    if server.prediction_log is not None:
+        tasks.add_task(
+            server.prediction_log.write,
+            {
+                "time": utc_now(),
+                "request_id": request_id,
+                "version": version,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "input_sha256": input_sha256,
+                "n_rows": answer.rows,
+            },
+        )
+    response = _reply(
+        request, {"predictions": answer.predictions, "version": version}, 200, version
+    )
+    response.headers["X-Request-ID"] = request_id
+    response.background = tasks
+    return response
+
+
+async def health(request: Request) -> Response:
+    """``GET /health``: the server is up, and the version it serves."""
+    return _reply(request, {"status": "ok", "version": _server(request).serving.primary.version})
+
+
+async def models(request: Request) -> Response:
+    """``GET /models``: versions, aliases and what is served."""
+    try:
+        return _reply(request, await run_in_threadpool(_server(request).list_models))
+    except ModelError as error:
+        return _reply(request, {"error": str(error)}, 500)
+
+
+async def metrics(request: Request) -> Response:
+    """``GET /metrics``: the Prometheus text page (not itself counted)."""
+    server = _server(request)
+    return PlainTextResponse(
+        server.metrics.render(),
+        media_type="text/plain; version=0.0.4",
+        headers={"X-Model-Version": server.serving.primary.version},
+    )
+
+
+async def reload(request: Request) -> Response:
+    """``POST /reload``: re-resolve the references; on failure keep serving the old models."""
+    server = _server(request)
+    try:
+        before, after = await run_in_threadpool(server.reload)
+    except ModelError as error:
+        problem = f"reload failed, still serving the old models: {error}"
+        return _reply(request, {"error": problem}, 500)
+    changed = before.versions() != after.versions()
+    return _reply(request, {"reloaded": True, "changed": changed, **server.describe()})
+
+
+def _retrainer_for(request: Request) -> Retrainer | Response:
+    """The retrainer, or the refusal to answer with (off, or the token does not match)."""
+    retrainer: Retrainer | None = request.app.state.retrainer
+    token: str | None = request.app.state.retrain_token
+    if retrainer is None:
+        problem = "retraining is off; start the server with --allow-retrain"
+        return _reply(request, {"error": problem}, 403)
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            problem = "retraining needs Authorization: Bearer <token>"
+            return _reply(request, {"error": problem}, 401)
+    return retrainer
+
+
+async def retrain(request: Request) -> Response:
+    """``POST /retrain``: start ``train`` in a child process (202 with the job)."""
+    allowed = _retrainer_for(request)
+    if isinstance(allowed, Response):
+        return allowed
+    try:
+        params, seed, promote = parse_retrain_request(await _read_body(request))
+        job = await run_in_threadpool(allowed.start, params, seed, promote)
+    except _BodyTooLarge:
+        limit = _server(request).max_body_bytes
+        return _reply(request, {"error": f"request body larger than {limit} bytes"}, 413)
+    except (InputError, ParameterError) as error:
+        return _reply(request, {"error": str(error)}, 400)
+    except RetrainBusy as error:
+        return _reply(request, {"error": str(error)}, 409)
+    return _reply(request, job.describe(), 202, Location=f"/retrain/{job.id}")
+
+
+async def retrain_status(request: Request) -> Response:
+    """``GET /retrain/<id>``: that job's status and the version it produced."""
+    allowed = _retrainer_for(request)
+    if isinstance(allowed, Response):
+        return allowed
+    job = allowed.jobs.get(request.path_params["job"])
+    if job is None:
+        return _reply(request, {"error": "no such retrain job"}, 404)
+    return _reply(request, job.describe())
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    retrainer: Retrainer | None = app.state.retrainer
+    if retrainer is not None:
+        retrainer.stop()  # a training child must not outlive the server
+
+
+ROUTES = [
+    Route(PREDICT_PATH, _instrumented(PREDICT_PATH, predict), methods=["POST"]),
+    Route("/health", _instrumented("/health", health), methods=["GET"]),
+    Route("/models", _instrumented("/models", models), methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/reload", _instrumented("/reload", reload), methods=["POST"]),
+    Route("/retrain", _instrumented("/retrain", retrain), methods=["POST"]),
+    Route("/retrain/{job}", _instrumented("/retrain", retrain_status), methods=["GET"]),
+]
+"""Every endpoint; ``/retrain/<id>`` is counted under ``/retrain``."""
+
+
+# ------------------------------------------------------------------------- app
 
 
 def create_app(
@@ -390,7 +475,7 @@ def create_app(
     micro_batch: bool = True,
     allow_retrain: bool = False,
     retrain_token: str | None = None,
-) -> Any:
+) -> Starlette:
     """Build the Starlette app (used by ``serve`` and, in-process, by tests).
 
     Args:
@@ -409,18 +494,12 @@ def create_app(
         retrain_token: If set, ``/retrain`` requires ``Authorization: Bearer <token>``.
 
     Returns:
-        A Starlette application; ``app.state.server`` is the :class:`ModelServer`.
+        A Starlette application; ``app.state.server`` is the :class:`ModelServer`,
+        ``app.state.retrainer`` the :class:`Retrainer` (None unless ``allow_retrain``).
 
     Raises:
         ModelError: If a reference cannot be resolved or a model cannot be loaded.
     """
-    from starlette.applications import Starlette
-    from starlette.background import BackgroundTasks
-    from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, PlainTextResponse, Response
-    from starlette.routing import Route
-
     from . import predict as predict_module
 
     server = ModelServer(
@@ -435,200 +514,10 @@ def create_app(
         predict_threads=predict_threads,
         micro_batch=micro_batch,
     )
-
-    def reply(
-        body: Any, status: int = 200, version: str | None = None, **headers: str
-    ) -> JSONResponse:
-        headers["X-Model-Version"] = version or server.serving.primary.version
-        return JSONResponse(body, status_code=status, headers=headers)
-
-    def instrumented(
-        path: str, handler: Callable[[Request], Awaitable[Response]]
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
-            response = await handler(request)
-            server.metrics.observe(path, response.status_code, time.perf_counter() - started)
-            return response
-
-        return endpoint
-
-    async def read_body(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > server.max_body_bytes:
-            raise _BodyTooLarge
-        # Content-Length can be absent (chunked) or wrong, so count the streamed bytes too.
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > server.max_body_bytes:
-                raise _BodyTooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def predict(request: Request) -> Response:
-        started = time.perf_counter()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        serving = server.serving
-        model = serving.choose(request_id)
-        version = model.version
-        try:
-            body = await read_body(request)
-        except _BodyTooLarge:
-            limit = server.max_body_bytes
-            return reply({"error": f"request body larger than {limit} bytes"}, 413, version)
-        try:
-            # JSON decoding, validation and prediction are CPU work: off the event loop, in
-            # a small pool (see ModelServer.predict_threads).
-            answer = await server.answer(model, body)
-        except InputError as error:
-            return reply({"error": str(error)}, 400, version)
-        except SchemaError as error:
-            return reply(
-                {"error": str(error), "column": error.column, "problem": error.problem},
-                422,
-                version,
-            )
-        except PredictionError as error:
-            # The model's own message may quote input values: log it, do not return it.
-            print(f"{__package__}: {error}", file=sys.stderr)
-            if error.cause in ("ValueError", "TypeError"):
-                problem = f"the model rejected this input ({error.cause}); see the server log"
-                return reply({"error": problem}, 422, version)
-            return reply({"error": "prediction failed; see the server log"}, 500, version)
-        server.metrics.prediction(version, answer.rows)
-        tasks = BackgroundTasks()
-        input_sha256 = hashlib.sha256(body).hexdigest()
-        # A canary request already served by the shadow version has nothing to compare.
-        shadowed = serving.shadow is not None and serving.shadow.version != version
-        if shadowed and serving.shadow is not None and server.shadow_log is not None:
-            tasks.add_task(
-                server.run_shadow,
-                serving.shadow,
-                answer.payload,
-                version,
-                answer.predictions,
-                request_id,
-                input_sha256,
-            )
-        if server.prediction_log is not None:
-            tasks.add_task(
-                server.prediction_log.write,
-                {
-                    "time": _now(),
-                    "request_id": request_id,
-                    "version": version,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "input_sha256": input_sha256,
-                    "n_rows": answer.rows,
-                },
-            )
-        response = reply({"predictions": answer.predictions, "version": version}, 200, version)
-        response.headers["X-Request-ID"] = request_id
-        response.background = tasks
-        return response
-
-    async def health(request: Request) -> Response:
-        return reply({"status": "ok", "version": server.serving.primary.version})
-
-    async def models(request: Request) -> Response:
-        def listing() -> dict[str, Any]:
-            store = server.store
-            versions = []
-            for version in store.versions():
-                manifest = store.manifest(version)
-                versions.append(
-                    {
-                        "version": version,
-                        "created": manifest.get("created"),
-                        "metrics": manifest.get("metrics", {}),
-                    }
-                )
-            aliases = {name: entry.get("version") for name, entry in store.aliases().items()}
-            return {"serving": server.describe(), "versions": versions, "aliases": aliases}
-
-        try:
-            return reply(await run_in_threadpool(listing))
-        except ModelError as error:
-            return reply({"error": str(error)}, 500)
-
-    async def metrics(request: Request) -> Response:
-        return PlainTextResponse(
-            server.metrics.render(),
-            media_type="text/plain; version=0.0.4",
-            headers={"X-Model-Version": server.serving.primary.version},
-        )
-
-    async def reload(request: Request) -> Response:
-        try:
-            before, after = await run_in_threadpool(server.reload)
-        except ModelError as error:
-            return reply({"error": f"reload failed, still serving the old models: {error}"}, 500)
-        changed = (
-            before.primary.version,
-            getattr(before.canary, "version", None),
-            getattr(before.shadow, "version", None),
-        ) != (
-            after.primary.version,
-            getattr(after.canary, "version", None),
-            getattr(after.shadow, "version", None),
-        )
-        return reply({"reloaded": True, "changed": changed, **server.describe()})
-
-    retrainer = _retrainer(server) if allow_retrain else None
-
-    def retrainer_for(request: Request) -> Retrainer | Response:
-        """The retrainer, or the refusal to answer with (off, or the token does not match)."""
-        if retrainer is None:
-            return reply({"error": "retraining is off; start the server with --allow-retrain"}, 403)
-        if retrain_token is not None:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {retrain_token}".encode()):
-                return reply({"error": "retraining needs Authorization: Bearer <token>"}, 401)
-        return retrainer
-
-    async def retrain(request: Request) -> Response:
-        allowed = retrainer_for(request)
-        if isinstance(allowed, Response):
-            return allowed
-        try:
-            params, seed, promote = parse_retrain_request(await read_body(request))
-            job = await run_in_threadpool(allowed.start, params, seed, promote)
-        except _BodyTooLarge:
-            return reply({"error": f"request body larger than {server.max_body_bytes} bytes"}, 413)
-        except (InputError, ParameterError) as error:
-            return reply({"error": str(error)}, 400)
-        except RetrainBusy as error:
-            return reply({"error": str(error)}, 409)
-        return reply(job.describe(), 202, Location=f"/retrain/{job.id}")
-
-    async def retrain_status(request: Request) -> Response:
-        allowed = retrainer_for(request)
-        if isinstance(allowed, Response):
-            return allowed
-        job = allowed.jobs.get(request.path_params["job"])
-        if job is None:
-            return reply({"error": "no such retrain job"}, 404)
-        return reply(job.describe())
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        if retrainer is not None:
-            retrainer.stop()  # a training child must not outlive the server
-
-    routes = [
-        Route("/predict", instrumented("/predict", predict), methods=["POST"]),
-        Route("/health", instrumented("/health", health), methods=["GET"]),
-        Route("/models", instrumented("/models", models), methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/reload", instrumented("/reload", reload), methods=["POST"]),
-        Route("/retrain", instrumented("/retrain", retrain), methods=["POST"]),
-        Route("/retrain/{job}", instrumented("/retrain", retrain_status), methods=["GET"]),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=ROUTES, lifespan=_lifespan)
     app.state.server = server
-    app.state.retrainer = retrainer
+    app.state.retrainer = _retrainer(server) if allow_retrain else None
+    app.state.retrain_token = retrain_token
     return app
 
 

@@ -180,9 +180,9 @@ def client_for_array(store: Path, **options: Any) -> TestClient:
 
 
 def test_canary_split_is_stable_and_near_the_share(array_store: Path) -> None:
-    import fakearr.serve
+    import fakearr.routing
 
-    client = client_for_array(array_store, model_ref="v1", canary=fakearr.serve.Canary("v2", 20))
+    client = client_for_array(array_store, model_ref="v1", canary=fakearr.routing.Canary("v2", 20))
     row = {"instances": [[0.0, 1.0, 2.0, 3.0]]}
     served = Counter(
         client.post("/predict", json=row, headers={"X-Request-ID": f"req-{i}"}).headers[
@@ -214,12 +214,13 @@ def test_canary_split_is_stable_and_near_the_share(array_store: Path) -> None:
 
 def test_parse_canary(package_src: Path) -> None:
     import fakepkg.errors
-    import fakepkg.serve
+    import fakepkg.routing
 
-    assert fakepkg.serve.parse_canary("production:12.5") == fakepkg.serve.Canary("production", 12.5)
+    parsed = fakepkg.routing.parse_canary("production:12.5")
+    assert parsed == fakepkg.routing.Canary("production", 12.5)
     for bad in ("v2", "v2:abc", "v2:150", ":5"):
         with pytest.raises(fakepkg.errors.ModelError, match="REF:PCT"):
-            fakepkg.serve.parse_canary(bad)
+            fakepkg.routing.parse_canary(bad)
 
 
 def test_rollback_then_reload(
@@ -366,8 +367,8 @@ def test_batched_bodies_get_exactly_their_own_answers_and_errors(
     churn_store: Path, workspace: Workspace
 ) -> None:
     from fakepkg.batching import answer_alone, answer_together
-    from fakepkg.cli import call_predict
     from fakepkg.predict import predict
+    from fakepkg.predicting import call_predict
     from fakepkg.store import ModelStore
 
     model = ModelStore(churn_store).load("v1")
@@ -418,8 +419,8 @@ def test_batched_bodies_get_exactly_their_own_answers_and_errors(
 
 def test_batched_array_requests_match_one_by_one(array_store: Path) -> None:
     from fakearr.batching import answer_alone, answer_together
-    from fakearr.cli import call_predict
     from fakearr.predict import predict
+    from fakearr.predicting import call_predict
     from fakearr.store import ModelStore
 
     model = ModelStore(array_store).load("v1")
