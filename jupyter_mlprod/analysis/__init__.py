@@ -8,7 +8,8 @@ an :class:`Analysis` value; it does no I/O and never executes notebook code. The
 The analysis is a chain of named steps, each in its own module: :mod:`.intake` reads the
 cells and metadata, :mod:`.statements` gathers each statement's names, :mod:`.walk` links
 reads to definitions, :mod:`.predict_io` picks the predict input and output,
-:mod:`.planning` splits the stages into functions and :mod:`.paths` finds hard-coded paths.
+:mod:`.planning` splits the stages into functions and :mod:`.hardcoded_paths` finds
+hard-coded paths (recognised by :mod:`.paths`).
 :mod:`.types` holds the values they pass. Where the carried helpers land is codegen's decision
 (:mod:`jupyter_mlprod.codegen.placement`).
 """
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 from .. import roles
 from ..notebook import Notebook
+from .hardcoded_paths import find_paths
 from .intake import read_cells, read_metadata
 from .log import ProblemLog
-from .paths import find_paths
 from .planning import plan_stages
 from .predict_io import choose_predict_io
 from .statements import ImportBinding, Statement, StatementKind
