@@ -24,7 +24,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .batching import decode_json
 from .errors import InputError, MlprodError
@@ -34,6 +34,8 @@ PACKAGE = __package__ or "model"
 TOKEN_ENV = "MLPROD_RETRAIN_TOKEN"
 KEPT_JOBS = 50
 _REQUEST_KEYS = {"params", "seed", "promote"}
+
+JobStatus = Literal["running", "succeeded", "failed"]
 
 
 class RetrainBusy(MlprodError):
@@ -48,7 +50,7 @@ class RetrainJob:
     params: dict[str, Any]
     seed: int | None
     promote: bool
-    status: str = "running"
+    status: JobStatus = "running"
     started: str = ""
     finished: str | None = None
     version: str | None = None
@@ -56,6 +58,7 @@ class RetrainJob:
     error: str | None = None
 
     def describe(self) -> dict[str, Any]:
+        """The job as JSON fields."""
         return dataclasses.asdict(self)
 
 
