@@ -8,13 +8,13 @@ annotated and commented::
 
 The type of a parameter is its annotation when given, else the type of its default. Values
 from the command line (``-p lr 1``, ``--param lr=1``) are converted by that type rather than
-guessed, so ``1`` becomes ``1.0`` for a float and ``'7'`` stays a string for a str.
+guessed, so ``1`` becomes ``1.0`` for a float and ``'7'`` stays a string for a str; the
+rules are the generated package's own, in :mod:`jupyter_mlprod.runtime.param_types`.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from .errors import CellError, ParameterError
+from .runtime import param_types
+from .runtime.errors import ParameterError as PackageParameterError
 
 # Annotation roots we understand, mapped to the type name used everywhere else.
 _ANNOTATION_ROOTS = {
@@ -43,9 +45,6 @@ _ANNOTATION_ROOTS = {
     "None": "NoneType",
 }
 _CONTAINERS = {"list": list, "dict": dict, "tuple": tuple, "set": set}
-_TRUE = {"true", "yes", "y", "on", "1"}
-_FALSE = {"false", "no", "n", "off", "0"}
-_NONE = {"none", "null", "~"}
 
 
 @dataclass(frozen=True)
@@ -117,72 +116,40 @@ def parse_parameters_cell(source: str, *, path: str, cell_index: int) -> tuple[P
 def coerce_value(spec: ParamSpec, text: str) -> Any:
     """Convert a command-line string to the parameter's type.
 
+    The rules are the generated package's (:mod:`jupyter_mlprod.runtime.param_types`), so
+    ``nb2prod run -p`` and ``train --param`` accept the same text and give the same values.
+
     Raises:
         ParameterError: the text cannot be read as the parameter's type.
     """
-    stripped = text.strip()
-    if spec.nullable and stripped.lower() in _NONE:
-        return None
-    kind = spec.type_name
     try:
-        if kind == "int":
-            return int(stripped)
-        if kind == "float":
-            return float(stripped)
-        if kind == "bool":
-            lowered = stripped.lower()
-            if lowered in _TRUE:
-                return True
-            if lowered in _FALSE:
-                return False
-            raise ValueError(text)
-        if kind == "str":
-            return text
-        if kind in _CONTAINERS:
-            value = _read_literal(stripped)
-            if isinstance(value, (list, tuple, set)) and kind != "dict":
-                return _CONTAINERS[kind](value)
-            if isinstance(value, dict) and kind == "dict":
-                return value
-            raise ValueError(text)
-    except (ValueError, SyntaxError):
+        return param_types.coerce_text(spec.name, text, spec_annotation(spec))
+    except PackageParameterError:
         raise ParameterError(_bad_value(spec, text)) from None
-    # "any" or NoneType: take a literal when the text is one, else the string itself.
-    try:
-        return _read_literal(stripped)
-    except (ValueError, SyntaxError):
-        return text
 
 
 def check_value(spec: ParamSpec, value: Any) -> Any:
     """Check an already-typed value (from YAML/JSON) against the parameter's type.
 
-    Integers are widened to float for float parameters; strings are coerced like CLI text.
+    Integers are widened to float for float parameters; strings are read like CLI text
+    (the package's rules, :mod:`jupyter_mlprod.runtime.param_types`).
 
     Raises:
         ParameterError: the value does not fit the parameter's type.
     """
-    if isinstance(value, str) and spec.type_name != "str":
-        return coerce_value(spec, value)
-    if value is None:
-        if spec.nullable or spec.type_name in {"any", "NoneType"}:
-            return None
-        raise ParameterError(_bad_value(spec, "None"))
-    kind = spec.type_name
-    if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind == "bool" and isinstance(value, bool):
-        return value
-    if kind == "str" and isinstance(value, str):
-        return value
-    if kind in _CONTAINERS and isinstance(value, (list, tuple, set, dict)):
-        if (kind == "dict") == isinstance(value, dict):
-            return _CONTAINERS[kind](value)
-    if kind in {"any", "NoneType"}:
-        return value
-    raise ParameterError(_bad_value(spec, repr(value)))
+    try:
+        return param_types.check_value(spec.name, value, spec_annotation(spec))
+    except PackageParameterError:
+        shown = value if isinstance(value, str) else repr(value)
+        raise ParameterError(_bad_value(spec, shown)) from None
+
+
+def spec_annotation(spec: ParamSpec) -> Any:
+    """The annotation the generated ``Params`` gives this parameter, as a typing object
+    (optional when the default is None, as the package's ``train`` reads it)."""
+    return param_types.with_default(
+        param_types.annotation_from_text(spec.python_type), spec.default
+    )
 
 
 def find_spec(specs: tuple[ParamSpec, ...], name: str) -> ParamSpec:
@@ -289,17 +256,6 @@ def _comment_of(statement: cst.SimpleStatementLine) -> str:
         return trailing.value.lstrip("#").strip()
     leading = [line.comment.value for line in statement.leading_lines if line.comment]
     return " ".join(text.lstrip("#").strip() for text in leading)
-
-
-def _read_literal(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        # JSON spellings (true/false/null) are common on command lines.
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            raise ValueError(text) from None
 
 
 def _not_literal(path: str, cell_index: int, line: int, problem: str) -> CellError:

@@ -215,28 +215,22 @@ def collect_parameters(
 ) -> dict[str, Any]:
     """Merge ``-f params.yaml`` with ``-p NAME VALUE`` (the command line wins).
 
-    YAML values arrive typed (checked later against the parameters cell); ``-p`` values
-    stay strings, converted by the parameter's declared type.
+    File values arrive typed (checked later against the parameters cell); ``-p`` values
+    stay strings, converted by the parameter's declared type. The file is read as a
+    package's ``train --params-file`` reads it (JSON for ``.json``, else YAML).
 
     Raises:
-        ParameterError: the YAML file is unreadable or not a mapping of names.
+        ParameterError: the file is unreadable or not a mapping of names.
     """
+    from ..runtime.errors import ParameterError as PackageParameterError
+    from ..runtime.param_types import read_params_file
+
     values: dict[str, Any] = {}
     if params_file:
-        import yaml
-
         try:
-            with open(params_file, encoding="utf-8") as stream:
-                loaded = yaml.safe_load(stream)
-        except OSError as exc:
-            raise ParameterError(f"{params_file}: cannot read ({exc.strerror})") from None
-        except yaml.YAMLError as exc:
-            raise ParameterError(f"{params_file}: not valid YAML ({_first(exc)})") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
-            raise ParameterError(f"{params_file}: expected a mapping of parameter names to values")
-        values.update(loaded)
+            values.update(read_params_file(params_file))
+        except PackageParameterError as error:
+            raise ParameterError(str(error)) from None
     for name, value in pairs or ():
         values[name] = value
     return values
@@ -327,8 +321,3 @@ def _duration(value: Any) -> str:
 def _parameters(values: dict[str, Any], width: int = 60) -> str:
     text = " ".join(f"{name}={json.dumps(value)}" for name, value in values.items())
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _first(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

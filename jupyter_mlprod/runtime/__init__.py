@@ -19,6 +19,7 @@ FILES: tuple[str, ...] = (
     "errors.py",
     "seeding.py",
     "compare.py",
+    "param_types.py",
     "schema.py",
     "provenance.py",
     "skops_compat.py",

@@ -11,15 +11,12 @@ Only the modules a command needs are imported, and only when it runs: ``predict`
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import json
 import os
 import sys
 import time
-import types
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +24,10 @@ from .errors import (
     InputError,
     MlprodError,
     ModelError,
-    ParameterError,
     PredictionError,
     SchemaError,
 )
+from .param_types import build_params
 from .seeding import DEFAULT_SEED
 
 PACKAGE = __package__ or "model"
@@ -238,220 +235,6 @@ def _metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
-
-
-# ------------------------------------------------------------------- parameters
-
-
-def build_params(params_class: type, overrides: Sequence[str], params_file: str | None) -> Any:
-    """Build ``Params`` from its defaults, a params file, then ``--param`` overrides.
-
-    Args:
-        params_class: The generated ``Params`` dataclass.
-        overrides: ``K=V`` strings from the command line, coerced by the field types.
-        params_file: A YAML or JSON mapping of parameter values, or None.
-
-    Returns:
-        A ``Params`` instance.
-
-    Raises:
-        ParameterError: Naming an unknown parameter or a value of the wrong type.
-    """
-    hints = typing.get_type_hints(params_class)
-    known = [f.name for f in dataclasses.fields(params_class)]
-    values: dict[str, Any] = {}
-    if params_file:
-        values.update(check_params(params_class, _read_params_file(params_file), params_file))
-    for override in overrides:
-        name, sep, text = override.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise ParameterError(f"--param {override!r}: expected NAME=VALUE")
-        _check_known(name, known, "--param")
-        values[name] = coerce_text(name, text, hints[name])
-    return params_class(**values)
-
-
-def check_params(params_class: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Check already-typed values (a params file, a ``POST /retrain`` body) against ``Params``.
-
-    Raises:
-        ParameterError: Naming an unknown parameter or a value of the wrong type.
-    """
-    hints = typing.get_type_hints(params_class)
-    known = [f.name for f in dataclasses.fields(params_class)]
-    checked = {}
-    for name, value in values.items():
-        _check_known(name, known, where)
-        checked[name] = check_value(name, value, hints[name])
-    return checked
-
-
-def _check_known(name: str, known: list[str], where: str) -> None:
-    if name not in known:
-        raise ParameterError(f"{where}: unknown parameter {name!r}; known: {', '.join(known)}")
-
-
-def _read_params_file(path: str) -> dict[str, Any]:
-    source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ParameterError(f"{source}: cannot read parameters file ({error.strerror})") from None
-    try:
-        if source.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            try:
-                import yaml
-            except ImportError:
-                raise ParameterError(f"{source}: YAML needs PyYAML: pip install pyyaml") from None
-            data = yaml.safe_load(text)
-    except ValueError as error:  # json.JSONDecodeError and yaml.YAMLError's parents
-        raise ParameterError(
-            f"{source}: not valid JSON/YAML ({str(error).splitlines()[0]})"
-        ) from None
-    except Exception as error:  # noqa: BLE001 - yaml.YAMLError does not derive from ValueError
-        raise ParameterError(f"{source}: not valid YAML ({type(error).__name__})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ParameterError(f"{source}: expected a mapping of parameter names to values")
-    return data
-
-
-def _type_name(annotation: Any) -> str:
-    if typing.get_args(annotation):
-        return str(annotation).replace("typing.", "")
-    return str(getattr(annotation, "__name__", annotation))
-
-
-def _optional_inner(annotation: Any) -> Any | None:
-    """``X`` for ``X | None`` (or ``Optional[X]``), else None."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(rest) == 1 and len(typing.get_args(annotation)) == 2:
-            return rest[0]
-    return None
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def coerce_text(name: str, text: str, annotation: Any) -> Any:
-    """Convert a command-line string to a parameter's annotated type.
-
-    Raises:
-        ParameterError: ``--param name=text: expected <type>``.
-    """
-    inner = _optional_inner(annotation)
-    if inner is not None:
-        if text.strip().lower() in ("none", "null", ""):
-            return None
-        return coerce_text(name, text, inner)
-    problem = f"--param {name}={text}: expected {_type_name(annotation)}"
-    if annotation is str:
-        return text
-    if annotation is bool:
-        lowered = text.strip().lower()
-        if lowered in _TRUE | _FALSE:
-            return lowered in _TRUE
-        raise ParameterError(problem + " (true or false)")
-    if annotation is int:
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise ParameterError(problem) from None
-    if annotation is float:
-        try:
-            return float(text.strip())
-        except ValueError:
-            raise ParameterError(problem) from None
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        try:
-            parsed = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            origin = typing.get_origin(annotation)
-            if origin in (list, tuple) and "," in text:
-                parsed = [part.strip() for part in text.split(",")]
-            elif origin in (list, tuple):
-                parsed = [text]
-            else:
-                raise ParameterError(problem) from None
-    try:
-        return check_value(name, parsed, annotation)
-    except ParameterError:
-        raise ParameterError(problem) from None
-
-
-def check_value(name: str, value: Any, annotation: Any) -> Any:
-    """Check an already-parsed value (from a params file) against the annotation.
-
-    Returns:
-        The value, with ints widened to float and lists turned into tuples where the
-        annotation asks for it.
-
-    Raises:
-        ParameterError: If the value does not have the annotated type.
-    """
-    problem = ParameterError(
-        f"parameter {name}: expected {_type_name(annotation)}, got {type(value).__name__}"
-    )
-    inner = _optional_inner(annotation)
-    if inner is not None:
-        return None if value is None else check_value(name, value, inner)
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if annotation is Any:
-        return value
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise problem
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise problem
-    if annotation is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise problem
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise problem
-    if origin is list or annotation is list:
-        if not isinstance(value, list | tuple):
-            raise problem
-        return [check_value(name, v, args[0]) for v in value] if args else list(value)
-    if origin is tuple or annotation is tuple:
-        if not isinstance(value, list | tuple):
-            raise problem
-        if not args:
-            return tuple(value)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(check_value(name, v, args[0]) for v in value)
-        if len(args) != len(value):
-            raise problem
-        return tuple(check_value(name, v, a) for v, a in zip(value, args, strict=True))
-    if origin is dict or annotation is dict:
-        if not isinstance(value, dict):
-            raise problem
-        if not args:
-            return dict(value)
-        return {
-            check_value(name, k, args[0]): check_value(name, v, args[1]) for k, v in value.items()
-        }
-    if origin in (typing.Union, types.UnionType):
-        for option in args:
-            try:
-                return check_value(name, value, option)
-            except ParameterError:
-                continue
-        raise problem
-    return value
 
 
 # ---------------------------------------------------------------------- predict

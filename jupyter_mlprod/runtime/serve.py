@@ -525,7 +525,7 @@ def _retrainer(server: ModelServer) -> Retrainer:
     """The retrain jobs of one server: parameters checked against ``Params``; a promoted
     version goes live through the alias and a reload, as ``models promote`` + ``/reload``."""
     from . import params as params_module
-    from .cli import check_params
+    from .param_types import check_params
 
     def check(values: Mapping[str, Any]) -> None:
         check_params(params_module.Params, values, "params")

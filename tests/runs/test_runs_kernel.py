@@ -67,6 +67,9 @@ def test_run_writes_the_executed_notebook_and_a_full_record(toy_notebook: Path, 
         ("layers = [64]", "[3,4]", "[3, 4] list"),
         ("name = 'x'", "7", "'7' str"),
         ("flag: bool = False", "yes", "True bool"),
+        # The package's `train --param` rules (runtime/param_types.py): y/n, comma lists.
+        ("flag: bool = False", "y", "True bool"),
+        ("words: list[str] = ['x']", "age,income", "['age', 'income'] list"),
         ("limit: int | None = 3", "none", "None NoneType"),
     ],
 )

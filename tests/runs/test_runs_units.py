@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from param_cases import PARAMETERS_CELL, TEXT_CASES, TEXT_ERRORS, VALUE_CASES, VALUE_ERRORS
 from runs_helpers import tagged, write_notebook
 
 from jupyter_mlprod.errors import ParameterError
@@ -194,6 +195,42 @@ def test_impossible_parameters_are_rejected_with_one_line(
         resolve_parameters(load_notebook(typed_notebook), {name: given})
     assert fragment in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.fixture
+def table_notebook(tmp_path: Path) -> Path:
+    return write_notebook(tmp_path / "table.ipynb", [tagged(PARAMETERS_CELL, "parameters")])
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), TEXT_CASES)
+def test_run_reads_text_by_the_shared_rules(
+    table_notebook: Path, name: str, text: str, expected: object
+) -> None:
+    # The same table tests/runtime/test_params.py feeds a generated package's `train --param`.
+    typed = resolve_parameters(load_notebook(table_notebook), {name: text})
+    assert repr(typed[name]) == repr(expected)
+
+
+@pytest.mark.parametrize(("name", "text"), TEXT_ERRORS)
+def test_run_refuses_text_by_the_shared_rules(table_notebook: Path, name: str, text: str) -> None:
+    with pytest.raises(ParameterError, match=f"parameter {name!r} expects"):
+        resolve_parameters(load_notebook(table_notebook), {name: text})
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), VALUE_CASES)
+def test_run_checks_typed_values_by_the_shared_rules(
+    table_notebook: Path, name: str, value: object, expected: object
+) -> None:
+    typed = resolve_parameters(load_notebook(table_notebook), {name: value})
+    assert repr(typed[name]) == repr(expected)
+
+
+@pytest.mark.parametrize(("name", "value"), VALUE_ERRORS)
+def test_run_refuses_typed_values_by_the_shared_rules(
+    table_notebook: Path, name: str, value: object
+) -> None:
+    with pytest.raises(ParameterError, match=f"parameter {name!r} expects"):
+        resolve_parameters(load_notebook(table_notebook), {name: value})
 
 
 def test_parameters_without_a_parameters_cell_are_rejected(tmp_path: Path) -> None:
