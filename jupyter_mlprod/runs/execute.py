@@ -110,8 +110,8 @@ def execute_run(
 
     Args:
         progress_bar: show papermill's per-cell progress bar (on a terminal).
-        seed: seed ``random``/NumPy/torch in a first hidden cell, as the package's
-            ``train --seed`` does.
+        seed: seed ``random``/NumPy/torch in a first hidden cell with the package's own
+            ``runtime/seeding.py``, as its ``train --seed`` does.
         capture_input: also save the predict stage's input value (for ``verify``).
         predict_names: the predict input/output names; found from the notebook when None.
         extra: more fields for the run record (``rerun_of``).

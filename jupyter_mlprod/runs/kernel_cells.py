@@ -1,8 +1,9 @@
 """Sources of the bookkeeping cells a run adds around the user's notebook.
 
 They run inside the kernel, which may be another Python environment than this tool's, so
-they import nothing from ``jupyter_mlprod`` and keep their helpers out of the user's
-namespace (defined, called, deleted). Each is tagged :data:`HIDDEN_TAG` and removed from
+they import nothing from ``jupyter_mlprod`` (the prelude carries the text of
+``runtime/seeding.py`` instead) and keep their helpers out of the user's namespace
+(defined, called, deleted). Each is tagged :data:`HIDDEN_TAG` and removed from
 the executed notebook that the run directory keeps, so cell indices match the original.
 """
 
@@ -12,13 +13,15 @@ from collections.abc import Mapping
 
 import nbformat
 
+from ..runtime import read_file
+
 HIDDEN_TAG = "mlprod-hidden"
 KERNEL_INFO_NAME = "kernel.json"
 VALUES_NAME = "values.json"
 
 _PRELUDE = """\
-def __mlprod_prelude(run_dir, seed):
-    import json, os, platform, random, sys
+def __mlprod_prelude(run_dir, seed, seeding_source):
+    import json, os, platform, sys
     info = {
         "executable": sys.executable,
         "python": platform.python_version(),
@@ -26,25 +29,19 @@ def __mlprod_prelude(run_dir, seed):
         "platform": platform.platform(),
     }
     if seed is not None:
-        # The same generators the generated package's `train --seed` seeds.
-        seeded = ["random"]
-        random.seed(seed)
-        try:
-            import numpy
-        except ImportError:
-            pass
-        else:
-            numpy.random.seed(seed % 2**32)
-            seeded.append("numpy")
         import importlib.util
         if importlib.util.find_spec("torch") is not None:
+            # A package's `train` imports its pipeline (torch with it) before seeding; here no
+            # cell has run yet, so load torch now for seed_everything to find and seed it.
             import torch
-            torch.manual_seed(seed)
-            seeded.append("torch")
-        info["seeded"] = seeded
+        # The package's own seeding.py, run in a namespace of its own: the same generators,
+        # order and environment as `train --seed`, and nothing left in the user's namespace.
+        seeding = {"__name__": "__mlprod_seeding"}
+        exec(compile(seeding_source, "seeding.py", "exec"), seeding)
+        info["seeded"] = seeding["seed_everything"](seed)
     with open(os.path.join(run_dir, @INFO_NAME@), "w", encoding="utf-8") as stream:
         json.dump(info, stream)
-__mlprod_prelude(@RUN_DIR@, @SEED@)
+__mlprod_prelude(@RUN_DIR@, @SEED@, @SEEDING_SOURCE@)
 del __mlprod_prelude
 """
 
@@ -117,9 +114,19 @@ del __mlprod_dump
 
 
 def prelude_cell(run_dir: str, seed: int | None) -> nbformat.NotebookNode:
-    """The first cell: record the kernel's interpreter, and seed the generators if asked."""
+    """The first cell: record the kernel's interpreter, and seed the generators if asked.
+
+    Seeding runs the source of ``runtime/seeding.py`` (what a generated package's ``train``
+    calls), so a run and a package seed exactly the same way.
+    """
     return _hidden(
-        _fill(_PRELUDE, INFO_NAME=KERNEL_INFO_NAME, RUN_DIR=run_dir, SEED=seed),
+        _fill(
+            _PRELUDE,
+            INFO_NAME=KERNEL_INFO_NAME,
+            RUN_DIR=run_dir,
+            SEED=seed,
+            SEEDING_SOURCE=read_file("seeding.py"),
+        ),
     )
 
 

@@ -105,6 +105,25 @@ def test_yaml_values_are_checked_and_typed(tmp_path: Path, cli) -> None:  # noqa
     assert not (tmp_path / "other").exists()
 
 
+def test_a_seeded_run_records_what_the_kernel_seeded(tmp_path: Path) -> None:
+    import os
+    import random
+
+    from jupyter_mlprod.runs.execute import execute_run
+
+    notebook = write_notebook(
+        tmp_path / "seeded.ipynb",
+        [tagged("import os, random\nprint(random.random(), os.environ['PYTHONHASHSEED'])")],
+    )
+    record = execute_run(notebook, {}, tmp_path / "runs", seed=5)
+    assert record["seed"] == 5
+    assert record["kernel"]["seeded"][:2] == ["random", "numpy"]
+    random.seed(5)
+    # setdefault, as seed_everything does: a hash seed the kernel inherited stays.
+    expected = f"{random.random()} {os.environ.get('PYTHONHASHSEED', '5')}"
+    assert (Path(record["run_dir"]) / "stdout.txt").read_text().strip() == expected
+
+
 def test_failing_train_cell_exits_1_with_one_line_and_keeps_the_record(
     tmp_path: Path,
     cli,  # noqa: ANN001

@@ -319,6 +319,52 @@ def test_prelude_cell_records_the_interpreter_and_seeds(tmp_path: Path) -> None:
     assert info["seeded"][:2] == ["random", "numpy"]
 
 
+def _generator_states() -> tuple[object, ...]:
+    import random
+    import sys
+
+    name, keys, *rest = np.random.get_state()
+    torch = sys.modules.get("torch")
+    return (
+        random.getstate(),
+        (name, keys.tolist(), *rest),
+        torch.random.get_rng_state().tolist() if torch is not None else None,
+    )
+
+
+def test_prelude_seeds_exactly_what_seed_everything_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+    import os
+
+    from jupyter_mlprod.runtime import read_file, seeding
+
+    cell = kernel_cells.prelude_cell(str(tmp_path), 7)
+    # Generated from the package's seeding.py, so the two cannot drift apart.
+    assert repr(read_file("seeding.py")) in cell.source
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    namespace: dict[str, object] = {}
+    exec(compile(cell.source, "<prelude>", "exec"), namespace)  # noqa: S102 - our own cell
+    assert set(namespace) == {"__builtins__"}  # nothing left in the user's namespace
+    after_prelude = _generator_states()
+    hash_seed = os.environ.get("PYTHONHASHSEED")
+    recorded = json.loads((tmp_path / kernel_cells.KERNEL_INFO_NAME).read_text())["seeded"]
+
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    seeded = seeding.seed_everything(7)
+    assert recorded == seeded  # the same libraries, in the same order
+    assert _generator_states() == after_prelude  # seeded to the same states
+    assert hash_seed == os.environ.get("PYTHONHASHSEED") == "7"  # the same environment
+    if importlib.util.find_spec("torch") is not None:
+        assert seeded == ["random", "numpy", "torch"]
+
+
+def test_prelude_without_a_seed_seeds_nothing(tmp_path: Path) -> None:
+    exec(compile(kernel_cells.prelude_cell(str(tmp_path), None).source, "<p>", "exec"), {})  # noqa: S102
+    assert "seeded" not in json.loads((tmp_path / kernel_cells.KERNEL_INFO_NAME).read_text())
+
+
 def test_compare_predictions_exact_labels_and_float_tolerance() -> None:
     same = compare_predictions(np.array([1, 2, 3]), pd.DataFrame({"y_pred": [1, 2, 3]}))
     assert same.ok and same.rows == 3 and same.mismatches == 0
