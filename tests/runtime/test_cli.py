@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jupyter_mlprod.runtime.compare import compare_predictions
+
 from .conftest import Workspace, train
 
 
@@ -100,7 +102,9 @@ def test_predict_arrays_from_npy_and_csv(
     assert from_npy.shape == (3,)
     for source in ("in.csv", "headed.csv"):
         assert fakearr_cli.main(["predict", "--input", source, "--output", "out.csv"]) == 0
-        np.testing.assert_allclose(pd.read_csv("out.csv")["scores"], from_npy)
+        # CSV is text: forgive float formatting as np.testing.assert_allclose (rtol 1e-7) does.
+        same = compare_predictions(from_npy, pd.read_csv("out.csv")["scores"], rtol=1e-7, atol=0.0)
+        assert same.ok, same.first_differences
 
 
 @pytest.mark.parametrize(
