@@ -254,10 +254,16 @@ def _is_numeric_array(value: Any) -> bool:
 def _encode_npy(value: Any, path: Path) -> dict[str, Any]:
     import numpy as np
 
-    # A numpy scalar (a mean, a threshold) is a 0-d array on disk: no pickle needed.
     with open(path, "wb") as handle:
-        np.save(handle, np.asarray(value), allow_pickle=False)
+        np.save(handle, value, allow_pickle=False)
     return {}
+
+
+def _encode_npy_scalar(value: Any, path: Path) -> dict[str, Any]:
+    import numpy as np
+
+    # A numpy scalar (a mean, a threshold) is a 0-d array on disk: no pickle needed.
+    return _encode_npy(np.asarray(value), path)
 
 
 def _decode_npy(path: Path, entry: Mapping[str, Any]) -> Any:
@@ -418,7 +424,9 @@ def _anything(value: Any) -> bool:
 FORMATS: tuple[ArtifactFormat, ...] = (
     ArtifactFormat("torch-tensor", ".pt", _is_tensor, _encode_tensor, _decode_tensor),
     ArtifactFormat("torch-module", ".pt", _is_module, _encode_module, _decode_module),
-    ArtifactFormat("npy-scalar", ".npy", _is_numeric_scalar, _encode_npy, _decode_npy_scalar),
+    ArtifactFormat(
+        "npy-scalar", ".npy", _is_numeric_scalar, _encode_npy_scalar, _decode_npy_scalar
+    ),
     ArtifactFormat("npy", ".npy", _is_numeric_array, _encode_npy, _decode_npy),
     ArtifactFormat("parquet", ".parquet", _is_pandas, _encode_parquet, _decode_parquet),
     ArtifactFormat("json", ".json", _is_json_value, _encode_json, _decode_json),

@@ -87,8 +87,8 @@ def git_state(directory: Path | None = None, exclude: Iterable[Path] = ()) -> Gi
         first commit.
     """
     try:
-        commit = _git(directory, "rev-parse", "HEAD").strip()
-        top = Path(_git(directory, "rev-parse", "--show-toplevel").strip()).resolve()
+        top_line, commit = _git(directory, "rev-parse", "--show-toplevel", "HEAD").split("\n")[:2]
+        top = Path(top_line).resolve()
         pathspecs = [":/"]
         for path in exclude:
             with contextlib.suppress(ValueError):  # not under the work tree
