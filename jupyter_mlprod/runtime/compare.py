@@ -12,9 +12,10 @@ The rules:
   row, its trailing dimensions flattened into columns ``"0"``, ``"1"``, …; a scalar is one
   row. Columns are matched by position. Rows beyond the shorter side count as mismatches;
   when the column counts differ no values are compared and every row is a mismatch.
-- **Values.** Numbers agree when ``|a - b| <= atol + rtol * max(|a|, |b|)`` (symmetric:
-  neither side is the reference); integers, booleans, strings and other labels must be
-  equal; missing values (``None``, NaN, NaT, ``pandas.NA``) equal each other and nothing
+- **Values.** Floats (also a float against an integer) agree when
+  ``|a - b| <= atol + rtol * max(|a|, |b|)`` (symmetric: neither side is the reference), an
+  infinity only with itself; integers against integers, booleans, strings and other labels
+  must be equal; missing values (``None``, NaN, NaT, ``pandas.NA``) equal each other and nothing
   else; lists, tuples, arrays and dicts inside a cell (JSON predictions) agree element by
   element, dicts with the same keys.
 - **Same layout** (:attr:`Comparison.same_layout`) is stricter, for ``train``'s checks where
