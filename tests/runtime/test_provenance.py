@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import shutil
@@ -114,3 +115,20 @@ def test_the_source_lists_distributions_when_run_as_a_script(provenance: ModuleT
     ).stdout
     assert json.loads(listed) == provenance.installed_distributions()
     assert "numpy" in provenance.installed_distributions()
+
+
+def test_provenance_imports_only_the_standard_library() -> None:
+    from jupyter_mlprod import runtime
+
+    tree = ast.parse(runtime.read_file("provenance.py"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports: the source must run on its own"
+            imported.add(str(node.module).partition(".")[0])
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+    probe = "import sys, jupyter_mlprod.runtime.provenance; print('numpy' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
