@@ -56,3 +56,11 @@ def test_heavy_imports_are_deferred() -> None:
         elif isinstance(node, ast.ImportFrom):
             top_level.add(node.module or "")
     assert not top_level & {"numpy", "pandas", "skops", "starlette", "uvicorn", "pipeline"}
+
+
+def test_runtime_file_names_cannot_clash_with_generated_modules() -> None:
+    from jupyter_mlprod.roles import GENERATED_MODULES
+
+    generated = {"params"} | {module.name for module in GENERATED_MODULES}
+    assert {"data", "train", "predict", "features", "pipeline"} <= generated
+    assert not {name.removesuffix(".py") for name in runtime.FILES} & generated
