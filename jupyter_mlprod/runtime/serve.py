@@ -80,7 +80,7 @@ class JsonLog:
 
 
 class _BodyTooLarge(Exception):
-    pass
+    """The request body is over the server's ``max_body_bytes`` (answered with 413)."""
 
 
 class ModelServer:
