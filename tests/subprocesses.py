@@ -17,3 +17,14 @@ def run_ok(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> 
         f"{done.stderr[-3000:]}"
     )
     return done.stdout
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with a throwaway identity; its stripped stdout."""
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from runs_helpers import tagged, write_notebook
+from subprocesses import git as run_git
 
 from jupyter_mlprod.errors import ExecutionError
 from jupyter_mlprod.runs.execute import run_notebook
@@ -186,13 +187,7 @@ def test_record_holds_git_commit_and_dirty_flag(toy_notebook: Path) -> None:
     repo = toy_notebook.parent
 
     def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        return run_git(repo, *args)
 
     git("init", "-q")
     git("add", "toy.ipynb", "data.csv")

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from subprocesses import git
 
 from .conftest import Workspace, train
 
@@ -23,16 +24,6 @@ def provenance(package_src: Path) -> ModuleType:
     import fakepkg.provenance
 
     return fakepkg.provenance
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 @needs_git
