@@ -267,7 +267,11 @@ def _to_number(name: str, values: pd.Series, target: Any, expected: str) -> pd.S
     if ptypes.is_bool_dtype(actual):
         raise SchemaError(name, f"expected {expected}, got booleans")
     if not ptypes.is_numeric_dtype(actual):
-        numbers = pd.to_numeric(values, errors="coerce")
+        try:
+            numbers = pd.to_numeric(values, errors="coerce")
+        except OverflowError:
+            # JSON integers have no size limit; one past 64 bits cannot become a number column.
+            raise SchemaError(name, f"expected {expected}, got values outside its range") from None
         if (numbers.isna() & values.notna()).any():
             raise SchemaError(name, f"expected {expected}, got text")
         values = numbers

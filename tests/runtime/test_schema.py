@@ -95,6 +95,18 @@ def test_values_outside_a_narrow_dtype_are_refused_not_wrapped(
     assert str(fitting["n"].dtype) == dtype
 
 
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+def test_integers_past_64_bits_are_refused_in_one_line(schema: ModuleType, dtype: str) -> None:
+    """Found by the fuzz suite: a JSON integer like 10**400 made pandas raise OverflowError,
+    which the server answered with a 500."""
+    import fakepkg.errors
+
+    recorded = schema.infer_schema(pd.DataFrame({"n": pd.Series([1, 2], dtype=dtype)}))
+    with pytest.raises(fakepkg.errors.SchemaError, match="outside its range") as caught:
+        schema.conform(pd.DataFrame({"n": pd.Series([10**400, 1], dtype=object)}), recorded)
+    assert caught.value.column == "n"
+
+
 def test_object_text_column_still_refuses_numbers(schema: ModuleType) -> None:
     """pandas 2 records text as ``object``; mixed JSON values build an object column too."""
     import fakepkg.errors
