@@ -9,6 +9,37 @@ both in one `python -m pytest` invocation.
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The fuzz suite's Hypothesis profiles (tests/fuzz/). Registered here, in the root conftest,
+# because Hypothesis loads `--hypothesis-profile=NAME` before conftest files below the root are
+# read. "default" is the CI profile: bounded example counts (each fuzz test sets its own
+# max_examples, scaled by the profile's), derandomized so a run is reproducible, no per-example
+# deadline (a subprocess or a conversion may take a second on a busy machine), no example
+# database written into the working tree. `--hypothesis-profile=long` runs 20 times as many
+# random examples, with the database, for deeper searches by hand.
+_FUZZ_HEALTH_CHECKS = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.large_base_example,
+]
+settings.register_profile(
+    "default",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_FUZZ_HEALTH_CHECKS,
+)
+settings.register_profile(
+    "long",
+    max_examples=2_000,
+    derandomize=False,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_FUZZ_HEALTH_CHECKS,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
