@@ -1,10 +1,11 @@
 """Reading notebooks and writing output trees: the only module that touches storage for
-``check`` and ``convert``.
+``check``, ``convert`` and ``tag``.
 
 Notebooks are validated up front so that every later stage can trust their shape, and every
 defect becomes one :class:`~jupyter_mlprod.errors.NotebookError` line instead of a traceback.
 Output trees are written into a temporary sibling directory and renamed into place, so a
-failed conversion never leaves a half-written package behind.
+failed conversion never leaves a half-written package behind. Tag edits (``nb2prod tag
+--write``) go the same way: a temporary file beside the notebook, renamed over it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,52 @@ def _read_cell(raw: Any, index: int, path: str) -> Cell:
         source=source,
         tags=tuple(tags),
     )
+
+
+def write_cell_tags(
+    path: str | os.PathLike[str], tags_by_cell: Mapping[int, Sequence[str]]
+) -> None:
+    """Set ``metadata.tags`` of some cells of the notebook at ``path``, atomically.
+
+    Everything else in the file (outputs, other metadata, cell order) is written back as read,
+    in nbformat's own layout (one-space indent, sorted keys), to a temporary file beside it
+    that then replaces it, so a failure leaves the notebook as it was. A cell whose tags
+    become empty loses its ``tags`` key.
+
+    Args:
+        path: the notebook.
+        tags_by_cell: cell index (0-based, markdown cells count) → the cell's complete tags.
+
+    Raises:
+        NotebookError: the file is not a usable notebook, has no such cell, or cannot be
+            written.
+    """
+    shown = str(path)
+    target = Path(path)
+    load_notebook(target)  # the same one-line errors as every other reader
+    data = json.loads(target.read_text(encoding="utf-8"))
+    cells = data["cells"]
+    for index, tags in tags_by_cell.items():
+        if not 0 <= index < len(cells):
+            raise NotebookError(shown, f"no cell {index}", "was the notebook changed meanwhile?")
+        metadata = cells[index].setdefault("metadata", {})
+        if tags:
+            metadata["tags"] = list(tags)
+        else:
+            metadata.pop("tags", None)
+    text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            shutil.copymode(target, temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise NotebookError(shown, f"cannot write the notebook ({exc.strerror or exc})") from None
 
 
 def write_tree_atomically(

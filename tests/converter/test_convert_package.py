@@ -157,7 +157,7 @@ def test_absolute_path_is_refused_unless_lifted(tmp_path: Path) -> None:
 def test_check_json_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLES / "messy_sales.ipynb"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["schema"] == "jupyter-mlprod/check" and report["schema_version"] == 1
+    assert report["schema"] == "jupyter-mlprod/check" and report["schema_version"] == 2
     assert report["ok"] is True
     assert [stage["role"] for stage in report["stages"]] == [
         "parameters",

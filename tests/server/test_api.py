@@ -48,6 +48,20 @@ async def test_analyse_posted_notebook_lists_stages_in_order(call: Any, make_not
     assert "cells" not in body
 
 
+async def test_analyse_returns_role_suggestions_for_an_untagged_notebook(
+    call: Any, make_notebook: Any
+) -> None:
+    notebook = make_notebook()
+    for cell in notebook.cells:
+        cell.metadata.pop("tags", None)
+    status, body = await call("POST", "analyse", body={"path": "nb.ipynb", "notebook": notebook})
+    assert status == 200, body
+    assert body["schema_version"] == 2
+    suggested = [(item["cell"], item["role"]) for item in body["suggestions"]]
+    assert suggested == [(1, "parameters"), (2, "load"), (3, "train"), (4, "predict")]
+    assert all(item["reason"] for item in body["suggestions"])
+
+
 async def test_analyse_reports_predict_reading_an_untagged_variable(
     call: Any, make_notebook: Any
 ) -> None:
