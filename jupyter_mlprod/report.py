@@ -9,11 +9,11 @@ from . import roles
 from .analysis import Analysis
 
 SCHEMA = "jupyter-mlprod/check"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def report_json(analysis: Analysis) -> dict[str, Any]:
-    """The analysis in the ``jupyter-mlprod/check`` schema, version 1."""
+    """The analysis in the ``jupyter-mlprod/check`` schema, version 2."""
     cells_by_index = {cell.index: cell for cell in analysis.cells}
     stages = []
     if analysis.parameters_cell is not None:
@@ -81,6 +81,7 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
         "predict": {
             "input": io.input,
             "output": io.output,
+            "output_column": io.output_column,
             "input_source": io.input_source,
             "output_source": io.output_source,
             "reason": io.reason,
@@ -89,6 +90,16 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
         },
         "display_only": [
             {"cell": st.cell, "line": st.line, "code": st.summary} for st in analysis.display_only
+        ],
+        "inferred": [inference.to_json() for inference in analysis.inferred],
+        "left_out": [
+            {
+                "cell": item.statement.cell,
+                "line": item.statement.line,
+                "code": item.statement.summary,
+                "reason": item.reason,
+            }
+            for item in analysis.left_out
         ],
         "magics": [
             {"cell": cell, "line": note.line, "code": note.code, "action": note.action}
@@ -107,6 +118,7 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
         ],
         "requirements_from_pip": list(analysis.pip_requirements),
         "problems": [problem.to_json() for problem in analysis.problems],
+        "suggestions": [suggestion.to_json() for suggestion in analysis.suggestions],
     }
 
 
@@ -132,7 +144,8 @@ def report_text(analysis: Analysis) -> str:
     io = analysis.predict_io
     lines.append("")
     lines.append(
-        f"Predict: input {io.input or '?'} ({io.input_source}), output {io.output or '?'} "
+        f"Predict: input {io.input or '?'} ({io.input_source}), "
+        f"output {io.output_expression or '?'} "
         f"({io.output_source})"
     )
     if io.input_source == "inferred" or io.output_source == "inferred":
@@ -143,6 +156,21 @@ def report_text(analysis: Analysis) -> str:
         lines.append("Display-only code left out")
         for item in data["display_only"]:
             lines.append(f"  cell {item['cell']}, line {item['line']}: {item['code']}")
+    if analysis.left_out:
+        lines.append("")
+        lines.append("Predict cells' code left out (off the data path)")
+        for item in data["left_out"]:
+            lines.append(
+                f"  cell {item['cell']}, line {item['line']}: {item['code']} ({item['reason']})"
+            )
+    if analysis.inferred:
+        lines.append("")
+        lines.append("Untagged code the stages need (inferred; --strict makes it an error)")
+        for inference in analysis.inferred:
+            lines.append(
+                f"  cell {inference.cell}, line {inference.line}: joins {inference.stage} "
+                f"({inference.because})"
+            )
     if analysis.magics:
         lines.append("")
         lines.append("IPython syntax")
@@ -156,6 +184,21 @@ def report_text(analysis: Analysis) -> str:
         for found in analysis.paths:
             lifted = f" -> parameter {found.lifted_to}" if found.lifted_to else ""
             lines.append(f"  cell {found.cell}, line {found.line}: {found.value!r}{lifted}")
+    differing = [
+        suggestion
+        for suggestion in analysis.suggestions
+        # Suggestions never propose `skip`: an author's skip is not a disagreement.
+        if suggestion.role != suggestion.current
+        and not (suggestion.current == roles.SKIP and suggestion.role is None)
+    ]
+    if differing:
+        lines.append("")
+        lines.append("Suggested roles (nb2prod tag)")
+        for suggestion in differing:
+            lines.append(
+                f"  cell {suggestion.cell}: {suggestion.current or 'untagged'} -> "
+                f"{suggestion.role or 'untagged'} ({suggestion.reason})"
+            )
     if analysis.problems:
         lines.append("")
         lines.append("Problems")

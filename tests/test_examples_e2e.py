@@ -21,7 +21,13 @@ from jupyter_mlprod.cli import main as nb2prod
 from jupyter_mlprod.runs.verify import package_module, verify_notebook
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_notebooks"
-NOTEBOOKS = ("churn.ipynb", "house_prices.ipynb", "digits.ipynb", "messy_sales.ipynb")
+NOTEBOOKS = (
+    "churn.ipynb",
+    "house_prices.ipynb",
+    "digits.ipynb",
+    "messy_sales.ipynb",
+    "sparse_tags.ipynb",
+)
 RTOL = 1e-9
 
 pytestmark = pytest.mark.slow

@@ -184,6 +184,49 @@ def make_sales(rng: np.random.Generator, n_rows: int = 1000) -> pd.DataFrame:
     return df
 
 
+def make_bike_rentals(rng: np.random.Generator, n_days: int = 300) -> pd.DataFrame:
+    """Daily rentals per bike-share station with weather, a holiday flag and missing counts."""
+    stations = ["Central", "Harbour", "University", "Old Mill", "Parkside"]
+    base = dict(zip(stations, [180.0, 120.0, 150.0, 60.0, 95.0], strict=True))
+    dates = pd.date_range("2023-03-01", periods=n_days, freq="D")
+    date = np.repeat(dates, len(stations))
+    station = np.tile(stations, n_days)
+    n_rows = len(date)
+    day_of_year = date.day_of_year.to_numpy()
+    temperature = np.round(
+        13 + 9 * np.sin((day_of_year - 110) / 365 * 2 * np.pi) + rng.normal(0, 3, n_rows), 1
+    )
+    weather = rng.choice(["clear", "cloudy", "rain"], size=n_rows, p=[0.5, 0.32, 0.18])
+    humidity = np.round(
+        np.clip(rng.normal(62, 12, n_rows) + np.where(weather == "rain", 18, 0), 20, 100)
+    ).astype(int)
+    windspeed = np.round(np.abs(rng.normal(12, 6, n_rows)), 1)
+    holiday = (rng.random(n_rows) < 0.03).astype(int)
+    weekend = date.day_of_week.to_numpy() >= 5
+    weather_factor = pd.Series(weather).map({"clear": 1.0, "cloudy": 0.85, "rain": 0.45})
+    expected = (
+        np.vectorize(base.get)(station)
+        * weather_factor.to_numpy()
+        * np.exp(0.035 * (temperature - 13) - 0.012 * (windspeed - 12))
+        * np.where(weekend | (holiday == 1), 1.25, 1.0)
+    )
+    df = pd.DataFrame(
+        {
+            "date": date.strftime("%Y-%m-%d"),
+            "station": station,
+            "weather": weather,
+            "temperature": temperature,
+            "humidity": humidity,
+            "windspeed": windspeed,
+            "holiday": holiday,
+            "rentals": rng.poisson(expected).astype(float),
+        }
+    )
+    # The counter at a station fails now and then: no count for that day.
+    df.loc[rng.random(n_rows) < 0.02, "rentals"] = np.nan
+    return df
+
+
 def generate() -> dict[str, pd.DataFrame]:
     """Every data set by file name, drawn in a fixed order from one seeded generator."""
     rng = np.random.default_rng(SEED)
@@ -192,11 +235,12 @@ def generate() -> dict[str, pd.DataFrame]:
         "churn.csv": make_churn(rng),
         "houses.csv": make_houses(rng),
         "sales.csv": make_sales(rng),
+        "bike_rentals.csv": make_bike_rentals(rng),
     }
 
 
 def main() -> None:
-    """Write churn.csv, houses.csv and sales.csv next to this script."""
+    """Write churn.csv, houses.csv, sales.csv and bike_rentals.csv next to this script."""
     for name, frame in generate().items():
         frame.to_csv(DATA_DIR / name, index=False, lineterminator="\n")
         print(f"{name}: {len(frame)} rows, {(DATA_DIR / name).stat().st_size // 1024} KB")

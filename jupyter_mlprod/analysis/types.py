@@ -6,6 +6,7 @@ is a type error, not a silent mismatch.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -33,6 +34,8 @@ class AnalysisOptions:
     predict_input: str | None = None
     predict_output: str | None = None
     lift_paths: bool = False
+    # Report a stage's reads of untagged code as errors instead of completing the stage.
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,20 @@ class Problem:
             "column": self.column,
             "hint": self.hint,
         }
+
+
+@dataclass(frozen=True)
+class Inference:
+    """An untagged statement the stage completion added to a stage, and why."""
+
+    cell: int
+    line: int
+    stage: str  # the role it joins (load, train, predict)
+    because: str  # one line: which value it provides to which statement
+
+    def to_json(self) -> dict[str, Any]:
+        """The inference as the ``check`` report and the lab exchange it."""
+        return {"cell": self.cell, "line": self.line, "stage": self.stage, "because": self.because}
 
 
 @dataclass(frozen=True)
@@ -146,6 +163,10 @@ class StagePlan:
         """The cells the stage's statements come from, in order."""
         return tuple(sorted({statement.cell for statement in self.statements}))
 
+    def mutates(self, name: str) -> bool:
+        """Whether the stage's code changes ``name`` in place (``df["pred"] = …``)."""
+        return any(name in statement.mutates for statement in self.statements)
+
 
 @dataclass(frozen=True)
 class PredictIO:
@@ -158,6 +179,49 @@ class PredictIO:
     reason: str
     input_candidates: tuple[str, ...] = ()
     output_candidates: tuple[str, ...] = ()
+    # Set when the predictions are a column the predict code adds to a frame
+    # (`df["pred"] = model.predict(...)`): the output is `output[output_column]`.
+    output_column: str | None = None
+
+    @property
+    def output_expression(self) -> str | None:
+        """The predict output as code: ``y_pred``, or ``df["pred"]`` for a column output."""
+        if self.output is None or self.output_column is None:
+            return self.output
+        # JSON string syntax is Python string syntax for the column names frames use.
+        return f"{self.output}[{json.dumps(self.output_column)}]"
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A statement of the predict cells that the package leaves out, and why."""
+
+    statement: Statement
+    reason: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The role ``nb2prod tag`` proposes for one code cell, and why.
+
+    Attributes:
+        cell: the code cell's index.
+        cell_id: the cell's nbformat id, if it has one.
+        role: the proposed role (``parameters``, ``load``, ``train``, ``predict``), or None to
+            leave the cell untagged.
+        reason: one line saying what in the cell's code led to the proposal.
+        current: the role the cell is tagged with now, or None.
+    """
+
+    cell: int
+    cell_id: str | None
+    role: str | None
+    reason: str
+    current: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The suggestion as the ``check`` report and the lab exchange it."""
+        return {"cell": self.cell, "role": self.role, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -184,6 +248,13 @@ class Analysis:
     input_files: tuple[str, ...]  # python expressions: `params.data_path` or a string literal
     pip_requirements: tuple[str, ...]
     problems: tuple[Problem, ...]
+    # The untagged statements stage completion added to stages, in notebook order.
+    inferred: tuple[Inference, ...] = ()
+    # Statements of the predict cells left out of the package: files written, reports
+    # updated, code reading the predict stage's intermediate values.
+    left_out: tuple[LeftOut, ...] = ()
+    # The role nb2prod tag proposes for each code cell (tags are not changed by the analysis).
+    suggestions: tuple[Suggestion, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -160,8 +160,13 @@ def test_fitting_a_scaler_is_not_training() -> None:
 
 
 def test_a_training_loop_is_train() -> None:
-    loop = "model = Net()\nfor epoch in range(10):\n    loss = loss_fn(model(xb), yb)\n    loss.backward()\n"
-    loop += "    optimizer.step()\n"
+    loop = (
+        "model = Net()\n"
+        "for epoch in range(10):\n"
+        "    loss = loss_fn(model(xb), yb)\n"
+        "    loss.backward()\n"
+        "    optimizer.step()\n"
+    )
     roles = _suggested(code(SPLIT_LOAD), code(loop), code("y_pred = model(X_test)"))
     assert roles == {0: "load", 1: "train", 2: "predict"}
 
