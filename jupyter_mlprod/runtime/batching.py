@@ -18,7 +18,6 @@ request keeps its own answer: one with a bad value or a failing prediction gets 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .compare import compare_predictions
-from .errors import InputError, MlprodError
+from .errors import MlprodError
+from .json_input import decode_json
 from .schema import Schema, conform, from_payload, n_rows, to_jsonable
 
 # Stop adding requests to a batch past this many body bytes (rows are only known once the
@@ -62,15 +62,6 @@ class Answer:
     predictions: Any
     """JSON-able predictions, one per row."""
     rows: int
-
-
-def decode_json(body: bytes) -> Any:
-    """Decode a request body; a malformed one is an :class:`InputError` naming the decoder's
-    complaint by type only (its message would quote the body)."""
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"malformed JSON: {type(error).__name__}") from None
 
 
 def answer_alone(body: bytes, schema: Schema, predict: Predict) -> Answer:

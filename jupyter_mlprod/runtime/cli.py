@@ -16,9 +16,9 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import (
     InputError,
@@ -26,6 +26,13 @@ from .errors import (
     ModelError,
     PredictionError,
     SchemaError,
+)
+from .http_limits import (
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEAD_BYTES,
+    DEFAULT_READ_TIMEOUT,
+    ConnectionLimits,
 )
 from .param_types import build_params
 from .seeding import DEFAULT_SEED
@@ -56,15 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed so tests and docs can inspect it)."""
-    store = argparse.ArgumentParser(add_help=False)
+    store = _Parser(add_help=False)
     store.add_argument(
         "--model-dir",
         metavar="D",
         help="model store directory (default: $MLPROD_MODEL_DIR, else ./models)",
     )
-    parser = argparse.ArgumentParser(
-        prog=PROG, description=f"Train, version and serve the {PROG} model."
-    )
+    parser = _Parser(prog=PROG, description=f"Train, version and serve the {PROG} model.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", parents=[store], help="train and save a new model version")
@@ -103,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", parents=[store], help="serve predictions over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_ranged(int, 1, 65535), default=8000, help="1 to 65535")
     serve.add_argument(
         "--model", metavar="REF", help="vN, an alias or latest (default: production)"
     )
@@ -125,6 +130,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="predict each request on its own even when concurrent requests could share a call",
     )
     serve.add_argument(
+        "--max-header-bytes",
+        type=_ranged(int, 1024, 1 << 24),
+        default=DEFAULT_MAX_HEAD_BYTES,
+        metavar="N",
+        help=f"larger request heads get 431 (default {DEFAULT_MAX_HEAD_BYTES})",
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=_ranged(float, 0.1, 3600),
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="S",
+        help="seconds a request head, then its body, may take to arrive; slower ones get 408 "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--keep-alive-timeout",
+        type=_ranged(int, 1, 3600),
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        metavar="S",
+        help="seconds a connection may wait for a request before it is closed "
+        f"(default {DEFAULT_KEEP_ALIVE_TIMEOUT})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_ranged(int, 1, 1_000_000),
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"past N open connections requests get 503 (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    serve.add_argument(
         "--allow-retrain",
         action="store_true",
         help="serve POST /retrain (runs train in a child process; $MLPROD_RETRAIN_TOKEN, if "
@@ -132,6 +167,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (like every other error) instead of the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
+def _ranged(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` from ``low`` to ``high``, else a usage error."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text[:20]!r} is not {'an integer' if kind is int else 'a number'} "
+                f"from {low:g} to {high:g}"
+            )
+        return value
+
+    return parse
 
 
 # ------------------------------------------------------------------------ train
@@ -337,6 +397,12 @@ def _serve(args: argparse.Namespace) -> int:
         model_dir(args.model_dir),
         host=args.host,
         port=args.port,
+        limits=ConnectionLimits(
+            max_head_bytes=args.max_header_bytes,
+            read_timeout=args.read_timeout,
+            keep_alive_timeout=args.keep_alive_timeout,
+            max_connections=args.max_connections,
+        ),
         model_ref=args.model,
         shadow_ref=args.shadow,
         canary=parse_canary(args.canary) if args.canary else None,

@@ -15,8 +15,10 @@ One retrain runs at a time; jobs are kept in memory for ``GET /retrain/<id>``.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,8 +28,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from .batching import decode_json
 from .errors import InputError, MlprodError
+from .json_input import decode_json
 from .provenance import utc_now
 
 PACKAGE = __package__ or "model"
@@ -203,10 +205,29 @@ def token_problem(host: str, token: str | None) -> str | None:
     Anyone who reaches ``/retrain`` can spend the host's CPU and, with ``promote``, change what
     is served; on a loopback address only local users can, elsewhere a token is required.
     """
-    loopback = host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
-    if not loopback and not token:
+    if not token and not is_loopback(host):
         return f"--allow-retrain on {host} needs a token: set {TOKEN_ENV}"
     return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a loopback address.
+
+    A name counts only by what it resolves to (``localhost`` does; ``127.attacker.example``
+    does only if its DNS says so), and a name that does not resolve is not loopback: the
+    server would bind whatever it resolves to later.
+    """
+    try:
+        resolved = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {str(sockaddr[0]).partition("%")[0] for *_, sockaddr in resolved}
+    try:
+        return bool(addresses) and all(
+            ipaddress.ip_address(address).is_loopback for address in addresses
+        )
+    except ValueError:
+        return False
 
 
 def _last_line(text: str) -> str:

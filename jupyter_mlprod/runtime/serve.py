@@ -15,14 +15,16 @@ Endpoints::
     GET  /models    versions, aliases and what is being served
     GET  /metrics   Prometheus text format
     POST /reload    re-resolve the model references and load new versions without restart
+                    (off loopback, or with a token set: ``Authorization: Bearer <token>``)
     POST /retrain   run ``train`` in a child process (only with ``serve --allow-retrain``)
     GET  /retrain/<id>  that job's status and the version it produced
 
 Every response carries ``X-Model-Version``. Validation errors are 422 with a body naming
-the column; bodies never echo the request payload.
+the column; bodies never echo the request payload. What a connection may cost (head size,
+read and idle timeouts, connection count) is http_limits.py's.
 
 The endpoints are module-level functions that find their state in ``request.app.state``
-(``server``: the :class:`ModelServer`; ``retrainer`` and ``retrain_token``), so
+(``server``: the :class:`ModelServer`; ``retrainer``, ``retrain_token`` and ``loopback``), so
 :func:`create_app` only builds that state and wires the routes. Metrics are metrics.py's,
 canary and shadow routing routing.py's.
 """
@@ -46,16 +48,17 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .batching import Answer, MicroBatcher, answer_alone, answer_together
 from .errors import InputError, ModelError, ParameterError, PredictionError, SchemaError
+from .http_limits import ConnectionLimits
 from .metrics import PREDICT_PATH, Metrics
 from .predicting import call_predict
 from .provenance import utc_now
-from .retrain import RetrainBusy, Retrainer, token_problem
+from .retrain import TOKEN_ENV, RetrainBusy, Retrainer, is_loopback, token_problem
 from .retrain import parse_request as parse_retrain_request
 from .routing import Canary, Serving, compare_shadow
 from .store import LoadedModel, ModelStore
@@ -81,6 +84,10 @@ class JsonLog:
 
 class _BodyTooLarge(Exception):
     """The request body is over the server's ``max_body_bytes`` (answered with 413)."""
+
+
+class _BodyCut(Exception):
+    """The client went away (or was cut off by a read timeout) before its body arrived."""
 
 
 class ModelServer:
@@ -277,6 +284,7 @@ async def _read_body(request: Request) -> bytes:
 
     Raises:
         _BodyTooLarge: The body (declared or streamed) is over ``max_body_bytes``.
+        _BodyCut: The connection closed before the whole body arrived.
     """
     limit = _server(request).max_body_bytes
     declared = request.headers.get("content-length")
@@ -284,12 +292,19 @@ async def _read_body(request: Request) -> bytes:
         raise _BodyTooLarge
     # Content-Length can be absent (chunked) or wrong, so count the streamed bytes too.
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise _BodyCut from None
     return b"".join(chunks)
+
+
+# Nobody reads the answer to a request whose client has gone; it only keeps the log clean.
+_CUT = {"error": "the connection closed before the request body arrived"}
 
 
 async def predict(request: Request) -> Response:
@@ -305,6 +320,8 @@ async def predict(request: Request) -> Response:
     except _BodyTooLarge:
         limit = server.max_body_bytes
         return _reply(request, {"error": f"request body larger than {limit} bytes"}, 413, version)
+    except _BodyCut:
+        return _reply(request, _CUT, 400, version)
     try:
         # JSON decoding, validation and prediction are CPU work: off the event loop, in
         # a small pool (see ModelServer.predict_threads).
@@ -384,7 +401,17 @@ async def metrics(request: Request) -> Response:
 
 
 async def reload(request: Request) -> Response:
-    """``POST /reload``: re-resolve the references; on failure keep serving the old models."""
+    """``POST /reload``: re-resolve the references; on failure keep serving the old models.
+
+    It changes what is served, so it takes the retrain token when one is set, and off
+    loopback it is refused without one.
+    """
+    refused = _refusal(request)
+    if refused is not None:
+        return refused
+    if request.app.state.retrain_token is None and not request.app.state.loopback:
+        problem = f"/reload off loopback needs a token: start the server with {TOKEN_ENV} set"
+        return _reply(request, {"error": problem}, 403)
     server = _server(request)
     try:
         before, after = await run_in_threadpool(server.reload)
@@ -395,19 +422,26 @@ async def reload(request: Request) -> Response:
     return _reply(request, {"reloaded": True, "changed": changed, **server.describe()})
 
 
+def _refusal(request: Request) -> Response | None:
+    """401 when a token is set and the request does not carry it, else None."""
+    token: str | None = request.app.state.retrain_token
+    if token is None:
+        return None
+    given = request.headers.get("authorization", "")
+    if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return None
+    problem = f"{request.url.path} needs Authorization: Bearer <token>"
+    return _reply(request, {"error": problem}, 401)
+
+
 def _retrainer_for(request: Request) -> Retrainer | Response:
     """The retrainer, or the refusal to answer with (off, or the token does not match)."""
     retrainer: Retrainer | None = request.app.state.retrainer
-    token: str | None = request.app.state.retrain_token
     if retrainer is None:
         problem = "retraining is off; start the server with --allow-retrain"
         return _reply(request, {"error": problem}, 403)
-    if token is not None:
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            problem = "retraining needs Authorization: Bearer <token>"
-            return _reply(request, {"error": problem}, 401)
-    return retrainer
+    refused = _refusal(request)
+    return refused if refused is not None else retrainer
 
 
 async def retrain(request: Request) -> Response:
@@ -421,6 +455,8 @@ async def retrain(request: Request) -> Response:
     except _BodyTooLarge:
         limit = _server(request).max_body_bytes
         return _reply(request, {"error": f"request body larger than {limit} bytes"}, 413)
+    except _BodyCut:
+        return _reply(request, _CUT, 400)
     except (InputError, ParameterError) as error:
         return _reply(request, {"error": str(error)}, 400)
     except RetrainBusy as error:
@@ -475,6 +511,7 @@ def create_app(
     micro_batch: bool = True,
     allow_retrain: bool = False,
     retrain_token: str | None = None,
+    loopback: bool = True,
 ) -> Starlette:
     """Build the Starlette app (used by ``serve`` and, in-process, by tests).
 
@@ -491,7 +528,10 @@ def create_app(
         micro_batch: Let concurrent requests share one predict() call for versions whose
             predict() treats rows independently (see batching.py).
         allow_retrain: Serve ``POST /retrain`` (see retrain.py); otherwise it answers 403.
-        retrain_token: If set, ``/retrain`` requires ``Authorization: Bearer <token>``.
+        retrain_token: If set, ``/retrain`` and ``/reload`` require
+            ``Authorization: Bearer <token>``.
+        loopback: Whether the server listens on loopback addresses only; otherwise
+            ``/reload`` is refused unless ``retrain_token`` is set.
 
     Returns:
         A Starlette application; ``app.state.server`` is the :class:`ModelServer`,
@@ -518,6 +558,7 @@ def create_app(
     app.state.server = server
     app.state.retrainer = _retrainer(server) if allow_retrain else None
     app.state.retrain_token = retrain_token
+    app.state.loopback = loopback
     return app
 
 
@@ -542,12 +583,14 @@ def run_server(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
+    limits: ConnectionLimits | None = None,
     **options: Any,
 ) -> None:
     """Load the models and serve until interrupted (``serve`` command).
 
     ``options`` are :func:`create_app`'s keyword arguments, passed on as they are, so the two
-    never drift apart.
+    never drift apart; ``loopback`` is decided here, from what ``host`` resolves to.
+    ``limits`` bound what each connection may cost (http_limits.py's defaults if None).
     """
     try:
         import uvicorn
@@ -559,7 +602,7 @@ def run_server(
         problem = token_problem(host, options.get("retrain_token"))
         if problem:
             raise ModelError(problem)
-    app = create_app(store_dir, **options)
+    app = create_app(store_dir, loopback=is_loopback(host), **options)
     described = app.state.server.describe()
     print(
         f"{__package__}: serving {described['model']['version']} on http://{host}:{port} "
@@ -569,4 +612,11 @@ def run_server(
         flush=True,
     )
     # The access log is off: it costs a log line per request; use --prediction-log instead.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        **(limits or ConnectionLimits()).uvicorn_options(),
+    )

@@ -279,3 +279,35 @@ def test_predict_and_help_stay_light(workspace: Workspace) -> None:
     after = report["after"]
     for module in ("fakepkg.pipeline", "fakepkg.train", "starlette", "uvicorn", "matplotlib"):
         assert module not in after
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--port", "70000"),
+        ("--port", "0"),
+        ("--port", "-1"),
+        ("--port", "http"),
+        ("--read-timeout", "nan"),
+        ("--keep-alive-timeout", "0"),
+        ("--max-header-bytes", "10"),
+        ("--max-connections", "0"),
+    ],
+)
+def test_serve_refuses_out_of_range_numbers_in_one_line(
+    fakepkg_cli: ModuleType, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        fakepkg_cli.main(["serve", option, value])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"fakepkg serve: error: argument {option}: {value!r} is not ")
+
+
+def test_an_out_of_range_port_is_one_line_from_the_command_line(workspace: Workspace) -> None:
+    result = workspace.run("serve", "--port", "70000")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "fakepkg serve: error: argument --port: '70000' is not an integer from 1 to 65535; "
+        "see fakepkg serve --help"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -180,3 +181,70 @@ def test_real_server_retrains_with_a_token_and_serves_the_promoted_version(
             assert client.get("/health").json() == {"status": "ok", "version": "v2"}
     finally:
         stop(process)
+
+
+def _resolving(table: dict[str, list[str]]) -> Any:
+    """A ``getaddrinfo`` that answers from ``table`` (a name missing from it does not resolve)."""
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0))
+            for a in table[host]
+        ]
+
+    return getaddrinfo
+
+
+@pytest.mark.parametrize(
+    ("host", "resolves_to", "loopback"),
+    [
+        ("127.0.0.1", None, True),
+        ("127.0.0.2", None, True),
+        ("::1", None, True),
+        ("localhost", ["127.0.0.1", "::1"], True),
+        ("0.0.0.0", None, False),
+        ("::", None, False),
+        ("10.1.2.3", None, False),
+        # Looks like loopback, is a name: only what it resolves to counts.
+        ("127.attacker.example", ["203.0.113.7"], False),
+        ("127.attacker.example", [], False),
+        ("127.attacker.example", ["127.0.0.1"], True),
+        ("mixed.example", ["127.0.0.1", "203.0.113.7"], False),
+        ("unresolvable.example", None, False),
+    ],
+)
+def test_loopback_is_what_the_host_resolves_to(
+    package_src: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+    resolves_to: list[str] | None,
+    loopback: bool,
+) -> None:
+    import fakepkg.retrain
+
+    if resolves_to is not None:
+        monkeypatch.setattr(socket, "getaddrinfo", _resolving({host: resolves_to}))
+    elif host == "unresolvable.example":
+        monkeypatch.setattr(socket, "getaddrinfo", _resolving({}))
+    assert fakepkg.retrain.is_loopback(host) is loopback
+    problem = fakepkg.retrain.token_problem(host, None)
+    assert (problem is None) is loopback
+    assert fakepkg.retrain.token_problem(host, "t0ken") is None
+
+
+def test_retrain_on_a_name_that_only_looks_like_loopback_needs_a_token(
+    fakepkg_cli: ModuleType,
+    churn_store: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        socket, "getaddrinfo", _resolving({"127.attacker.example": ["203.0.113.7"]})
+    )
+    code = fakepkg_cli.main(["serve", "--host", "127.attacker.example", "--allow-retrain"])
+    assert code == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    expected = "--allow-retrain on 127.attacker.example needs a token: set MLPROD_RETRAIN_TOKEN"
+    assert line.endswith(expected)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import subprocess
 import sys
 import warnings
@@ -471,3 +473,111 @@ def test_batching_helpers(package_src: Path) -> None:
     sample = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
     assert rows_independent(per_row, {}, sample, per_row({}, sample))
     assert not rows_independent(batch_dependent, {}, sample, batch_dependent({}, sample))
+
+
+def test_reload_takes_the_token_and_is_refused_off_loopback_without_one(
+    array_store: Path,
+) -> None:
+    public = client_for_array(array_store, loopback=False)
+    refused = public.post("/reload")
+    assert refused.status_code == 403
+    assert refused.json()["error"] == (
+        "/reload off loopback needs a token: start the server with MLPROD_RETRAIN_TOKEN set"
+    )
+    for loopback in (True, False):
+        guarded = client_for_array(array_store, loopback=loopback, retrain_token="t0ken")
+        assert guarded.post("/reload").status_code == 401
+        wrong = guarded.post("/reload", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "Bearer <token>" in wrong.json()["error"]
+        right = guarded.post("/reload", headers={"Authorization": "Bearer t0ken"})
+        assert right.status_code == 200 and right.json()["reloaded"] is True
+    assert client_for_array(array_store).post("/reload").status_code == 200
+
+
+def _connect(port: int) -> socket.socket:
+    connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+    connection.settimeout(30)
+    return connection
+
+
+def _closed_by_server(connection: socket.socket) -> bytes:
+    """Read until the server closes the connection; what it sent before closing."""
+    received = b""
+    try:
+        while chunk := connection.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+@pytest.mark.slow
+def test_real_server_limits_heads_timeouts_and_connections(
+    churn_store: Path, workspace: Workspace
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "fakepkg", "serve", "--port", str(port),
+            "--read-timeout", "1", "--keep-alive-timeout", "1", "--max-connections", "8",
+        ],
+        cwd=workspace.root,
+        env=workspace.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_until_serving(process, f"http://127.0.0.1:{port}/health")
+        # A 32 MB header: refused after the limit, not buffered.
+        with _connect(port) as big:
+            sent = 0
+            try:
+                big.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+                while sent < 32 << 20:
+                    big.sendall(b"a" * 65536)
+                    sent += 65536
+            except OSError:
+                pass
+            assert sent < 16 << 20, "the server kept reading a 32 MB header"
+            answer = _closed_by_server(big)
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 431 ")
+        # Idle connections, with no request or after one, are closed after the keep-alive timeout.
+        idle = [_connect(port) for _ in range(3)]
+        used = _connect(port)
+        used.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        for connection in idle:
+            with connection:
+                assert _closed_by_server(connection) == b""
+        with used:
+            answer = _closed_by_server(used)
+            assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'"version":"v1"}')
+        # Slow-loris: a head, or a body, sent a byte at a time is cut off with 408.
+        for request in (
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 200,
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n" + b" " * 200,
+        ):
+            with _connect(port) as slow:
+                for byte in request:
+                    if select.select([slow], [], [], 0.05)[0]:
+                        break  # the server answered: stop sending
+                    slow.sendall(bytes([byte]))
+                answer = _closed_by_server(slow)
+                assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+        # Past --max-connections, requests get 503; the server keeps answering afterwards.
+        held = [_connect(port) for _ in range(8)]
+        try:
+            with _connect(port) as extra:
+                extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert extra.recv(65536).startswith(b"HTTP/1.1 503 ")
+        finally:
+            for connection in held:
+                connection.close()
+        deep = b"[" * 990 + b"]" * 990
+        answered = httpx.post(f"http://127.0.0.1:{port}/predict", content=deep)
+        assert answered.status_code == 400 and "nested deeper" in answered.json()["error"]
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+    finally:
+        stop(process)
+    _, log = process.communicate()
+    assert "Traceback" not in log, log
