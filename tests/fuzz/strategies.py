@@ -248,12 +248,14 @@ def notebook_json(draw: st.DrawFn) -> Any:
             position = draw(st.integers(0, len(cells)))
             cells.insert(position, draw(harmless_cell))
         for cell in cells:
+            cell["metadata"].setdefault("tags", [])
             cell["metadata"]["tags"] += draw(st.lists(st.sampled_from(OTHER_TAGS), max_size=1))
         # ... hostile ones usually do not.
         if draw(st.integers(0, 2)) == 0:
-            cells.insert(draw(st.integers(0, len(cells))), draw(raw_cell()))
+            target = cells[draw(st.integers(0, len(cells) - 1))]
+            target["source"] = draw(cell_source)
         if draw(st.integers(0, 2)) == 0:
-            cells[draw(st.integers(0, len(cells) - 1))]["source"] = draw(cell_source)
+            cells.insert(draw(st.integers(0, len(cells))), draw(raw_cell()))
     else:
         cells = draw(st.lists(raw_cell(), max_size=6))
     metadata: Any = draw(
