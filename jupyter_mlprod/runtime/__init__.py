@@ -25,6 +25,7 @@ FILES: tuple[str, ...] = (
     "json_input.py",
     "skops_compat.py",
     "artifacts.py",
+    "locks.py",
     "store.py",
     "batch.py",
     "batching.py",

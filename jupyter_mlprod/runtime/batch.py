@@ -2,24 +2,35 @@
 
 The format follows the file extension: ``.csv``, ``.parquet``/``.pq``, ``.json`` (a list of
 records, or the ``{"columns", "data"}`` / ``{"instances"}`` shapes the server accepts),
-``.npy`` for arrays. Array models also read headerless CSV. Output is written to a
-temporary file next to the target and renamed over it, so a crash never leaves a
-half-written prediction file that a downstream job could pick up.
+``.npy`` for arrays. Array models also read headerless CSV.
+
+:class:`OutputFile` is the one writer of output files. It checks the target before any work is
+done (a supported format, not a directory, in a directory it can create files in), writes a
+temporary file next to the target and renames it over the target, so a crash never leaves a
+half-written prediction file that a downstream job could pick up. The temporary file is named
+``.<target name>.mlprod-partial-<random><suffix>`` and locked while it is written; a run
+killed meanwhile leaves it behind, and the next run writing to that directory removes it
+(locks.py). It is created with mode 0666 less the umask, as other tools create files.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, PredictionError
+from .locks import acquire, remove_abandoned
 from .schema import Schema, from_payload
+
+PARTIAL_MARKER = ".mlprod-partial-"
+"""In the name of every temporary output file, so the next run can find the abandoned ones."""
 
 INPUT_FORMATS = (".csv", ".parquet", ".pq", ".json", ".npy")
 OUTPUT_FORMATS = (".csv", ".parquet", ".pq", ".json", ".npy")
@@ -150,17 +161,71 @@ def write_output(
 
     Returns:
         The path written.
+
+    Raises:
+        InputError: One line naming the target when it cannot be written.
+        PredictionError: If the predictions do not line up with the input rows.
     """
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in OUTPUT_FORMATS:
-        raise InputError(f"{target}: unsupported output format; use {', '.join(OUTPUT_FORMATS)}")
-    if not target.parent.is_dir():
-        raise InputError(f"{target.parent}: output directory does not exist")
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    os.close(handle)
-    try:
-        if suffix == ".npy":
+    with OutputFile(path) as output:
+        return output.write(predictions, output_name, n_rows)
+
+
+class OutputFile:
+    """An output file being written: checked and reserved first, committed by a rename.
+
+    Opening checks the target and creates the (locked) temporary file beside it, so a target
+    that cannot be written fails before the caller loads a model or predicts; leaving the
+    ``with`` block without :meth:`write` removes the temporary file.
+
+    Raises:
+        InputError: One line naming the target when it cannot be written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.target = Path(path)
+        self.suffix = self.target.suffix.lower()
+        self._check_target()
+        directory = self.target.parent
+        remove_abandoned((p, p) for p in directory.glob(f".*{PARTIAL_MARKER}*"))
+        self._descriptor: int | None
+        self.temp, self._descriptor = _create_partial(self.target, self.suffix)
+
+    def __enter__(self) -> OutputFile:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.discard()
+
+    def write(self, predictions: Any, output_name: str, n_rows: int | None = None) -> Path:
+        """Write the predictions to the temporary file and rename it over the target.
+
+        Args:
+            predictions: What ``predict()`` returned.
+            output_name: Column name for a 1-d result (the notebook's predict output).
+            n_rows: The number of input rows, to catch a predict() that drops rows.
+
+        Returns:
+            The target path.
+        """
+        try:
+            self._write_temp(predictions, output_name, n_rows)
+            # Unlocked just before the rename: the file is fresh, so a cleaner still leaves it.
+            self._close()
+            os.replace(self.temp, self.target)
+        except OSError as error:
+            raise InputError(
+                f"{self.target}: cannot write the output ({_first_line(error)})"
+            ) from None
+        return self.target
+
+    def _write_temp(self, predictions: Any, output_name: str, n_rows: int | None) -> None:
+        temp = str(self.temp)
+        if self.suffix == ".npy":
             array = np.asarray(predictions)
             if n_rows is not None and array.ndim and len(array) != n_rows:
                 raise PredictionError(
@@ -169,14 +234,63 @@ def write_output(
             np.save(temp, array, allow_pickle=False)
         else:
             frame = to_frame(predictions, output_name, n_rows)
-            if suffix == ".csv":
+            if self.suffix == ".csv":
                 _write_csv(frame, temp)
-            elif suffix == ".json":
+            elif self.suffix == ".json":
                 frame.to_json(temp, orient="records")
             else:
                 frame.to_parquet(temp, index=False)
-        os.replace(temp, target)
+
+    def discard(self) -> None:
+        """Remove the temporary file if it is still there (nothing was committed)."""
+        self._close()
+        self.temp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+    def _check_target(self) -> None:
+        target = self.target
+        if target.is_dir():
+            raise InputError(
+                f"{target}: is a directory; name the output file, e.g. {target / 'predictions.csv'}"
+            )
+        if self.suffix not in OUTPUT_FORMATS:
+            raise InputError(
+                f"{target}: unsupported output format; use {', '.join(OUTPUT_FORMATS)}"
+            )
+        directory = target.parent
+        if not directory.exists():
+            raise InputError(f"{directory}: output directory does not exist")
+        if not directory.is_dir():
+            raise InputError(f"{directory}: is not a directory, so it cannot hold {target.name}")
+
+
+def _create_partial(target: Path, suffix: str) -> tuple[Path, int]:
+    """Create and lock a new temporary file beside ``target``.
+
+    ``os.open`` with mode 0666 lets the umask decide the permissions, as for any other file
+    a tool creates (``mkstemp`` would force 0600 on the predictions).
+    """
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = target.parent / f".{target.name}{PARTIAL_MARKER}{secrets.token_hex(4)}{suffix}"
+        try:
+            descriptor = os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise InputError(
+                f"{target}: cannot write to {target.parent} ({_first_line(error)}); "
+                "choose a writable output directory"
+            ) from None
+        break
+    try:
+        acquire(descriptor)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        os.close(descriptor)
+        temp.unlink(missing_ok=True)
         raise
-    return target
+    return temp, descriptor

@@ -3,6 +3,8 @@
 Run as the package's console script or ``python -m <package>``. The program name is the
 package name with dashes. Every deliberate failure is an :class:`errors.MlprodError` and is
 printed as one line without a traceback; a bad ``--param`` exits 2 like other usage errors.
+When the notebook's own code raises inside ``train``, the line names the parameters that
+differ from the defaults and the exception; set ``MLPROD_DEBUG=1`` to see its traceback.
 
 Only the modules a command needs are imported, and only when it runs: ``predict`` and
 ``--help`` never import the training pipeline or the web server.
@@ -11,12 +13,13 @@ Only the modules a command needs are imported, and only when it runs: ``predict`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +27,7 @@ from .errors import (
     InputError,
     MlprodError,
     ModelError,
+    PipelineError,
     PredictionError,
     SchemaError,
 )
@@ -39,6 +43,8 @@ from .seeding import DEFAULT_SEED
 
 PACKAGE = __package__ or "model"
 PROG = PACKAGE.replace("_", "-")
+DEBUG_ENV = "MLPROD_DEBUG"
+"""Set (to anything but empty or 0) to let the notebook code's exceptions show their traceback."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=f"Train, version and serve the {PROG} model.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", parents=[store], help="train and save a new model version")
+    train = commands.add_parser(
+        "train",
+        parents=[store],
+        help="train and save a new model version",
+        epilog=f"If the notebook's code fails, set {DEBUG_ENV}=1 to see the traceback.",
+    )
     train.add_argument(
         "--param", action="append", default=[], metavar="K=V", help="override a parameter"
     )
@@ -201,6 +212,7 @@ def _train(args: argparse.Namespace) -> int:
     from . import params as params_module
     from .batching import rows_independent
     from .compare import compare_predictions
+    from .predicting import call_predict
     from .provenance import describe_input_files, distribution_versions, git_state
     from .schema import conform, infer_schema
     from .seeding import seed_everything
@@ -210,8 +222,9 @@ def _train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # Imported before seeding so that the libraries the pipeline uses (torch) are loaded and get
     # seeded; generated modules hold no module-level randomness (stage code is in functions).
-    from . import pipeline
-    from . import predict as predict_module
+    with _notebook_code("importing the pipeline", params):
+        from . import pipeline
+        from . import predict as predict_module
 
     seeded = seed_everything(args.seed)
     store = ModelStore(model_dir(args.model_dir))
@@ -219,7 +232,8 @@ def _train(args: argparse.Namespace) -> int:
     # command's own output.
     git = git_state(Path.cwd(), exclude=[store.root])
 
-    run = pipeline.run(params)
+    with _notebook_code("pipeline.run()", params):
+        run = pipeline.run(params)
     missing = [name for name in predict_module.ARTIFACT_NAMES if name not in run.artifacts]
     if missing:
         raise ModelError(f"pipeline.run() did not produce artifact(s) {', '.join(missing)}")
@@ -228,7 +242,7 @@ def _train(args: argparse.Namespace) -> int:
     def check(loaded: dict[str, Any]) -> None:
         # The smoke prediction uses the artifacts as read back from disk and the sample as
         # coerced by the schema: exactly the path batch and HTTP predictions will take.
-        smoke = predict_module.predict(loaded, conform(run.sample_input, schema))
+        smoke = call_predict(predict_module.predict, loaded, conform(run.sample_input, schema))
         if not compare_predictions(run.predictions, smoke).equivalent:
             training = _modules_in_training_mode(run.artifacts)
             if training:
@@ -271,6 +285,49 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _notebook_code(what: str, params: Any) -> Iterator[None]:
+    """Turn an exception from the notebook's own code into one :class:`PipelineError` line.
+
+    Train runs the notebook's code in this one place; the line names the parameters that
+    differ from the defaults (they are what the user changed) and the exception. With
+    ``MLPROD_DEBUG`` set the exception propagates with its traceback.
+    """
+    try:
+        yield
+    except MlprodError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the notebook's code may raise anything
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        detail = _clip((str(error).strip().splitlines() or [""])[0], 300)
+        raise PipelineError(
+            f"{what} failed with {_changed_params(params)}: {type(error).__name__}"
+            + (f": {detail}" if detail else "")
+            + f"; set {DEBUG_ENV}=1 for the traceback",
+            cause=type(error).__name__,
+        ) from None
+
+
+def _changed_params(params: Any) -> str:
+    """``name=value`` for each parameter that differs from its default, values clipped."""
+    values = dataclasses.asdict(params)
+    try:
+        defaults = dataclasses.asdict(type(params)())
+    except TypeError:
+        defaults = {}
+    changed = [
+        f"{name}={_clip(repr(value), 60)}"
+        for name, value in values.items()
+        if name not in defaults or defaults[name] != value
+    ]
+    return ", ".join(changed) if changed else "the default parameters"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _modules_in_training_mode(artifacts: dict[str, Any]) -> list[str]:
     torch = sys.modules.get("torch")
     if torch is None:
@@ -302,21 +359,23 @@ def _jsonable(value: Any) -> Any:
 
 def _predict(args: argparse.Namespace) -> int:
     from . import predict as predict_module
-    from .batch import read_input, write_output
+    from .batch import OutputFile, read_input
     from .predicting import call_predict
     from .schema import conform, n_rows
     from .store import ModelStore, model_dir
 
     store = ModelStore(model_dir(args.model_dir))
-    model = store.load(args.model)
-    try:
-        data = conform(read_input(args.input, model.schema), model.schema)
-    except SchemaError as error:
-        raise InputError(f"{args.input}: {error}") from None
-    rows = n_rows(data)
-    predictions = call_predict(predict_module.predict, model.artifacts, data)
-    output_name = str(model.manifest.get("predict_output") or "prediction")
-    written = write_output(args.output, predictions, output_name, rows)
+    # Opened first, so an output path that cannot be written fails before any work is done.
+    with OutputFile(args.output) as output:
+        model = store.load(args.model)
+        try:
+            data = conform(read_input(args.input, model.schema), model.schema)
+        except SchemaError as error:
+            raise InputError(f"{args.input}: {error}") from None
+        rows = n_rows(data)
+        predictions = call_predict(predict_module.predict, model.artifacts, data)
+        output_name = str(model.manifest.get("predict_output") or "prediction")
+        written = output.write(predictions, output_name, rows)
     print(f"{rows} predictions from {model.version} written to {written}", file=sys.stderr)
     return 0
 
@@ -328,21 +387,33 @@ def _models_list(args: argparse.Namespace) -> int:
     from .store import ModelStore, model_dir
 
     store = ModelStore(model_dir(args.model_dir))
-    aliases = store.aliases()
+    # A broken version or alias is marked and reported; the rest of the store is listed.
+    problems: list[str] = []
+    try:
+        aliases = store.aliases()
+        problems.extend(store.alias_problems().values())
+    except ModelError as error:
+        aliases = {}
+        problems.append(str(error))
     pointing: dict[str, list[str]] = {}
     for alias, entry in sorted(aliases.items()):
         pointing.setdefault(str(entry.get("version")), []).append(alias)
     rows = []
-    for version in store.versions():
-        manifest = store.manifest(version)
+    for stored in store.stored_versions():
+        manifest = stored.manifest or {}
+        if stored.problem:
+            problems.append(stored.problem)
         rows.append(
             {
-                "version": version,
+                "version": stored.version,
                 "created": manifest.get("created"),
                 "metrics": manifest.get("metrics", {}),
-                "aliases": pointing.get(version, []),
+                "aliases": pointing.get(stored.version, []),
+                **({"problem": stored.problem} if stored.problem else {}),
             }
         )
+    for problem in problems:
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps({"versions": rows, "aliases": aliases}, indent=2))
         return 0
@@ -352,6 +423,8 @@ def _models_list(args: argparse.Namespace) -> int:
     print(f"{'VERSION':<8} {'CREATED':<26} {'ALIASES':<20} METRICS")
     for row in rows:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in row["metrics"].items())
+        if "problem" in row:
+            metrics = "BROKEN (see the warning above)"
         names = ",".join(row["aliases"]) or "-"
         print(f"{row['version']:<8} {row['created'] or '?':<26} {names:<20} {metrics}")
     return 0

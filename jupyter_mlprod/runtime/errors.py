@@ -12,6 +12,7 @@ catches :class:`MlprodError` and prints it without a traceback.
      ├── InputError       an input file or request body cannot be read
      ├── SchemaError      input data does not match the recorded input schema (names the column)
      ├── PredictionError  predict() raised or returned something the runtime cannot use
+     ├── PipelineError    the notebook's own code raised while train ran the pipeline
      └── ModelError       a model store problem: missing version, tampered or truncated file
 """
 
@@ -59,6 +60,18 @@ class PredictionError(MlprodError):
     """
 
     def __init__(self, message: str, cause: str | None = None) -> None:
+        self.cause = cause
+        super().__init__(message)
+
+
+class PipelineError(MlprodError):
+    """The notebook's code raised inside ``pipeline.run()`` (or while being imported).
+
+    Attributes:
+        cause: The name of the exception the pipeline raised.
+    """
+
+    def __init__(self, message: str, cause: str) -> None:
         self.cause = cause
         super().__init__(message)
 

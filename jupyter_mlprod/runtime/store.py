@@ -11,7 +11,14 @@ Layout of a store (``--model-dir``, else ``$MLPROD_MODEL_DIR``, else ``./models`
 Each ``train`` builds its version in a hidden staging directory, loads it back and checks
 the smoke prediction, and only then takes the lock, picks the next number and renames the
 directory into place: readers never see half a version, and two concurrent trains get two
-numbers.
+numbers. A train holds its staging directory's own lock while it writes; the next train
+removes staging directories that no live train holds and that have not changed for a while
+(locks.py), which is what a killed train leaves behind.
+
+Every manifest and the alias table are read by one reader each (:func:`_read_manifest`,
+:func:`_read_aliases`), which checks their shape: a malformed file is one line naming it and
+what is wrong, and spoils only what it describes: the other versions, and the other aliases,
+stay usable.
 
 Each artifact is written in the safest format that fits it and read back only after its
 SHA-256 matches the manifest (artifacts.py). The manifest itself is the trust anchor:
@@ -26,9 +33,7 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +41,7 @@ from typing import Any, Literal
 
 from .artifacts import dump_artifact, load_artifact
 from .errors import ModelError
+from .locks import acquire, exclusive, remove_abandoned
 from .provenance import utc_now
 
 MANIFEST = "manifest.json"
@@ -44,9 +50,12 @@ ENV_MODEL_DIR = "MLPROD_MODEL_DIR"
 DEFAULT_MODEL_DIR = "models"
 DEFAULT_ALIAS = "production"
 FORMAT_VERSION = 1
+STAGING_PREFIX = ".staging-"
+STAGING_LOCK = ".lock"
 
 _VERSION = re.compile(r"^v([1-9][0-9]*)$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_ARTIFACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,21 @@ class LoadedModel:
     def schema(self) -> dict[str, Any]:
         """The input schema recorded at training time."""
         return dict(self.manifest.get("schema") or {"kind": "object"})
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version directory as listed: its manifest, or what is wrong with it.
+
+    Attributes:
+        version: The directory name (``v1``, ``v2``, …).
+        manifest: The checked manifest, or None when it cannot be used.
+        problem: One line naming the file and what is wrong, when ``manifest`` is None.
+    """
+
+    version: str
+    manifest: dict[str, Any] | None
+    problem: str | None
 
 
 def model_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -85,18 +109,27 @@ class ModelStore:
         ]
         return [name for _, name in sorted(found)]
 
+    def stored_versions(self) -> list[StoredVersion]:
+        """Every version with its manifest, or the problem that makes it unusable."""
+        listed = []
+        for version in self.versions():
+            try:
+                listed.append(StoredVersion(version, self.manifest(version), None))
+            except ModelError as error:
+                listed.append(StoredVersion(version, None, str(error)))
+        return listed
+
     def aliases(self) -> dict[str, dict[str, Any]]:
-        """The alias table: name → ``{"version", "stack", "history"}``."""
-        path = self.root / ALIASES
-        if not path.exists():
-            return {}
-        try:
-            table = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ModelError(f"{path}: unreadable alias table ({error})") from None
-        if not isinstance(table, dict):
-            raise ModelError(f"{path}: alias table is not a JSON object")
-        return table
+        """The well-formed aliases: name → ``{"version", "stack", "history"}``.
+
+        Raises:
+            ModelError: If the alias table as a whole is unreadable or not a JSON object.
+        """
+        return _read_aliases(self.root / ALIASES)[0]
+
+    def alias_problems(self) -> dict[str, str]:
+        """Malformed aliases: name → one line naming the alias table and what is wrong."""
+        return _read_aliases(self.root / ALIASES)[1]
 
     def resolve(self, ref: str | None = None) -> str:
         """Turn ``vN``, an alias or ``latest`` into a version id.
@@ -113,7 +146,8 @@ class ModelStore:
         """
         versions = self.versions()
         if ref is None:
-            ref = DEFAULT_ALIAS if DEFAULT_ALIAS in self.aliases() else "latest"
+            table, problems = _read_aliases(self.root / ALIASES)
+            ref = DEFAULT_ALIAS if DEFAULT_ALIAS in table or DEFAULT_ALIAS in problems else "latest"
         if not versions:
             raise ModelError(f"{self.root}: no model versions yet; run `train` first")
         if ref == "latest":
@@ -122,7 +156,9 @@ class ModelStore:
             if ref not in versions:
                 raise ModelError(f"{self.root}: no version {ref}; have {', '.join(versions)}")
             return ref
-        table = self.aliases()
+        table, problems = _read_aliases(self.root / ALIASES)
+        if ref in problems:
+            raise ModelError(problems[ref])
         if ref not in table:
             known = ", ".join(sorted(table)) or "none"
             raise ModelError(
@@ -134,7 +170,7 @@ class ModelStore:
         return str(version)
 
     def manifest(self, version: str) -> dict[str, Any]:
-        """Read a version's manifest."""
+        """Read a version's manifest, checked by :func:`_read_manifest`."""
         return _read_manifest(self.root / version / MANIFEST)
 
     def load(self, ref: str | None = None) -> LoadedModel:
@@ -168,7 +204,13 @@ class ModelStore:
             The new version id.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        with self._lock():
+            # Under the store lock, so every staging directory seen here either has its
+            # train's lock held or was abandoned: one is created and locked in one step.
+            self._remove_abandoned()
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
+            staging_lock = open(staging / STAGING_LOCK, "a+b")
+            acquire(staging_lock.fileno())
         try:
             (staging / "artifacts").mkdir()
             entries = [
@@ -189,11 +231,23 @@ class ModelStore:
                     "artifacts": entries,
                 }
                 _write_json(staging / MANIFEST, manifest)
+                # Closed before it is removed (Windows cannot remove an open file); the store
+                # lock keeps the cleaner away meanwhile.
+                staging_lock.close()
+                (staging / STAGING_LOCK).unlink()
                 os.rename(staging, self.root / version)
         except BaseException:
+            staging_lock.close()
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return version
+
+    def _remove_abandoned(self) -> list[Path]:
+        """Remove what killed trains and promotions left: staging dirs, alias-table temps."""
+        leftovers = [(path, path / STAGING_LOCK) for path in self.root.glob(f"{STAGING_PREFIX}*")]
+        # Alias-table temp files are only written under the store lock, which the caller holds.
+        leftovers += [(path, path) for path in self.root.glob(f".{ALIASES}.*")]
+        return remove_abandoned(leftovers)
 
     def promote(self, ref: str, alias: str = DEFAULT_ALIAS) -> tuple[str, str | None]:
         """Point ``alias`` at the version ``ref`` resolves to.
@@ -205,7 +259,7 @@ class ModelStore:
             raise ModelError(f"{alias!r} cannot be an alias; use a name like production or staging")
         with self._lock():
             version = self.resolve(ref)
-            table = self.aliases()
+            table = self._aliases_to_change()
             entry = table.setdefault(alias, {"version": None, "stack": [], "history": []})
             previous = entry.get("version")
             if previous != version:
@@ -222,7 +276,7 @@ class ModelStore:
             ``(restored version, version rolled away from)``.
         """
         with self._lock():
-            table = self.aliases()
+            table = self._aliases_to_change()
             entry = table.get(alias)
             if entry is None:
                 raise ModelError(f"{self.root}: no alias {alias!r} to roll back")
@@ -235,51 +289,28 @@ class ModelStore:
             _write_json(self.root / ALIASES, table)
         return stack[-1], current
 
+    def _aliases_to_change(self) -> dict[str, dict[str, Any]]:
+        """The alias table for a change: it is rewritten whole, so every entry must be sound."""
+        table, problems = _read_aliases(self.root / ALIASES)
+        if problems:
+            raise ModelError(
+                f"{next(iter(problems.values()))}; fix or remove that entry before changing aliases"
+            )
+        return table
+
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """Hold an exclusive lock on the store (across processes)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+b") as handle:
-            _acquire(handle.fileno())
-            try:
-                yield
-            finally:
-                _release(handle.fileno())
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _acquire(descriptor: int) -> None:
-        os.lseek(descriptor, 0, os.SEEK_SET)
-        while True:
-            try:
-                msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
-                return
-            except OSError:
-                time.sleep(0.05)
-
-    def _release(descriptor: int) -> None:
-        os.lseek(descriptor, 0, os.SEEK_SET)
-        msvcrt.locking(descriptor, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _acquire(descriptor: int) -> None:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-
-    def _release(descriptor: int) -> None:
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        with exclusive(self.root / ".lock"):
+            yield
 
 
 # -------------------------------------------------------------------- manifests
 
 
 def _load_artifacts(directory: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    entries = manifest.get("artifacts")
-    if not isinstance(entries, list):
-        raise ModelError(f"{directory / MANIFEST}: no artifact list")
+    entries = manifest["artifacts"]
     return {entry["name"]: load_artifact(directory / "artifacts", entry) for entry in entries}
 
 
@@ -291,15 +322,118 @@ def _history(
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
+    """The one reader of manifests: read ``path`` and check its shape.
+
+    Raises:
+        ModelError: One line naming the file and what is wrong with it.
+    """
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"{path}: manifest is missing") from None
-    except (OSError, ValueError) as error:
-        raise ModelError(f"{path}: unreadable manifest ({error})") from None
+        raise ModelError(
+            f"{path}: manifest is missing, so {path.parent.name} is incomplete; "
+            "remove that directory or restore its manifest"
+        ) from None
+    except (OSError, ValueError, RecursionError) as error:
+        raise ModelError(f"{path}: unreadable manifest ({_first_line(error)})") from None
     if not isinstance(manifest, dict):
         raise ModelError(f"{path}: manifest is not a JSON object")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise ModelError(f"{path}: {problem}; restore the file or train a new version")
     return manifest
+
+
+def _manifest_problem(manifest: Mapping[str, Any]) -> str | None:
+    """What is wrong with a manifest's shape, or None: the fields the runtime relies on."""
+    kind = manifest.get("format", FORMAT_VERSION)
+    if not isinstance(kind, int) or isinstance(kind, bool) or not 1 <= kind <= FORMAT_VERSION:
+        return f"format {kind!r} is not one this runtime reads (1 to {FORMAT_VERSION})"
+    entries = manifest.get("artifacts")
+    if not isinstance(entries, list):
+        return "`artifacts` is not a list of artifact entries"
+    seen = set()
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            return f"artifact entry {index} is not an object"
+        name = entry.get("name")
+        if not isinstance(name, str) or not _ARTIFACT_NAME.match(name):
+            return f"artifact entry {index} has no `name` (a Python identifier)"
+        if name in seen:
+            return f"artifact {name!r} is listed twice"
+        seen.add(name)
+        for field in ("file", "format", "sha256"):
+            if not isinstance(entry.get(field), str) or not entry[field]:
+                return f"artifact {name!r} has no `{field}`"
+    metrics = manifest.get("metrics", {})
+    if not isinstance(metrics, dict):
+        return "`metrics` is not an object of numbers"
+    for metric, value in metrics.items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return f"metric {metric!r} is {_short_repr(value)}, not a number"
+    for field, types in (("schema", dict), ("params", dict), ("created", str)):
+        if manifest.get(field) is not None and not isinstance(manifest[field], types):
+            return f"`{field}` is not a JSON {'object' if types is dict else 'string'}"
+    return None
+
+
+def _read_aliases(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The one reader of the alias table: its sound entries, and a problem per broken one.
+
+    Returns:
+        ``(entries, problems)``: alias → entry for the well-formed aliases, and alias → one
+        line naming the file and what is wrong for the others.
+
+    Raises:
+        ModelError: If the file as a whole is unreadable or not a JSON object of aliases.
+    """
+    if not path.exists():
+        return {}, {}
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise ModelError(f"{path}: unreadable alias table ({_first_line(error)})") from None
+    if not isinstance(table, dict):
+        raise ModelError(
+            f"{path}: alias table is not a JSON object of aliases "
+            '({"production": {"version": "v1", "stack": [...], "history": [...]}})'
+        )
+    entries, problems = {}, {}
+    for alias, entry in table.items():
+        problem = _alias_problem(entry)
+        if problem:
+            problems[alias] = f"{path}: alias {alias!r} {problem}"
+        else:
+            entries[alias] = entry
+    return entries, problems
+
+
+def _alias_problem(entry: Any) -> str | None:
+    """What is wrong with one alias entry, or None."""
+    if not isinstance(entry, dict):
+        return "is not an object with version, stack and history"
+    version = entry.get("version")
+    if not isinstance(version, str) or not _VERSION.match(version):
+        return f"points at {_short_repr(version)}, not a version like v1"
+    stack = entry.get("stack")
+    if not isinstance(stack, list) or not all(
+        isinstance(item, str) and _VERSION.match(item) for item in stack
+    ):
+        return "has no stack (the list of versions it pointed at)"
+    history = entry.get("history")
+    if not isinstance(history, list) or not all(isinstance(item, dict) for item in history):
+        return "has no history (the list of its promotions and rollbacks)"
+    return None
+
+
+def _short_repr(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _write_json(path: Path, value: Any) -> None:
