@@ -42,10 +42,11 @@ _READ_PREFIXES = ("read_", "load_", "fetch_")
 _READ_NAMES = frozenset({"loadtxt", "genfromtxt", "load_dataset", "load_data", "fromfile"})
 # Modules whose plain `load(...)` reads data rather than a pickled model.
 _ARRAY_MODULES = frozenset({"np", "numpy"})
-# `load_*` names that restore a model or its weights, not data.
-_MODEL_LOADERS = frozenset(
-    {"load_model", "load_state_dict", "load_weights", "load_learner", "load_checkpoint"}
-)
+# `load_*` names that restore a model or its weights, or load settings, not data.
+_NOT_DATA_LOADERS = frozenset(
+    {"load_model", "load_state_dict", "load_weights", "load_learner", "load_checkpoint",
+     "load_dotenv", "load_ext", "load_extension", "load_config"}
+)  # fmt: skip
 # `make_*` generators of scikit-learn's datasets module make a data set too.
 _GENERATED_DATA = frozenset(
     {"make_classification", "make_regression", "make_blobs", "make_moons", "make_circles",
@@ -225,99 +226,21 @@ def _gather(notebook: Notebook, intake: Intake) -> list[_CellFacts]:
     return list(by_cell.values())
 
 
+# A decision for some cells: cell index → (role or None, reason).
+_Decided = dict[int, tuple[str | None, str]]
+
+
 def _decide(
     all_facts: list[_CellFacts], current: Mapping[int, str | None]
 ) -> tuple[Suggestion, ...]:
-    helpers_reading_data = _helpers_reading_data(all_facts)
-    decided: dict[int, tuple[str | None, str]] = {}
-
-    reads_of = {f.cell.index: _data_reads(f, helpers_reading_data) for f in all_facts}
-    splits_of = {f.cell.index: _splits(f) for f in all_facts}
-    fits_of = {f.cell.index: _fits(f) for f in all_facts}
-
-    train_candidates = [f for f in all_facts if fits_of[f.cell.index]]
-    model_names: set[str] = set()
-    training_reads: set[str] = set()
-    predict_cell: int | None = None
-    predict_reason = ""
-    if train_candidates:
-        first_train = train_candidates[0].cell.index
-        for facts in train_candidates:
-            model_names |= facts.defines
-        for facts in all_facts:
-            # A cell that fits and predicts is a train cell (its predictions score training).
-            if facts.cell.index <= first_train or fits_of[facts.cell.index]:
-                continue
-            training_reads = set().union(
-                *(f.reads for f in train_candidates if f.cell.index < facts.cell.index)
-            )
-            shown = _held_out_prediction(facts, model_names, training_reads)
-            if shown is not None:
-                predict_cell, predict_reason = facts.cell.index, shown
-                break
-    if predict_cell is not None:
-        decided[predict_cell] = (roles.PREDICT, f"predicts on held-out data ({predict_reason})")
-
-    for facts in train_candidates:
-        index = facts.cell.index
-        if index in decided:
-            continue
-        if predict_cell is not None and index > predict_cell:
-            decided[index] = (
-                None,
-                f"fits after the predict cell (cell {predict_cell}): exploration",
-            )
-            continue
-        decided[index] = (roles.TRAIN, f"fits ({fits_of[index]})")
-
-    trained_names = {
-        name
-        for facts in all_facts
-        if decided.get(facts.cell.index, (None, ""))[0] == roles.TRAIN
-        for name in facts.defines
-    }
-    first_load: int | None = None
-    for facts in all_facts:
-        index = facts.cell.index
-        if index in decided or not (reads_of[index] or splits_of[index]):
-            continue
-        from_training = sorted(facts.reads & trained_names)
-        if from_training:
-            decided[index] = (
-                None,
-                f"reads data but also the fitted `{from_training[0]}`: not a load cell",
-            )
-            continue
-        parts = []
-        if reads_of[index]:
-            parts.append(f"reads data ({', '.join(reads_of[index])})")
-        if splits_of[index]:
-            what = "it" if parts else "the data"
-            parts.append(f"splits {what} ({', '.join(splits_of[index])})")
-        decided[index] = (roles.LOAD, " and ".join(parts))
-        first_load = index if first_load is None else first_load
-
-    first_stage = min(
-        (index for index, (role, _) in decided.items() if role is not None), default=None
-    )
-    parameters_cell = next(
-        (
-            facts
-            for facts in all_facts
-            if (first_stage is None or facts.cell.index < first_stage)
-            and facts.cell.index not in decided
-            and _literal_names(facts.cell)
-        ),
-        None,
-    )
-    if parameters_cell is not None:
-        names = _literal_names(parameters_cell.cell)
-        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
-        decided[parameters_cell.cell.index] = (
-            roles.PARAMETERS,
-            f"literal assignments only ({shown}) before the data is read",
-        )
-
+    """The rules in order: predict and train first (they say which names are the fitted
+    model), then load (which must not read it), then the parameters before all of them."""
+    fits_of = {facts.cell.index: _fits(facts) for facts in all_facts}
+    decided: _Decided = {}
+    predict_cell = _choose_predict(all_facts, fits_of, decided)
+    _choose_train(all_facts, fits_of, predict_cell, decided)
+    _choose_load(all_facts, decided)
+    _choose_parameters(all_facts, decided)
     stage_outputs = {
         name
         for facts in all_facts
@@ -333,6 +256,101 @@ def _decide(
         )
         suggestions.append(Suggestion(index, facts.cell.cell_id, role, reason, current[index]))
     return tuple(suggestions)
+
+
+def _choose_predict(
+    all_facts: list[_CellFacts], fits_of: Mapping[int, str], decided: _Decided
+) -> int | None:
+    """The first cell after a fit that predicts on data the fitting cells did not read."""
+    train_candidates = [facts for facts in all_facts if fits_of[facts.cell.index]]
+    if not train_candidates:
+        return None
+    first_train = train_candidates[0].cell.index
+    model_names = {name for facts in train_candidates for name in facts.defines}
+    for facts in all_facts:
+        index = facts.cell.index
+        # A cell that fits and predicts is a train cell (its predictions score training).
+        if index <= first_train or fits_of[index]:
+            continue
+        training_reads = {
+            name for fit in train_candidates if fit.cell.index < index for name in fit.reads
+        }
+        shown = _held_out_prediction(facts, model_names, training_reads)
+        if shown is not None:
+            decided[index] = (roles.PREDICT, f"predicts on held-out data ({shown})")
+            return index
+    return None
+
+
+def _choose_train(
+    all_facts: list[_CellFacts],
+    fits_of: Mapping[int, str],
+    predict_cell: int | None,
+    decided: _Decided,
+) -> None:
+    """Cells that fit before the predict cell; a fit after it explores another model."""
+    for facts in all_facts:
+        index = facts.cell.index
+        if not fits_of[index] or index in decided:
+            continue
+        if predict_cell is not None and index > predict_cell:
+            decided[index] = (
+                None,
+                f"fits after the predict cell (cell {predict_cell}): exploration",
+            )
+        else:
+            decided[index] = (roles.TRAIN, f"fits ({fits_of[index]})")
+
+
+def _choose_load(all_facts: list[_CellFacts], decided: _Decided) -> None:
+    """Cells that read or split data, unless they also read what a train cell fitted."""
+    helpers_reading_data = _helpers_reading_data(all_facts)
+    trained_names = {
+        name
+        for facts in all_facts
+        if decided.get(facts.cell.index, (None, ""))[0] == roles.TRAIN
+        for name in facts.defines
+    }
+    for facts in all_facts:
+        index = facts.cell.index
+        reads = _data_reads(facts, helpers_reading_data)
+        splits = _splits(facts)
+        if index in decided or not (reads or splits):
+            continue
+        from_training = sorted(facts.reads & trained_names)
+        if from_training:
+            # The dead end of tagging such a cell `load`: "load reads from train".
+            decided[index] = (
+                None,
+                f"reads data but also the fitted `{from_training[0]}`: not a load cell",
+            )
+            continue
+        parts = []
+        if reads:
+            parts.append(f"reads data ({', '.join(reads)})")
+        if splits:
+            what = "it" if parts else "the data"
+            parts.append(f"splits {what} ({', '.join(splits)})")
+        decided[index] = (roles.LOAD, " and ".join(parts))
+
+
+def _choose_parameters(all_facts: list[_CellFacts], decided: _Decided) -> None:
+    """The first literal-only cell before every stage cell."""
+    first_stage = min(
+        (index for index, (role, _) in decided.items() if role is not None), default=None
+    )
+    for facts in all_facts:
+        index = facts.cell.index
+        if first_stage is not None and index > first_stage:
+            return
+        names = _literal_names(facts.cell) if index not in decided else []
+        if names:
+            shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+            decided[index] = (
+                roles.PARAMETERS,
+                f"literal assignments only ({shown}) before the data is read",
+            )
+            return
 
 
 def _why_untagged(facts: _CellFacts, predict_cell: int | None, stage_outputs: set[str]) -> str:
@@ -388,7 +406,7 @@ def _data_reads(facts: _CellFacts, helpers_reading_data: Mapping[str, str]) -> l
 
 
 def _is_data_read(call: _Call) -> bool:
-    if call.last in _MODEL_LOADERS:
+    if call.last in _NOT_DATA_LOADERS:
         return False
     if call.last == "load":
         return call.receiver in _ARRAY_MODULES

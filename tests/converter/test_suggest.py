@@ -117,9 +117,17 @@ def test_a_hand_made_split_is_load() -> None:
     assert _reasons(code(LOAD))[0] == "splits the data (X_train, X_test)"
 
 
-def test_reading_a_pickled_model_is_not_load() -> None:
-    roles = _suggested(code("import joblib\nmodel = joblib.load('model.joblib')"))
-    assert roles[0] is None
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import joblib\nmodel = joblib.load('model.joblib')",
+        "model = keras.models.load_model('model.keras')",
+        "net.load_state_dict(torch.load('weights.pt'))",
+        "load_dotenv()",
+    ],
+)
+def test_loading_a_model_or_settings_is_not_load(source: str) -> None:
+    assert _suggested(code(source))[0] is None
 
 
 def test_a_cell_reading_data_and_the_fitted_model_is_not_load() -> None:
