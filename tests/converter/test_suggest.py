@@ -69,6 +69,19 @@ def test_tag_reproduces_each_examples_roles(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_each_example_tagged_by_tag_write_alone_passes_check(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(_stripped(name), tmp_path / name)
+    assert main(["check", str(path)]) == 1  # no predict cell: nothing is tagged
+    assert main(["tag", str(path), "--write"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--json", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"], [problem["message"] for problem in report["problems"]]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_examples_skip_cells_are_suggested_untagged_and_kept_by_write(name: str) -> None:
     tagged = load_notebook(EXAMPLES / name)
     plan = plan_tags(tagged, suggest_roles(tagged))
