@@ -97,6 +97,12 @@ def _add_io_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="turn hard-coded file paths and URLs in stage code into parameters",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="do not complete stages from untagged cells: a stage reading a value only "
+        "untagged code provides is an error",
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -105,7 +111,9 @@ def _check(args: argparse.Namespace) -> int:
     from .report import report_json, report_text
 
     notebook = load_notebook(args.notebook)
-    options = AnalysisOptions(args.predict_input, args.predict_output, args.lift_paths)
+    options = AnalysisOptions(
+        args.predict_input, args.predict_output, args.lift_paths, strict=args.strict
+    )
     analysis = analyse_notebook(notebook, options)
     if args.json:
         print(json.dumps(report_json(analysis), indent=2))
@@ -123,6 +131,7 @@ def _convert(args: argparse.Namespace) -> int:
         predict_output=args.predict_output,
         lift_paths=args.lift_paths,
         force=args.force,
+        strict=args.strict,
     )
     result = convert_notebook(args.notebook, args.output, options)
     for warning in result.warnings:

@@ -34,6 +34,7 @@ class ConvertOptions:
     predict_output: str | None = None
     lift_paths: bool = False
     force: bool = False
+    strict: bool = False  # no stage completion: reads of untagged code are errors
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ def convert_notebook(
     notebook = load_notebook(path)
     analysis = analyse_notebook(
         notebook,
-        AnalysisOptions(options.predict_input, options.predict_output, options.lift_paths),
+        AnalysisOptions(
+            options.predict_input, options.predict_output, options.lift_paths, options.strict
+        ),
     )
     if not analysis.ok:
         raise ConversionError(analysis.errors, path)

@@ -99,13 +99,14 @@ _TINY_TRAIN = (
 
 
 def tiny_pipeline(
-    *, untagged_threshold: bool = False, frame: bool = False, title: str = "# Tiny"
+    *, skipped_threshold: bool = False, frame: bool = False, title: str = "# Tiny"
 ) -> NotebookNode:
     """Parameters, load, train and predict cells on generated data.
 
     Args:
-        untagged_threshold: The predict cell reads ``threshold``, which only an untagged cell
-            defines — the analyser must report an error naming it.
+        skipped_threshold: The predict cell reads ``threshold``, which only a ``skip`` cell
+            defines — the analyser must report an error naming it (an untagged cell would
+            join the predict stage instead).
         frame: The data is a pandas DataFrame (else NumPy arrays).
         title: The markdown cell the notebook starts with.
     """
@@ -116,8 +117,8 @@ def tiny_pipeline(
         code(_TINY_TRAIN, "train"),
     ]
     predict = "y_pred = model.predict(X_test)"
-    if untagged_threshold:
-        cells.append(code("threshold = 0.5"))
+    if skipped_threshold:
+        cells.append(code("threshold = 0.5", "skip"))
         predict = "y_pred = (model.predict_proba(X_test)[:, 1] > threshold).astype(int)"
     cells.append(code(predict, "predict"))
     return notebook(*cells)

@@ -598,8 +598,8 @@ def test_transformed_input_is_not_an_output_candidate(
     ],
     ids=["loc-assign", "column-assign", "rebind"],
 )
-def test_untagged_cell_that_changes_stage_data_stops_the_conversion(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], exploration: str
+def test_untagged_cell_that_changes_stage_data_is_kept_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any, exploration: str
 ) -> None:
     path = write_notebook(
         tmp_path,
@@ -612,11 +612,19 @@ def test_untagged_cell_that_changes_stage_data_stops_the_conversion(
             ("y_pred = model.predict(X)", "predict"),
         ],
     )
+    # The change joins the load stage, between the definition and the use, as it ran.
     code, report = check(path, capsys)
-    assert code == 1
+    assert code == 0, report["problems"]
+    assert {(item["cell"], item["stage"]) for item in report["inferred"]} == {(2, "load")}
+    assert convert(path, capsys)[0] == 0
+    assert list(run_package(path).sample_input.columns) == ["x", "big"]
+    # --strict refuses it, as before stage completion.
+    capsys.readouterr()
+    assert main(["check", "--json", "--strict", str(path)]) == 1
+    strict = json.loads(capsys.readouterr().out)
     assert any(
         problem["severity"] == "error" and problem["cell"] in (2, 3)
-        for problem in report["problems"]
+        for problem in strict["problems"]
     )
 
 
@@ -741,7 +749,7 @@ def test_helper_redefined_between_its_uses_is_reported(
     ["np.random.shuffle(idx)", "del df['b']"],
     ids=["shuffle-argument", "del-column"],
 )
-def test_in_place_changes_by_statement_or_function_stop_the_conversion(
+def test_in_place_changes_by_statement_or_function_are_kept_in_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], exploration: str
 ) -> None:
     path = write_notebook(
@@ -763,9 +771,14 @@ def test_in_place_changes_by_statement_or_function_stop_the_conversion(
             ("y_pred = model.predict(X)", "predict"),
         ],
     )
+    # Changing `idx` or `df` in place is a reaching definition: it joins the load stage.
     code, report = check(path, capsys)
-    assert code == 1
+    assert code == 0, report["problems"]
+    assert [(item["cell"], item["stage"]) for item in report["inferred"]] == [(2, "load")]
+    capsys.readouterr()
+    assert main(["check", "--json", "--strict", str(path)]) == 1
+    strict = json.loads(capsys.readouterr().out)
     assert any(
         problem["severity"] == "error" and problem["cell"] in (2, 3)
-        for problem in report["problems"]
+        for problem in strict["problems"]
     )

@@ -26,9 +26,9 @@ REPO = Path(__file__).resolve().parents[1]
 CHURN = REPO / "example_notebooks" / "churn.ipynb"
 
 
-def tiny_notebook(*, untagged_threshold: bool = False) -> nbformat.NotebookNode:
+def tiny_notebook(*, skipped_threshold: bool = False) -> nbformat.NotebookNode:
     """Four tagged stages on arrays (see ``notebooks.tiny_pipeline``)."""
-    return tiny_pipeline(untagged_threshold=untagged_threshold)
+    return tiny_pipeline(skipped_threshold=skipped_threshold)
 
 
 @pytest.fixture
@@ -247,7 +247,7 @@ def test_panel_for_the_churn_example_lists_its_stages() -> None:
 def test_check_button_rereads_the_notebook_from_disk(tiny: Path) -> None:
     panel = pipeline_panel(str(tiny))
     assert panel.report is not None and panel.report["ok"] is True
-    nbformat.write(tiny_notebook(untagged_threshold=True), str(tiny))
+    nbformat.write(tiny_notebook(skipped_threshold=True), str(tiny))
     panel.check_button.click()
     assert panel.report is not None and panel.report["ok"] is False
     assert "threshold" in panel.outline.value
@@ -293,7 +293,7 @@ def test_buttons_are_disabled_while_an_action_runs(
 
 
 def test_convert_stops_on_errors_and_lists_them(tiny: Path) -> None:
-    nbformat.write(tiny_notebook(untagged_threshold=True), str(tiny))
+    nbformat.write(tiny_notebook(skipped_threshold=True), str(tiny))
     panel = pipeline_panel(str(tiny))
     assert panel.convert() is None
     assert "Conversion stopped" in panel.result.value

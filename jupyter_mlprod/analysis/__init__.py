@@ -6,18 +6,27 @@ an :class:`Analysis` value; it does no I/O and never executes notebook code. The
 (``check``) and the code generator (``convert``) both read the same ``Analysis``.
 
 The analysis is a chain of named steps, each in its own module: :mod:`.intake` reads the
-cells and metadata, :mod:`.statements` gathers each statement's names, :mod:`.walk` links
-reads to definitions, :mod:`.predict_io` picks the predict input and output,
-:mod:`.planning` splits the stages into functions and :mod:`.hardcoded_paths` finds
-hard-coded paths (recognised by :mod:`.paths`).
+cells and metadata, :mod:`.statements` gathers each statement's names, :mod:`.display` finds
+the display-only code and :mod:`.constants` the module-level constants, :mod:`.completion`
+adds to each stage the untagged statements it needs, :mod:`.walk` links reads to definitions,
+:mod:`.predict_io` picks the predict input and output, :mod:`.bridging` moves the model inputs
+built in earlier stages from held-out data into predict, :mod:`.planning` splits the stages
+into functions and :mod:`.hardcoded_paths` finds hard-coded paths (recognised by
+:mod:`.paths`).
 :mod:`.types` holds the values they pass. Where the carried helpers land is codegen's decision
 (:mod:`jupyter_mlprod.codegen.placement`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from .. import roles
 from ..notebook import Notebook
+from .bridging import bridge_into_predict, find_bridges
+from .completion import complete_stages
+from .constants import find_constants
+from .display import scan_display
 from .hardcoded_paths import find_paths
 from .intake import read_cells, read_metadata
 from .log import ProblemLog
@@ -33,6 +42,7 @@ from .types import (
     Definition,
     Flow,
     FoundPath,
+    Inference,
     IOSource,
     PathKind,
     PredictIO,
@@ -51,6 +61,7 @@ __all__ = [
     "Definition",
     "Flow",
     "FoundPath",
+    "Inference",
     "IOSource",
     "ImportBinding",
     "PathKind",
@@ -78,8 +89,33 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
     log = ProblemLog(notebook)
     metadata = read_metadata(notebook, log)
     intake = read_cells(notebook, log)
-    walked = walk_flow(intake, log)
-    predict_io = choose_predict_io(walked, intake.roles_by_cell, options, metadata, log)
+    plain = [statement for statement, _ in intake.statements]
+    display = scan_display(plain)
+    constants = find_constants(plain)
+    completion = complete_stages(intake.statements, display, strict=options.strict)
+    # Which statements bridge into predict depends on the predict input, which the walk's
+    # result decides: a trial walk finds them, and the walk is redone once they have moved.
+    trial = ProblemLog(notebook)
+    walked = walk_flow(intake, completion, display, constants, trial)
+    predict_io = choose_predict_io(walked, intake.roles_by_cell, options, metadata, trial)
+    bridges = () if options.strict else find_bridges(walked, predict_io)
+    if bridges:
+        bridging = bridge_into_predict(completion, bridges, predict_io, log)
+        completion = bridging.completion
+        trial = ProblemLog(notebook)
+        walked = walk_flow(intake, completion, display, constants, trial)
+        io_options = options
+        if bridging.input_name is not None:
+            io_options = dataclasses.replace(options, predict_input=bridging.input_name)
+        predict_io = choose_predict_io(walked, intake.roles_by_cell, io_options, metadata, trial)
+        if bridging.input_name is not None:
+            predict_io = dataclasses.replace(
+                predict_io,
+                input_source="inferred",
+                reason=f"{predict_io.reason}; `{bridging.input_name}` is the data the model "
+                "input is built from",
+            )
+    log.extend(trial)
     planned = plan_stages(walked, predict_io, log)
     carried = walked.carried
     report_redefined_helpers(carried, log)
@@ -120,4 +156,5 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         input_files=input_files,
         pip_requirements=pip_requirements,
         problems=log.sorted(),
+        inferred=completion.inferred,
     )

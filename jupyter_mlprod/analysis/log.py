@@ -27,6 +27,10 @@ class ProblemLog:
         cell_id = self.notebook.cells[cell].cell_id if cell is not None and cell >= 0 else None
         self.problems.append(Problem(severity, code, message, cell, cell_id, line, column, hint))
 
+    def extend(self, other: ProblemLog) -> None:
+        """Take over the problems a trial run of some steps recorded in another log."""
+        self.problems.extend(other.problems)
+
     def sorted(self) -> tuple[Problem, ...]:
         """The problems in notebook order (problems without a cell first)."""
         return tuple(

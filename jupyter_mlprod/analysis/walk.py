@@ -2,10 +2,11 @@
 and carry along the imports, functions and classes the stages need.
 
 Code cells are walked in notebook order, statement by statement, keeping for every name the
-statement that last defined it. A statement in a stage cell that reads a name is linked to
-that definition; imports, functions and classes are carried along wherever they are needed,
-while a *variable* that only an untagged or skipped cell defines is an error, because the
-package would not have it.
+statement that last defined it. A stage statement (of a tagged cell, or one the stage
+completion added) that reads a name is linked to that definition; imports, functions and
+classes are carried along wherever they are needed, with the module-level constants they read
+(:mod:`.constants`), while a *variable* that only a skipped cell defines (or, with
+``--strict``, an untagged one) is an error, because the package would not have it.
 """
 
 from __future__ import annotations
@@ -17,18 +18,11 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .. import roles
+from .completion import Completion
+from .display import DisplayScan
 from .intake import Intake
 from .log import ProblemLog
-from .statements import (
-    CLASS,
-    CODE,
-    FUNCTION,
-    IMPORT,
-    ImportBinding,
-    Statement,
-    display_bindings,
-    is_display_call,
-)
+from .statements import CLASS, CODE, FUNCTION, IMPORT, ImportBinding, Statement
 from .types import ERROR, WARNING, Definition, Flow
 
 BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "display", "get_ipython"}
@@ -39,7 +33,8 @@ DEFINITION_KINDS = frozenset({IMPORT, FUNCTION, CLASS})
 class Walked:
     """What the walk found: the definition behind each read, and what the stages need."""
 
-    statements: tuple[tuple[Statement, str | None], ...]  # the intake's, with their roles
+    # The intake's statements, with the role each runs in (after stage completion).
+    statements: tuple[tuple[Statement, str | None], ...]
     # For each stage code statement (by ``id``): the definition each read name resolved to.
     resolved: Mapping[int, Mapping[str, Definition]]
     # The imports, functions and classes the stages need, in the order they were needed.
@@ -64,10 +59,11 @@ class Walked:
 
     @property
     def carried(self) -> tuple[Statement, ...]:
-        """The functions and classes the stages need, in notebook order."""
+        """The functions and classes the stages need, and the constants they read (``code``
+        statements), in notebook order."""
         return tuple(
             sorted(
-                (st for st in self.needed if st.kind in {FUNCTION, CLASS}),
+                (st for st in self.needed if st.kind != IMPORT),
                 key=lambda st: (st.cell, st.position),
             )
         )
@@ -76,8 +72,12 @@ class Walked:
 class _Walker:
     """The mutable state of one walk."""
 
-    def __init__(self, intake: Intake, log: ProblemLog) -> None:
+    def __init__(
+        self, intake: Intake, completion: Completion, constants: frozenset[int], log: ProblemLog
+    ) -> None:
         self.intake = intake
+        self.completion = completion
+        self.constants = constants
         self.log = log
         self.resolved: dict[int, dict[str, Definition]] = {}
         self.history: dict[str, list[Definition]] = {}
@@ -87,26 +87,34 @@ class _Walker:
         self.display_ids: set[int] = set()
 
 
-def walk_flow(intake: Intake, log: ProblemLog) -> Walked:
-    """Walk the statements in notebook order, resolving what each stage statement reads."""
-    walker = _Walker(intake, log)
+def walk_flow(
+    intake: Intake,
+    completion: Completion,
+    display: DisplayScan,
+    constants: frozenset[int],
+    log: ProblemLog,
+) -> Walked:
+    """Walk the statements in notebook order, resolving what each stage statement reads.
+
+    Args:
+        intake: the notebook's cells and parameters.
+        completion: the statements with the roles they run in.
+        display: the display-only statements (left out of stages, reported).
+        constants: the ``id`` of each statement assigning constants a helper may carry.
+        log: where problems go.
+    """
+    walker = _Walker(intake, completion, constants, log)
     env: dict[str, Definition] = {
         spec.name: Definition(spec.name, None, roles.PARAMETERS) for spec in intake.parameters
     }
-    display_names: set[str] = set()
-    for statement, role in intake.statements:
-        if statement.kind == IMPORT:
-            display_names |= display_bindings(statement.imports)
-        elif statement.kind == CODE and is_display_call(statement.node, display_names):
-            display_names |= statement.defines - statement.mutates
-            walker.display_ids.add(id(statement))
+    walker.display_ids.update(display.statement_ids)
+    for statement, role in completion.statements:
+        if display.shows_only(statement):
             if role in roles.TAGGED_STAGES:
                 walker.display.append(statement)
             continue
         if role in roles.TAGGED_STAGES and statement.kind == CODE:
             walker.resolved[id(statement)] = _resolve_reads(walker, statement, role, env)
-        # A name rebound by real code is no longer a plot object.
-        display_names -= statement.defines - statement.mutates
         for name in statement.defines:
             previous = env.get(name)
             if name in statement.mutates and previous is not None and previous.kind != CODE:
@@ -115,7 +123,7 @@ def walk_flow(intake: Intake, log: ProblemLog) -> Walked:
             env[name] = entry
             walker.history.setdefault(name, []).append(entry)
     return Walked(
-        statements=intake.statements,
+        statements=completion.statements,
         resolved=walker.resolved,
         needed=tuple(walker.needed.values()),
         flows=tuple(walker.flows),
@@ -193,6 +201,22 @@ def _resolve_reads(
             )
             found = earlier
         if roles.run_order(found.role or "") > roles.run_order(role):
+            if id(statement) in walker.completion.inferred_ids:
+                # Completion put this untagged statement in `role` because an earlier-running
+                # stage needs it, yet it reads a value only a later-running stage makes.
+                log.add(
+                    ERROR,
+                    "stage-order",
+                    f"`{name}` would cross from {found.role} back to {role}: this untagged "
+                    f"statement is needed by the {role} stage, but reads `{name}` from cell "
+                    f"{found.cell} ({found.role}), and the package runs {role} before "
+                    f"{found.role}",
+                    statement.cell,
+                    statement.line,
+                    hint=f"tag cell {statement.cell} as `{found.role}` and move what the "
+                    f"{role} stage needs from it into a {role} cell",
+                )
+                continue
             log.add(
                 ERROR,
                 "stage-order",
@@ -244,11 +268,22 @@ def _report_undefined(walker: _Walker, statement: Statement, role: str, name: st
 
 
 def _report_untagged(log: ProblemLog, statement: Statement, role: str, found: Definition) -> None:
-    how = "skipped" if found.role == roles.SKIP else "untagged"
+    if found.role == roles.SKIP:
+        log.add(
+            ERROR,
+            "untagged-variable",
+            f"the {role} stage (cell {statement.cell}) reads `{found.name}`, which only skipped "
+            f"cell {found.cell} defines; a skipped cell is never pulled into a stage",
+            statement.cell,
+            statement.line,
+            hint=f"untag cell {found.cell} (or tag it `{role}`) if the pipeline needs "
+            f"`{found.name}`, or define it in a tagged cell",
+        )
+        return
     log.add(
         ERROR,
         "untagged-variable",
-        f"the {role} stage reads `{found.name}`, which only {how} cell {found.cell} defines",
+        f"the {role} stage reads `{found.name}`, which only untagged cell {found.cell} defines",
         statement.cell,
         statement.line,
         hint=f"tag cell {found.cell} as `load` (or the stage it belongs to), or move that code "
@@ -273,6 +308,12 @@ def _need_definition(walker: _Walker, statement: Statement | None) -> None:
                 continue
             if found.kind in DEFINITION_KINDS and found.role != roles.SKIP:
                 pending.append(found.statement)
+            elif (
+                found.statement is not None
+                and id(found.statement) in walker.constants
+                and found.role != roles.SKIP
+            ):
+                pending.append(found.statement)  # a constant: it lands beside the helper
             elif found.statement is not current:
                 what = "function" if current.kind == FUNCTION else "class"
                 walker.log.add(

@@ -1,4 +1,4 @@
-"""Helper placement: the generated module each carried function and class lands in.
+"""Helper placement: the generated module each carried function, class and constant lands in.
 
 Self-contained: it reads only its arguments (the analysis's carried statements and stage
 plans) and the stage table.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import roles
 from ..analysis import StagePlan, Statement
-from ..analysis.statements import CLASS, FUNCTION
+from ..analysis.statements import CLASS, CODE, FUNCTION
 
 # Shared code (classes, whatever predict needs, whatever several modules use) lives here.
 SHARED_MODULE = "features"
@@ -19,26 +19,30 @@ SHARED_MODULE = "features"
 
 @dataclass(frozen=True)
 class Helper:
-    """A function or class carried into the package, and the module it lands in."""
+    """A function, class or constant carried into the package, and the module it lands in."""
 
     statement: Statement
     module: str  # "features", "data", "train" or "pipeline"
 
 
 def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> tuple[Helper, ...]:
-    """Decide the module of each carried function and class.
+    """Decide the module of each carried function, class and constant.
 
     Classes and everything predict needs go to ``features`` (a pickled model must find its
     classes without importing training code); a function used by one stage stays with that
-    stage's module, unless the module binds the same name itself.
+    stage's module, unless the module binds the same name itself. A constant sits beside the
+    helpers that read it: in their module when they share one, else in ``features``.
 
     Args:
-        carried: the functions and classes the stages need (other statements are ignored).
+        carried: the functions and classes the stages need and the constants they read (other
+            statements are ignored).
         plans: the stage plans whose statements use them.
 
     Returns:
-        One :class:`Helper` per function or class, in notebook order.
+        One :class:`Helper` per function, class or constant, in notebook order.
     """
+    carried = tuple(carried)
+    constants = [st for st in carried if st.kind == CODE]
     definitions = [st for st in carried if st.kind in {FUNCTION, CLASS}]
     by_name = {name: st for st in definitions for name in st.defines}
     users: dict[int, set[str]] = {}
@@ -72,4 +76,23 @@ def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> t
             if statement.defines & roles.RESERVED_NAMES[module]:
                 module = SHARED_MODULE  # `def train(...)` cannot live beside the stage's train()
         helpers.append(Helper(statement, module))
-    return tuple(helpers)
+    helpers += _place_constants(constants, helpers)
+    return tuple(sorted(helpers, key=lambda h: (h.statement.cell, h.statement.position)))
+
+
+def _place_constants(constants: list[Statement], placed: list[Helper]) -> list[Helper]:
+    """Each constant goes where its readers (helpers, or later constants) landed."""
+    readers = [(h.statement, h.module) for h in placed]
+    result: list[Helper] = []
+    # Backwards: a constant's readers come after it, so their modules are known when it is met.
+    for constant in sorted(constants, key=lambda st: (st.cell, st.position), reverse=True):
+        modules = {
+            module
+            for reader, module in readers
+            if constant.defines & (reader.reads | reader.deferred_reads)
+        }
+        module = modules.pop() if len(modules) == 1 else SHARED_MODULE
+        helper = Helper(constant, module)
+        result.append(helper)
+        readers.append((constant, module))
+    return result

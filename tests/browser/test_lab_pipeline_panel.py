@@ -11,7 +11,8 @@ from labdriver import LabServer, LabUI, write_notebook
 
 pytestmark = pytest.mark.browser
 
-# A small notebook whose predict cell reads `offset`, defined only by untagged cell 4.
+# A small notebook whose predict cell reads `offset`, defined only by cell 4, tagged `skip` (an
+# untagged cell would join the predict stage by stage completion).
 PIPELINE_CELLS = [
     ("markdown", "# Demo", []),
     ("code", "alpha = 1.0", ["parameters"]),
@@ -21,17 +22,17 @@ PIPELINE_CELLS = [
         "X_train = [[1.0], [2.0], [3.0]]\ny_train = [2.0, 4.0, 6.0]\nX_test = [[4.0], [5.0]]",
         ["load"],
     ),
-    ("code", "offset = 0.5", []),
+    ("code", "offset = 0.5", ["skip"]),
     ("code", "model = Ridge(alpha=alpha).fit(X_train, y_train)", ["train"]),
     ("code", "y_pred = model.predict(X_test) + offset", ["predict"]),
 ]
-UNTAGGED_CELL = 4
+SKIPPED_CELL = 4
 
 
 def pipeline_notebook(server: LabServer, name: str, *, offset_tagged: bool = False) -> str:
     cells = list(PIPELINE_CELLS)
     if offset_tagged:
-        cells[UNTAGGED_CELL] = ("code", "offset = 0.5", ["load"])
+        cells[SKIPPED_CELL] = ("code", "offset = 0.5", ["load"])
     write_notebook(server.notebook_path(name), cells)
     return name
 
@@ -64,7 +65,7 @@ def test_panel_shows_stages_and_untagged_problem_until_cell_is_tagged(
     )
 
     # Tagging the cell (unsaved) re-analyses the edited notebook: the problem goes away.
-    lab_ui.pick_role(UNTAGGED_CELL, "load")
+    lab_ui.pick_role(SKIPPED_CELL, "load")
     problem.wait_for(state="detached")
     load_cells = panel.locator(".jp-mlprod-stage[data-role='load'] .jp-mlprod-cell-link")
     assert [load_cells.nth(i).get_attribute("data-cell") for i in range(load_cells.count())] == [

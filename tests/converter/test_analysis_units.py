@@ -44,10 +44,11 @@ def analyse(
     predict_input: str | None = None,
     predict_output: str | None = None,
     lift_paths: bool = False,
+    strict: bool = False,
 ) -> Analysis:
     """Analyse a notebook of these cells."""
     data = notebook(*cells, mlprod=mlprod)
-    options = AnalysisOptions(predict_input, predict_output, lift_paths)
+    options = AnalysisOptions(predict_input, predict_output, lift_paths, strict=strict)
     return analyse_notebook(notebook_from_json(data, "nb.ipynb"), options)
 
 
@@ -169,20 +170,35 @@ def test_parameters_are_read_but_never_flows() -> None:
     assert all(flow.from_role != roles.PARAMETERS for flow in analysis.flows)
 
 
-def test_a_variable_only_an_untagged_cell_defines_is_an_error() -> None:
+def test_a_variable_only_an_untagged_cell_defines_joins_the_stage_reading_it() -> None:
     cells = good_cells()
     cells.insert(4, code("threshold = 0.5\n"))
     cells[-1] = code("y_pred = model.predict(X_test) > threshold\n", "predict")
     analysis = analyse(*cells)
+    assert analysis.ok, analysis.errors
+    (inference,) = analysis.inferred
+    assert (inference.cell, inference.line, inference.stage) == (4, 1, roles.PREDICT)
+    assert "`threshold`" in inference.because and "cell 5" in inference.because
+    assert 4 in plan(analysis, roles.PREDICT).cells
+
+
+def test_strict_keeps_a_read_of_an_untagged_variable_an_error() -> None:
+    cells = good_cells()
+    cells.insert(4, code("threshold = 0.5\n"))
+    cells[-1] = code("y_pred = model.predict(X_test) > threshold\n", "predict")
+    analysis = analyse(*cells, strict=True)
+    assert analysis.inferred == ()
     (problem,) = [p for p in analysis.errors if p.code == "untagged-variable"]
     assert problem.cell == 5 and "threshold" in problem.message and "cell 4" in problem.message
 
 
-def test_an_untagged_cell_changing_a_staged_variable_is_an_error() -> None:
+def test_an_untagged_cell_changing_a_staged_variable_is_kept_in_order() -> None:
     cells = good_cells()
     cells.insert(4, code("X_test = X_test[:10]\n"))
     analysis = analyse(*cells)
-    assert "redefined-by-exploration" in [p.code for p in analysis.errors]
+    assert analysis.ok, analysis.errors
+    assert [(i.cell, i.stage) for i in analysis.inferred] == [(4, roles.PREDICT)]
+    assert "redefined-by-exploration" in [p.code for p in analyse(*cells, strict=True).errors]
 
 
 def test_a_skipped_cell_changing_a_staged_variable_only_warns() -> None:
@@ -222,7 +238,8 @@ def test_a_function_from_an_untagged_cell_is_carried_with_its_imports() -> None:
 def test_a_helper_reading_a_global_variable_is_an_error() -> None:
     cells = good_cells()
     cells.insert(2, code("def shrink(values):\n    return values * factor\n"))
-    cells[3] = code("factor = 0.5\n" + LOAD + "X_train = shrink(X_train)\n", "load")
+    # Runtime state (computed from the data), not a constant: the helper must be given it.
+    cells[3] = code(LOAD + "factor = X.std()\nX_train = shrink(X_train)\n", "load")
     (problem,) = [p for p in analyse(*cells).errors if p.code == "helper-reads-global"]
     assert "`factor`" in problem.message and problem.cell == 2
 

@@ -71,7 +71,7 @@ def test_no_predict_cell(tmp_path: Path) -> None:
     assert_refused(result, out, "nb.ipynb", "no cell is tagged `predict`")
 
 
-def test_stage_reads_untagged_variable(tmp_path: Path) -> None:
+def test_stage_reads_untagged_variable_with_strict(tmp_path: Path) -> None:
     cells = good_cells()
     cells.insert(4, code("threshold = 0.5\n"))
     cells[5] = code(
@@ -79,7 +79,7 @@ def test_stage_reads_untagged_variable(tmp_path: Path) -> None:
     )
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
     out = tmp_path / "pkg"
-    result = run_cli(["convert", str(path), "-o", str(out)])
+    result = run_cli(["convert", str(path), "-o", str(out), "--strict"])
     assert_refused(
         result, out, "cell 5", "line 1", "`threshold`", "untagged cell 4", "tag cell 4 as `load`"
     )

@@ -183,7 +183,11 @@ def test_check_reports_problem_with_cell(
     cells = good_cells()
     cells[2].metadata["tags"] = []  # the load cell becomes exploration
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
-    assert main(["check", str(path), "--json"]) == 1
+    # Without --strict the untagged cell's statements join the train stage that reads them.
+    assert main(["check", str(path), "--json"]) == 0
+    inferred = json.loads(capsys.readouterr().out)["inferred"]
+    assert {(item["cell"], item["stage"]) for item in inferred} == {(2, "train")}
+    assert main(["check", str(path), "--json", "--strict"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False
     problem = next(p for p in report["problems"] if p["code"] == "untagged-variable")

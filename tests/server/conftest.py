@@ -26,9 +26,9 @@ def jp_server_config() -> Config:
     return Config({"ServerApp": {"jpserver_extensions": {"jupyter_mlprod": True}}})
 
 
-def _tagged_notebook(*, untagged_threshold: bool = False) -> nbformat.NotebookNode:
+def _tagged_notebook(*, skipped_threshold: bool = False) -> nbformat.NotebookNode:
     """The shared tiny pipeline on a DataFrame (see ``notebooks.tiny_pipeline``)."""
-    return tiny_pipeline(untagged_threshold=untagged_threshold, frame=True, title="# Tiny pipeline")
+    return tiny_pipeline(skipped_threshold=skipped_threshold, frame=True, title="# Tiny pipeline")
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def make_notebook() -> Callable[..., nbformat.NotebookNode]:
 
 @pytest.fixture
 def put_notebook(jp_root_dir: Path) -> Callable[..., Path]:
-    """``put_notebook("dir/nb.ipynb", untagged_threshold=False)`` writes into the server root."""
+    """``put_notebook("dir/nb.ipynb", skipped_threshold=False)`` writes into the server root."""
 
     def _put(relative: str, **options: bool) -> Path:
         path = jp_root_dir / relative

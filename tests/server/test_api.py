@@ -62,10 +62,10 @@ async def test_analyse_returns_role_suggestions_for_an_untagged_notebook(
     assert all(item["reason"] for item in body["suggestions"])
 
 
-async def test_analyse_reports_predict_reading_an_untagged_variable(
+async def test_analyse_reports_predict_reading_a_skipped_variable(
     call: Any, make_notebook: Any
 ) -> None:
-    notebook = make_notebook(untagged_threshold=True)
+    notebook = make_notebook(skipped_threshold=True)
     predict_index = len(notebook.cells) - 1
     status, body = await call("POST", "analyse", body={"path": "nb.ipynb", "notebook": notebook})
     assert status == 200, body
@@ -147,7 +147,7 @@ async def test_convert_into_existing_dir_is_409_unless_forced(
 
 
 async def test_convert_with_errors_is_422_with_problems(call: Any, put_notebook: Any) -> None:
-    put_notebook("bad.ipynb", untagged_threshold=True)
+    put_notebook("bad.ipynb", skipped_threshold=True)
     status, body = await call("POST", "convert", body={"path": "bad.ipynb", "output_dir": "out"})
     assert status == 422
     assert "threshold" in body["message"]
