@@ -43,6 +43,7 @@ from .artifacts import dump_artifact, load_artifact
 from .errors import ModelError
 from .locks import acquire, exclusive, remove_abandoned
 from .provenance import utc_now
+from .signing import sign_version, signing_key, verify_version
 
 MANIFEST = "manifest.json"
 ALIASES = "aliases.json"
@@ -174,12 +175,15 @@ class ModelStore:
         return _read_manifest(self.root / version / MANIFEST)
 
     def load(self, ref: str | None = None) -> LoadedModel:
-        """Resolve ``ref`` and load its artifacts, verifying every file's hash first.
+        """Resolve ``ref`` and load its artifacts: the manifest's signature checked first
+        (signing.py), then every file's hash before it is read.
 
         Raises:
             ModelError: Naming the file that is missing, tampered with or unloadable.
         """
         version = self.resolve(ref)
+        # Before the manifest is trusted with anything: it names the files and classes to load.
+        verify_version(self.root, version)
         manifest = self.manifest(version)
         artifacts = _load_artifacts(self.root / version, manifest)
         return LoadedModel(version=version, manifest=manifest, artifacts=artifacts)
@@ -202,8 +206,11 @@ class ModelStore:
 
         Returns:
             The new version id.
+
+        Raises:
+            ModelError: Also when the signing key is set but unusable (signing.py).
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        key = signing_key(self.root)
         with self._lock():
             # Under the store lock, so every staging directory seen here either has its
             # train's lock held or was abandoned: one is created and locked in one step.
@@ -231,14 +238,20 @@ class ModelStore:
                     "artifacts": entries,
                 }
                 _write_json(staging / MANIFEST, manifest)
+                if key is not None:
+                    sign_version(staging, version, key)
                 # Closed before it is removed (Windows cannot remove an open file); the store
                 # lock keeps the cleaner away meanwhile.
                 staging_lock.close()
                 (staging / STAGING_LOCK).unlink()
                 os.rename(staging, self.root / version)
-        except BaseException:
+        except BaseException as error:
             staging_lock.close()
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(error, OSError):
+                raise ModelError(
+                    f"{self.root}: cannot save a new version ({_os_reason(error)})"
+                ) from None
             raise
         return version
 
@@ -300,8 +313,17 @@ class ModelStore:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        """Hold an exclusive lock on the store (across processes)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Hold an exclusive lock on the store (across processes), creating the store."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ModelError(f"{self.root}: is not a directory; choose another --model-dir")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / ".lock").touch()
+        except OSError as error:
+            raise ModelError(
+                f"{self.root}: cannot write the model store ({_os_reason(error)}); "
+                "choose a writable --model-dir"
+            ) from None
         with exclusive(self.root / ".lock"):
             yield
 
@@ -437,13 +459,27 @@ def _first_line(error: BaseException) -> str:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write JSON atomically: a reader sees the old file or the new one, never half.
+
+    Raises:
+        ModelError: One line naming the file when it cannot be written.
+    """
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise ModelError(f"{path}: cannot write ({_os_reason(error)})") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(value, stream, indent=2, sort_keys=False, default=str)
             stream.write("\n")
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ModelError(f"{path}: cannot write ({_os_reason(error)})") from None
         raise
+
+
+def _os_reason(error: OSError) -> str:
+    """The operating system's words for an error, without the path it already names."""
+    return error.strerror or type(error).__name__

@@ -91,6 +91,27 @@ def test_a_failing_smoke_predict_is_one_line(
     assert not list(workspace.models.glob(".staging-*"))
 
 
+@pytest.mark.parametrize(
+    ("model_dir", "message"),
+    [
+        ("/proc/models", "/proc/models: cannot write the model store"),
+        ("a_file", "a_file: is not a directory; choose another --model-dir"),
+    ],
+)
+def test_a_store_that_cannot_be_written_is_one_line(
+    fakepkg_cli: ModuleType,
+    workspace: Workspace,
+    capsys: pytest.CaptureFixture[str],
+    model_dir: str,
+    message: str,
+) -> None:
+    (workspace.root / "a_file").write_text("")
+    for command in (["train"], ["models", "promote", "v1"]):
+        assert fakepkg_cli.main([*command, "--model-dir", model_dir]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"fakepkg: error: {message}") and len(err.splitlines()) == 1, err
+
+
 @pytest.mark.slow
 def test_subprocess_one_line_and_debug_traceback(workspace: Workspace) -> None:
     failed = workspace.run("train", "--param", "data_path=/nonexistent.csv")
