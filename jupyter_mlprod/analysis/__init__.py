@@ -44,6 +44,7 @@ from .types import (
     FoundPath,
     Inference,
     IOSource,
+    LeftOut,
     PathKind,
     PredictIO,
     Problem,
@@ -64,6 +65,7 @@ __all__ = [
     "Inference",
     "IOSource",
     "ImportBinding",
+    "LeftOut",
     "PathKind",
     "PredictIO",
     "Problem",
@@ -156,5 +158,6 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         input_files=input_files,
         pip_requirements=pip_requirements,
         problems=log.sorted(),
+        left_out=planned.left_out,
         inferred=completion.inferred,
     )

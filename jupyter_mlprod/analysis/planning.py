@@ -1,15 +1,20 @@
 """Stage planning: split the stage cells into the package's functions (slicing the predict
-cells into prepare, predict and evaluate) and wire each function's inputs and outputs."""
+cells into prepare, predict and evaluate, leaving out what is off the data path) and wire each
+function's inputs and outputs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import libcst as cst
+
 from .. import roles
+from .effects import outside_effect
 from .log import ProblemLog
+from .predict_io import subscript_column
 from .statements import Statement
-from .types import ERROR, WARNING, Definition, PredictIO, StagePlan
+from .types import ERROR, WARNING, Definition, LeftOut, PredictIO, StagePlan
 from .walk import DEFINITION_KINDS, Walked
 
 
@@ -21,6 +26,7 @@ class Planned:
     artifacts: tuple[str, ...]
     # Where each artifact comes from: the role of the plan that outputs it ("parameters" too).
     artifact_sources: tuple[tuple[str, str], ...]
+    left_out: tuple[LeftOut, ...] = ()  # statements of the predict cells left out
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class PredictSlice:
     prepare: tuple[Statement, ...]
     predict: tuple[Statement, ...]
     evaluate: tuple[Statement, ...]
+    left_out: tuple[LeftOut, ...]  # off the data path, with the reason
 
 
 def plan_stages(walked: Walked, io: PredictIO, log: ProblemLog) -> Planned:
@@ -107,26 +114,31 @@ def plan_stages(walked: Walked, io: PredictIO, log: ProblemLog) -> Planned:
         for role, statements in groups
         if statements or role in (roles.LOAD, roles.TRAIN)
     )
-    return Planned(plans, tuple(artifacts), tuple(artifact_sources))
+    return Planned(plans, tuple(artifacts), tuple(artifact_sources), sliced.left_out)
 
 
 def slice_predict(code: list[Statement], io: PredictIO, log: ProblemLog) -> PredictSlice:
-    """Split the predict cells into (prepare input, predict, evaluate) statements.
+    """Split the predict cells into (prepare input, predict, evaluate) statements, and the
+    statements the package leaves out.
 
     Walking back from the statement that assigns the output, a statement belongs to predict
     when it defines something predict still needs. A statement that assigns the input without
     reading it builds the input from load-time data: it is preparation, and the input is given
-    from there on.
+    from there on. Of the other statements, those with an effect outside the program (a file
+    written, a run logged), those that change an object the predict output does not depend on
+    (a report, a model card), those reading the predict stage's intermediate values and those
+    that only feed such statements are left out; the rest prepare the input (before the
+    output) or evaluate the predictions (after it).
     """
-    nothing = PredictSlice((), (), ())
+    nothing = PredictSlice((), (), (), ())
     if not code or io.output is None:
         return nothing
-    last = next((st for st in reversed(code) if io.output in st.defines), None)
+    last = next((st for st in reversed(code) if _assigns_output(st, io)), None)
     if last is None:
         log.add(
             ERROR,
             "unknown-output",
-            f"the predict output `{io.output}` is not assigned in a predict cell",
+            f"the predict output `{io.output_expression}` is not assigned in a predict cell",
             code[0].cell,
             hint="pass --predict-output with a variable the predict cell assigns",
         )
@@ -150,17 +162,40 @@ def slice_predict(code: list[Statement], io: PredictIO, log: ProblemLog) -> Pred
         log.add(
             ERROR,
             "output-ignores-input",
-            f"the predict output `{io.output}` does not depend on the input `{io.input}`",
+            f"the predict output `{io.output_expression}` does not depend on the input "
+            f"`{io.input}`",
             last.cell,
             last.line,
             hint="check --predict-input / --predict-output (or the Pipeline panel's pickers)",
         )
+    left_out = _left_out(code, chosen, io, log)
     slice_code = [st for st in code if id(st) in chosen]
-    prepare = [st for st in code[:end] if id(st) not in chosen]
-    slice_names = {name for st in slice_code for name in st.defines} - {io.output}
-    evaluate: list[Statement] = []
-    for statement in code[end + 1 :]:
-        if statement.reads & slice_names:
+    prepare = [st for st in code[:end] if id(st) not in chosen and id(st) not in left_out]
+    evaluate = [st for st in code[end + 1 :] if id(st) not in left_out]
+    return PredictSlice(
+        tuple(prepare),
+        tuple(slice_code),
+        tuple(evaluate),
+        tuple(LeftOut(st, left_out[id(st)]) for st in code if id(st) in left_out),
+    )
+
+
+def _left_out(
+    code: list[Statement], chosen: set[int], io: PredictIO, log: ProblemLog
+) -> dict[int, str]:
+    """The statements off the data path that the package leaves out (by ``id``), and why."""
+    intermediates = {name for st in code if id(st) in chosen for name in st.defines} - {io.output}
+    left: dict[int, str] = {}
+    for statement in code:
+        if id(statement) in chosen:
+            continue
+        effect = outside_effect(statement)
+        if effect is not None:
+            left[id(statement)] = effect
+            continue
+        used = sorted(statement.reads & intermediates)
+        if used:
+            left[id(statement)] = f"uses `{used[0]}`, an intermediate value of the predict stage"
             log.add(
                 WARNING,
                 "evaluation-dropped",
@@ -168,11 +203,56 @@ def slice_predict(code: list[Statement], io: PredictIO, log: ProblemLog) -> Pred
                 "of the package's evaluation",
                 statement.cell,
                 statement.line,
-                hint=f"compute it from `{io.output}` only",
+                hint=f"compute it from `{io.output_expression}` only",
             )
-            continue
-        evaluate.append(statement)
-    return PredictSlice(tuple(prepare), tuple(slice_code), tuple(evaluate))
+    # What is left out takes along what only feeds it and what needs its values, until
+    # nothing changes (a few passes over a few statements).
+    changed = True
+    while changed:
+        changed = False
+        for index, statement in enumerate(code):
+            if id(statement) in chosen or id(statement) in left:
+                continue
+            reason = _follows_left_out(code, index, left)
+            if reason is not None:
+                left[id(statement)] = reason
+                changed = True
+    return left
+
+
+def _follows_left_out(code: list[Statement], index: int, left: dict[int, str]) -> str | None:
+    """Why ``code[index]`` goes the way of the statements already left out, if it does."""
+    statement = code[index]
+    earlier_left = {name for st in code[:index] if id(st) in left for name in st.defines}
+    needs = sorted(statement.reads & earlier_left)
+    if needs:
+        return f"uses `{needs[0]}`, which is left out"
+    later = code[index + 1 :]
+    assigned_before = {name for st in code[:index] for name in st.defines - st.mutates}
+    outside = sorted(statement.mutates - assigned_before)
+    if outside and not any(st.reads & set(outside) for st in later if id(st) not in left):
+        return f"changes `{outside[0]}`, which the predict output does not depend on"
+    readers = [st for st in later if st.reads & statement.defines]
+    if readers and all(id(st) in left for st in readers):
+        return "only feeds code that is left out"
+    return None
+
+
+def _assigns_output(statement: Statement, io: PredictIO) -> bool:
+    """Whether the statement assigns the output (for a column output: that column)."""
+    if io.output is None or io.output not in statement.defines:
+        return False
+    if io.output_column is None:
+        return True
+    node = statement.node
+    return isinstance(node, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Assign)
+        and any(
+            subscript_column(target.target) == (io.output, io.output_column)
+            for target in small.targets
+        )
+        for small in node.body
+    )
 
 
 def _provider_of(walked: Walked, statements: Iterable[Statement], name: str) -> Definition | None:

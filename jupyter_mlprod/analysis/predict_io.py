@@ -80,6 +80,48 @@ def predict_call(node: cst.BaseExpression | None) -> cst.Call | None:
     return found[0] if found else None
 
 
+def column_prediction(statement: Statement) -> tuple[str, str] | None:
+    """(frame, column) for ``frame["column"] = model.predict(frame[...])``: predictions added
+    as a column of the frame they are computed from."""
+    node = statement.node
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return None
+    small = node.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return None
+    call = predict_call(small.value)
+    found = subscript_column(small.targets[0].target)
+    if call is None or not call.args or found is None:
+        return None
+    # Only a column of the data predicted on: a frame assembled for a submission is not
+    # what predict() is given.
+    models = model_like_names([statement])
+    return found if data_root(call.args[0].value, models) == found[0] else None
+
+
+def subscript_column(node: cst.BaseExpression) -> tuple[str, str] | None:
+    """(frame, column) for the expression ``frame["column"]``, else None."""
+    if not isinstance(node, cst.Subscript) or not isinstance(node.value, cst.Name):
+        return None
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    key = node.slice[0].slice.value
+    if not isinstance(key, cst.SimpleString):
+        return None
+    column = key.evaluated_value
+    return (node.value.value, column) if isinstance(column, str) else None
+
+
+def parse_output(text: str) -> tuple[str, str | None]:
+    """A predict output as given (option or metadata): ``y_pred``, or ``df["pred"]`` for a
+    column of a frame."""
+    try:
+        found = subscript_column(cst.parse_expression(text))
+    except cst.ParserSyntaxError:
+        found = None
+    return found if found is not None else (text, None)
+
+
 def model_like_names(code: list[Statement]) -> set[str]:
     """Names used as models: receivers of predict/transform-style calls."""
     names: set[str] = set()
@@ -193,9 +235,20 @@ def choose_predict_io(
     code = walked.stage_code(roles.PREDICT)
     output_source: IOSource = "option" if options.predict_output else "metadata"
     output = options.predict_output or metadata.get("predict_output")
+    output_column: str | None = None
+    if output is not None:
+        output, output_column = parse_output(output)
     reason_parts: list[str] = []
     output_candidates: tuple[str, ...] = ()
-    if output is None:
+    column = _column_output(code) if output is None else None
+    if column is not None:
+        output_source = "inferred"
+        output, output_column = column
+        reason_parts.append(
+            f"the predictions are added as column {output_column!r} of `{output}` in the "
+            "predict cell"
+        )
+    elif output is None:
         output_source = "inferred"
         output_candidates = _output_candidates(walked, code)
         if len(output_candidates) == 1:
@@ -239,8 +292,32 @@ def choose_predict_io(
             )
     reason = "; ".join(reason_parts) or f"from {output_source}"
     return PredictIO(
-        name, output, input_source, output_source, reason, input_candidates, output_candidates
+        name,
+        output,
+        input_source,
+        output_source,
+        reason,
+        input_candidates,
+        output_candidates,
+        output_column,
     )
+
+
+def _column_output(code: list[Statement]) -> tuple[str, str] | None:
+    """The column the predictions are added as, when no model call assigns a plain name.
+
+    ``X_test["pred"] = model.predict(X_test[cols])`` names no variable for the predictions:
+    the new column is the output. A model call assigned to a name wins (that name is the
+    output), and so does a choice among several columns (then the user is asked).
+    """
+    if any(
+        method != "transform"
+        for statement in code
+        for _, _, method in model_call_assignments(statement)
+    ):
+        return None
+    columns = list(dict.fromkeys(filter(None, map(column_prediction, code))))
+    return columns[0] if len(columns) == 1 else None
 
 
 def _output_candidates(walked: Walked, code: list[Statement]) -> tuple[str, ...]:

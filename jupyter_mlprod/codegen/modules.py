@@ -119,16 +119,24 @@ class ModuleRenderer:
         cells = ", ".join(str(cell) for cell in (plan.cells if plan else ()))
         input_name = io.input or "inputs"
         body: list[str] = [
-            f'"""Compute `{io.output}` from `{input_name}` as notebook cell {cells} does."""'
+            f'"""Compute `{io.output_expression}` from `{input_name}` as notebook cell {cells} '
+            'does."""'
         ]
         body += [f'{name} = artifacts["{name}"]' for name in analysis.artifacts]
+        copies_input = plan is not None and io.input is not None and plan.mutates(io.input)
+        copy_module = "copy" if "copy" not in self._names_of(statements) else "copy_module"
+        if copies_input:
+            body.append(
+                f"# The notebook changes `{input_name}` in place; the caller's object must not.\n"
+                f"{input_name} = {copy_module}.copy({input_name})"
+            )
         function = self._function(
             spec.function,
             f"artifacts: Mapping[str, Any], {input_name}: Any",
             "Any",
             body,
             statements,
-            [f"return {io.output}"],
+            [f"return {io.output_expression}"],
             rewrite_params=False,
         )
         header = [
@@ -148,6 +156,9 @@ class ModuleRenderer:
             function,
         ]
         imports = [
+            ("import copy" if copy_module == "copy" else "import copy as copy_module")
+            if copies_input
+            else "",
             "from collections.abc import Mapping",
             "from typing import Any",
             *self._imports_for(statements, spec.module),
@@ -214,7 +225,7 @@ class ModuleRenderer:
             f'NOTEBOOK: dict[str, str] = {{"name": {self.notebook_name!r}, '
             f'"sha256": "{notebook_sha256}"}}\n'
             f'PREDICT_INPUT = "{io.input}"\n'
-            f'PREDICT_OUTPUT = "{io.output}"',
+            f"PREDICT_OUTPUT = {io.output_expression!r}",
             template_text("training_run.py.tmpl"),
         ]
         code += [helper_code(h) for h in helpers]
@@ -318,8 +329,14 @@ class ModuleRenderer:
         # the modules and functions this function calls.
         lines.append(f"sample_input = {where.get(io.input or '', io.input)}")
         lines.append(f"predictions = {stage_spec(PREDICT).function}(artifacts, sample_input)")
-        where[io.output or ""] = "predictions"
         evaluate = analysis.plan(EVALUATE)
+        if io.output_column is None:
+            where[io.output or ""] = "predictions"
+        elif evaluate is not None and io.output in evaluate.inputs:
+            # The evaluation reads the input frame with the predictions added, as the notebook
+            # left it (predict itself works on a copy).
+            lines.append(f"scored = sample_input.assign(**{{{io.output_column!r}: predictions}})")
+            where[io.output or ""] = "scored"
         if evaluate is not None:
             arguments = ["params"]
             for name in evaluate.inputs:
@@ -366,6 +383,10 @@ class ModuleRenderer:
             strings = {value: (self.params_var, lifted) for value, lifted in self.lifted.items()}
         body = [rewrite_statement(statement, names, strings) for statement in statements]
         return function_source(name, arguments, returns, head, body, tail)
+
+    @staticmethod
+    def _names_of(statements: Iterable[Statement]) -> set[str]:
+        return {name for st in statements for name in st.reads | st.defines}
 
     def _imports_for(
         self,

@@ -47,7 +47,7 @@ class PredictNames:
     """The predict stage's input and output variable names, when known."""
 
     input: str | None
-    output: str | None
+    output: str | None  # a variable, or a column of one: `df["pred"]`
 
 
 def run_notebook(
@@ -105,6 +105,7 @@ def execute_run(
     capture_input: bool = False,
     predict_names: PredictNames | None = None,
     extra: Mapping[str, Any] | None = None,
+    input_before_cell: int | None = None,
 ) -> dict[str, Any]:
     """:func:`run_notebook` with the knobs the CLI, ``rerun`` and ``verify`` need.
 
@@ -115,6 +116,8 @@ def execute_run(
         capture_input: also save the predict stage's input value (for ``verify``).
         predict_names: the predict input/output names; found from the notebook when None.
         extra: more fields for the run record (``rerun_of``).
+        input_before_cell: with ``capture_input``, save the input as it is just before this
+            cell runs (the predict code changes it in place), not after the last cell.
     """
     papermill = _import_papermill()
     path = Path(notebook_path)
@@ -136,7 +139,8 @@ def execute_run(
     wanted = {"output": names.output} if names.output else {}
     if capture_input and names.input:
         wanted["input"] = names.input
-    prepared_path = _prepare_notebook(path, run_dir, seed, wanted)
+    snapshot_at = input_before_cell if "input" in wanted else None
+    prepared_path = _prepare_notebook(path, run_dir, seed, wanted, snapshot_at)
 
     # The tree as the run found it; the runs directory is this run's own output.
     git = git_state(nb_dir, exclude=[Path(runs_dir)])
@@ -216,15 +220,22 @@ def execute_run(
 
 
 def _prepare_notebook(
-    path: Path, run_dir: Path, seed: int | None, wanted: Mapping[str, str]
+    path: Path,
+    run_dir: Path,
+    seed: int | None,
+    wanted: Mapping[str, str],
+    snapshot_at: int | None = None,
 ) -> Path:
-    """Write the notebook to run: ours first and last cells around the user's.
+    """Write the notebook to run: ours first and last cells around the user's (and, when
+    ``snapshot_at`` is given, one before that cell keeping a copy of the predict input).
 
     Our cells are Python; a notebook in another language (an R or Julia kernel) runs as
     it is, without kernel facts, seeding or a predict output hash.
     """
     node = nbformat.read(path, as_version=4)
     if _language(node) == "python":
+        if snapshot_at is not None and 0 <= snapshot_at < len(node.cells):
+            node.cells.insert(snapshot_at, kernel_cells.snapshot_cell(wanted["input"]))
         node.cells.insert(0, kernel_cells.prelude_cell(str(run_dir), seed))
         if wanted:
             node.cells.append(kernel_cells.dump_cell(str(run_dir), wanted))
@@ -406,7 +417,7 @@ def _analysed_predict_names(notebook: Notebook) -> PredictNames:
         chosen = analyse_notebook(notebook).predict_io
     except MlprodError:
         return PredictNames(None, None)
-    return PredictNames(chosen.input, chosen.output)
+    return PredictNames(chosen.input, chosen.output_expression)
 
 
 def choose_kernel(notebook: Notebook, requested: str | None) -> str:

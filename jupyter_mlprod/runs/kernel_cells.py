@@ -9,6 +9,7 @@ the executed notebook that the run directory keeps, so cell indices match the or
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 
 import nbformat
@@ -91,13 +92,25 @@ def __mlprod_dump(names, run_dir, namespace):
             stream.write(data)
         return kind, stem + ".pkl", hashlib.sha256(data).hexdigest()
 
+    missing = object()
+    # The predict input as it was before predict code changed it in place (snapshot cell).
+    snapshot = namespace.pop(@SNAPSHOT_NAME@, missing)
     values = {}
-    for role, name in names.items():
-        entry = {"name": name}
-        if name not in namespace:
+    for role, (label, name, column) in names.items():
+        entry = {"name": label}
+        value = missing
+        if role == "input" and snapshot is not missing:
+            value = snapshot
+        elif name not in namespace:
             entry["error"] = "not defined after the run"
-        else:
+        elif column is None:
             value = namespace[name]
+        else:
+            try:
+                value = namespace[name][column]
+            except Exception as exc:
+                entry["error"] = type(exc).__name__ + ": " + str(exc)
+        if value is not missing:
             entry["type"] = type(value).__module__ + "." + type(value).__qualname__
             try:
                 kind, path, digest = save(value, os.path.join(run_dir, "predict_" + role))
@@ -111,6 +124,18 @@ def __mlprod_dump(names, run_dir, namespace):
 __mlprod_dump(@NAMES@, @RUN_DIR@, globals())
 del __mlprod_dump
 """
+
+
+_SNAPSHOT = """\
+def __mlprod_snapshot(name, namespace):
+    import copy
+    if name in namespace:
+        namespace[@SNAPSHOT_NAME@] = copy.deepcopy(namespace[name])
+__mlprod_snapshot(@NAME@, globals())
+del __mlprod_snapshot
+"""
+# Where the snapshot waits for the dump cell (which removes it).
+_SNAPSHOT_NAME = "__mlprod_predict_input"
 
 
 def prelude_cell(run_dir: str, seed: int | None) -> nbformat.NotebookNode:
@@ -130,9 +155,47 @@ def prelude_cell(run_dir: str, seed: int | None) -> nbformat.NotebookNode:
     )
 
 
+def snapshot_cell(name: str) -> nbformat.NotebookNode:
+    """A cell run just before the predict code: keep a copy of the predict input ``name``.
+
+    Predict code that changes its input in place (``df["pred"] = model.predict(df)``) would
+    otherwise leave the dump cell only the changed input, not the one predict was given.
+    """
+    return _hidden(_fill(_SNAPSHOT, SNAPSHOT_NAME=_SNAPSHOT_NAME, NAME=name))
+
+
 def dump_cell(run_dir: str, names: Mapping[str, str]) -> nbformat.NotebookNode:
-    """The last cell: save the named values (``{"output": "y_pred", ...}``) with hashes."""
-    return _hidden(_fill(_DUMP, VALUES_NAME=VALUES_NAME, RUN_DIR=run_dir, NAMES=dict(names)))
+    """The last cell: save the named values (``{"output": "y_pred", ...}``) with hashes.
+
+    A value may be a column of a variable, written ``df["pred"]``; the predict input is the
+    snapshot :func:`snapshot_cell` took, when one ran.
+    """
+    targets = {role: (expression, *split_column(expression)) for role, expression in names.items()}
+    return _hidden(
+        _fill(
+            _DUMP,
+            VALUES_NAME=VALUES_NAME,
+            RUN_DIR=run_dir,
+            NAMES=targets,
+            SNAPSHOT_NAME=_SNAPSHOT_NAME,
+        )
+    )
+
+
+def split_column(expression: str) -> tuple[str, str | None]:
+    """``df["pred"]`` → ``("df", "pred")``; a plain name → ``(name, None)``."""
+    try:
+        tree = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        return expression, None
+    if (
+        isinstance(tree, ast.Subscript)
+        and isinstance(tree.value, ast.Name)
+        and isinstance(tree.slice, ast.Constant)
+        and isinstance(tree.slice.value, str)
+    ):
+        return tree.value.id, tree.slice.value
+    return expression, None
 
 
 def _fill(template: str, **values: object) -> str:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VerificationError
-from ..notebook import load_notebook
+from ..notebook import Notebook, load_notebook
+from ..roles import PREDICT, PREPARE
 from .execute import PredictNames, ProgressCallback, execute_run, find_predict_names
 from .execute import resolve_parameters as type_parameters
 
@@ -140,6 +141,7 @@ def verify_notebook(
             seed=SEED,
             capture_input=True,
             predict_names=names,
+            input_before_cell=input_capture_cell(notebook),
         )
         run_dir = Path(record["run_dir"])
         captured = record.get("predict") or {}
@@ -241,6 +243,31 @@ class PackageRunner:
                 f"`python -m {self.module} {args[0]}` failed (exit {done.returncode}): {last}"
             )
         return time.perf_counter() - started
+
+
+def input_capture_cell(notebook: Notebook) -> int | None:
+    """The cell before which the notebook's predict input is what ``predict`` is given, when
+    the predict code changes its input in place (else None: the input after the run is it).
+
+    That is the first cell of the predict code, unless the predict cells build the input
+    there or later (then no cell boundary separates the two, and the input after the run,
+    which schema conformance trims of added columns, is the best there is).
+    """
+    from ..analysis import analyse_notebook
+
+    analysis = analyse_notebook(notebook)
+    io = analysis.predict_io
+    predict = analysis.plan(PREDICT)
+    if io.input is None or predict is None or not predict.mutates(io.input):
+        return None
+    first = min(predict.cells)
+    prepare = analysis.plan(PREPARE)
+    if prepare is not None and any(
+        io.input in statement.defines and statement.cell >= first
+        for statement in prepare.statements
+    ):
+        return None
+    return first
 
 
 def format_param(value: Any) -> str:

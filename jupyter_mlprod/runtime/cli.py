@@ -328,6 +328,14 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _output_label(predict_output: str) -> str:
+    """The column a 1-d prediction is written as: the notebook's output variable, or for
+    predictions the notebook added as a column (``df["pred"]``), that column's name."""
+    if predict_output.endswith('"]') and '["' in predict_output:
+        return predict_output[predict_output.index('["') + 2 : -2]
+    return predict_output
+
+
 def _modules_in_training_mode(artifacts: dict[str, Any]) -> list[str]:
     torch = sys.modules.get("torch")
     if torch is None:
@@ -374,7 +382,7 @@ def _predict(args: argparse.Namespace) -> int:
             raise InputError(f"{args.input}: {error}") from None
         rows = n_rows(data)
         predictions = call_predict(predict_module.predict, model.artifacts, data)
-        output_name = str(model.manifest.get("predict_output") or "prediction")
+        output_name = _output_label(str(model.manifest.get("predict_output") or "prediction"))
         written = output.write(predictions, output_name, rows)
     print(f"{rows} predictions from {model.version} written to {written}", file=sys.stderr)
     return 0
