@@ -1,4 +1,4 @@
-"""``nb2prod``: check, convert, run, rerun, runs list and verify tagged notebooks.
+"""``nb2prod``: check, convert, tag, run, rerun, runs list and verify tagged notebooks.
 
 The CLI parses arguments, calls the orchestrators and prints; every error the tool means to
 raise is an :class:`~jupyter_mlprod.errors.MlprodError` and becomes one line on stderr with a
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "problem that would stop a clean conversion.",
     )
     check.add_argument("notebook", metavar="NOTEBOOK")
-    check.add_argument("--json", action="store_true", help="print the report as JSON (schema v1)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (schema v2)")
     _add_io_options(check)
     check.set_defaults(func=_check)
 
@@ -77,6 +77,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace DIR if it exists (atomically)"
     )
     convert.set_defaults(func=_convert)
+
+    tag = subparsers.add_parser(
+        "tag",
+        help="suggest a role for each code cell (and write the tags with --write)",
+        description="Read NOTEBOOK statically (it is never executed) and propose a role for "
+        "each code cell: parameters, load, train, predict or untagged, each with its reason.",
+    )
+    tag.add_argument("notebook", metavar="NOTEBOOK")
+    tag.add_argument(
+        "--write",
+        action="store_true",
+        help="tag the cells in NOTEBOOK (atomically; other tags are kept)",
+    )
+    tag.add_argument(
+        "--force",
+        action="store_true",
+        help="with --write, also replace (or remove) roles the notebook already has",
+    )
+    tag.add_argument("--json", action="store_true", help="print the suggestions as JSON")
+    tag.set_defaults(func=_tag)
 
     # Light to import: papermill is imported by a run, which says how to install it if missing.
     from .runs import commands as run_commands
@@ -140,6 +160,60 @@ def _convert(args: argparse.Namespace) -> int:
     for name in result.files:
         print(f"  {name}")
     print(f"next: pip install {args.output} && {result.names.distribution} train")
+    return 0
+
+
+def _tag(args: argparse.Namespace) -> int:
+    from .analysis.suggest import plan_tags, suggest_roles
+    from .notebook import load_notebook, write_cell_tags
+
+    if args.force and not args.write:
+        print("nb2prod: error: --force only applies with --write", file=sys.stderr)
+        return EXIT_USAGE
+    notebook = load_notebook(args.notebook)
+    suggestions = suggest_roles(notebook)
+    plan = plan_tags(notebook, suggestions, force=args.force)
+    if args.write and plan.changes:
+        write_cell_tags(args.notebook, {change.cell: change.tags for change in plan.changes})
+    if args.json:
+        report = {
+            "notebook": args.notebook,
+            "suggestions": [
+                {**suggestion.to_json(), "current": suggestion.current}
+                for suggestion in suggestions
+            ],
+            "changes": [
+                {"cell": change.cell, "old_role": change.old_role, "new_role": change.new_role}
+                for change in plan.changes
+            ],
+            "written": bool(args.write and plan.changes),
+            "kept": [suggestion.cell for suggestion in plan.kept],
+        }
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{args.notebook}: suggested roles")
+    for suggestion in suggestions:
+        now = (
+            f"  [tagged {suggestion.current}]"
+            if suggestion.current not in (None, suggestion.role)
+            else ""
+        )
+        print(f"  cell {suggestion.cell:<3} {suggestion.role or '-':<10} {suggestion.reason}{now}")
+    changes = ", ".join(
+        f"cell {change.cell} {change.old_role or 'untagged'} -> {change.new_role or 'untagged'}"
+        for change in plan.changes
+    )
+    if not plan.changes:
+        print("nothing to write: the notebook's roles agree with the suggestions")
+    elif args.write:
+        print(f"wrote {args.notebook}: {changes}")
+    else:
+        print(f"with --write: {changes}")
+    for suggestion in plan.kept:
+        print(
+            f"kept cell {suggestion.cell} as {suggestion.current or 'untagged'} (suggested "
+            f"{suggestion.role or 'untagged'}); pass --write --force to replace it"
+        )
     return 0
 
 

@@ -12,7 +12,7 @@ adds to each stage the untagged statements it needs, :mod:`.walk` links reads to
 :mod:`.predict_io` picks the predict input and output, :mod:`.bridging` moves the model inputs
 built in earlier stages from held-out data into predict, :mod:`.planning` splits the stages
 into functions and :mod:`.hardcoded_paths` finds hard-coded paths (recognised by
-:mod:`.paths`).
+:mod:`.paths`); :mod:`.suggest` proposes a role for each code cell (``nb2prod tag``).
 :mod:`.types` holds the values they pass. Where the carried helpers land is codegen's decision
 (:mod:`jupyter_mlprod.codegen.placement`).
 """
@@ -33,6 +33,7 @@ from .log import ProblemLog
 from .planning import plan_stages
 from .predict_io import choose_predict_io
 from .statements import ImportBinding, Statement, StatementKind
+from .suggest import suggest_roles
 from .types import (
     ERROR,
     WARNING,
@@ -50,6 +51,7 @@ from .types import (
     Problem,
     Severity,
     StagePlan,
+    Suggestion,
 )
 from .walk import report_redefined_helpers, used_imports, walk_flow
 
@@ -73,6 +75,7 @@ __all__ = [
     "StagePlan",
     "Statement",
     "StatementKind",
+    "Suggestion",
     "analyse_notebook",
 ]
 
@@ -159,5 +162,6 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         pip_requirements=pip_requirements,
         problems=log.sorted(),
         left_out=planned.left_out,
+        suggestions=suggest_roles(notebook, intake),
         inferred=completion.inferred,
     )
