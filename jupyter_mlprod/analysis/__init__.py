@@ -32,7 +32,7 @@ from .intake import read_cells, read_metadata
 from .log import ProblemLog
 from .planning import plan_stages
 from .predict_io import choose_predict_io
-from .statements import ImportBinding, Statement, StatementKind
+from .statements import CODE, ImportBinding, Statement, StatementKind
 from .suggest import suggest_roles
 from .types import (
     ERROR,
@@ -131,6 +131,7 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         notebook.path,
         options.lift_paths,
         log,
+        constants=[statement for statement in carried if statement.kind == CODE],
     )
     pip_requirements = tuple(
         requirement for _, note in intake.magics for requirement in note.requirements

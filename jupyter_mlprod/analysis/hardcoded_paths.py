@@ -1,5 +1,6 @@
-"""The paths step: find the hard-coded paths in parameter defaults and stage code, report
-them, lift them into parameters with ``--lift-paths``, and name the load stage's input files."""
+"""The paths step: find the hard-coded paths in parameter defaults, stage code and the
+constants carried helpers read, report them, lift the stage code's into parameters with
+``--lift-paths``, and name the load stage's input files."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .. import roles
 from ..params_cell import ParamSpec
 from .log import ProblemLog
 from .paths import is_absolute, param_name_for, path_kind, portable_default, unique
+from .statements import Statement
 from .types import ERROR, WARNING, FoundPath, StagePlan
 
 # A string parameter with such a name read by the load stage is an input file.
@@ -24,8 +26,12 @@ def find_paths(
     notebook_path: str,
     lift_paths: bool,
     log: ProblemLog,
+    constants: Iterable[Statement] = (),
 ) -> tuple[tuple[FoundPath, ...], tuple[ParamSpec, ...], tuple[str, ...]]:
-    """Find the hard-coded paths of parameter defaults and stage code.
+    """Find the hard-coded paths of parameter defaults, stage code and carried constants.
+
+    A constant is evaluated when its module is imported, before any parameter exists, so
+    ``--lift-paths`` cannot make it a parameter: it is reported, with the way to lift it.
 
     Returns:
         The paths found, the parameters lifted from them (with ``lift_paths``), and the input
@@ -113,4 +119,21 @@ def find_paths(
                     expression = f"params.{name}" if name else repr(value)
                     if expression not in input_files:
                         input_files.append(expression)
+    for statement in constants:
+        for value, line, _node in statement.strings:
+            kind = path_kind(value)
+            if kind is None:
+                continue
+            absolute = is_absolute(value)
+            name = ", ".join(sorted(statement.defines))
+            log.add(
+                ERROR if absolute else WARNING,
+                "absolute-path" if absolute else "hard-coded-path",
+                f"hard-coded {kind} {value!r} in the constant `{name}`, which a helper reads "
+                "(a module constant is read before parameters exist, so it is not lifted)",
+                statement.cell,
+                line,
+                hint=f"to make it a parameter, pass `{name}` to the helper as an argument",
+            )
+            found.append(FoundPath(statement.cell, line, value, kind, absolute, None))
     return tuple(found), tuple(lifted.values()), tuple(input_files)

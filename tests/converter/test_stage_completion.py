@@ -467,3 +467,35 @@ def test_a_model_input_built_with_labels_is_one_error_naming_it(
     assert (problem["cell"], problem["line"]) == (2, 2)
     assert "`dtest`" in problem["message"] and "`y_test`" in problem["message"]
     assert "from `X_test` alone" in problem["hint"]
+
+
+def test_a_path_in_a_carried_constant_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "rows.csv").write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    path = write_notebook(
+        tmp_path,
+        [
+            (
+                "import os\nimport pandas as pd\n"
+                "from sklearn.linear_model import LogisticRegression",
+                None,
+            ),
+            ("DATA_DIR = 'data'\nDATA_PATH = os.path.join(DATA_DIR, 'rows.csv')", None),
+            ("def load_data(path=DATA_PATH):\n    return pd.read_csv(path)", None),
+            ("df = load_data()\nX, y = df[['a']], df['y']", "load"),
+            ("model = LogisticRegression().fit(X, y)", "train"),
+            ("y_pred = model.predict(X)", "predict"),
+        ],
+    )
+    code, report = check(path, capsys, "--lift-paths")
+    assert code == 0, report["problems"]
+    assert [(item["cell"], item["line"], item["value"]) for item in report["paths"]] == [
+        (1, 2, "rows.csv")
+    ]
+    (problem,) = [p for p in report["problems"] if p["code"] == "hard-coded-path"]
+    assert "`DATA_PATH`" in problem["message"] and "argument" in problem["hint"]
+    run = run_package(convert(path, capsys))
+    np.testing.assert_array_equal(run.predictions, notebook_value(path, "y_pred"))
