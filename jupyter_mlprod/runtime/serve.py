@@ -210,13 +210,15 @@ class ModelServer:
     def list_models(self) -> dict[str, Any]:
         """Versions with their metrics, aliases and what is served, for ``GET /models``."""
         versions = []
-        for version in self.store.versions():
-            manifest = self.store.manifest(version)
+        # A broken version is listed with its problem; the others stay listed.
+        for stored in self.store.stored_versions():
+            manifest = stored.manifest or {}
             versions.append(
                 {
-                    "version": version,
+                    "version": stored.version,
                     "created": manifest.get("created"),
                     "metrics": manifest.get("metrics", {}),
+                    **({"problem": stored.problem} if stored.problem else {}),
                 }
             )
         aliases = {name: entry.get("version") for name, entry in self.store.aliases().items()}

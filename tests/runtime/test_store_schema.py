@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -179,3 +180,20 @@ def test_a_store_reader_unit_names_the_first_problem(package_src: Path, tmp_path
     with pytest.raises(fakepkg.errors.ModelError, match="metric 'n' is True"):
         store.load("v2")
     assert store.load("v1").artifacts == {"value": 1}
+
+
+def test_the_server_lists_the_good_versions_beside_a_broken_one(store: Path) -> None:
+    import fakepkg.serve
+
+    with warnings.catch_warnings():
+        # Starlette 1.x suggests its own httpx fork for TestClient; plain httpx still works.
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    empty_directory(store)
+    client = TestClient(fakepkg.serve.create_app(store))  # serves production: v1
+    answer = client.get("/models")
+    assert answer.status_code == 200
+    listed = {row["version"]: row for row in answer.json()["versions"]}
+    assert "problem" not in listed["v1"] and "accuracy" in listed["v1"]["metrics"]
+    assert "manifest is missing" in listed["v2"]["problem"]
