@@ -9,6 +9,7 @@ loading never does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import shutil
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+from runtime.conftest import Workspace
 
 from .budget import examples
 from .conftest import assert_one_line_errors, run_in_process
@@ -47,6 +49,21 @@ def promoted_store(churn_store: Path, fakepkg_cli: ModuleType) -> Path:
     return churn_store
 
 
+SIGNING_KEY = "fuzz-suite-signing-key-0123456789"
+
+
+@pytest.fixture
+def signed_store(
+    fakepkg_cli: ModuleType, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A store holding v1 trained and signed with a key (set for the whole test), promoted."""
+    monkeypatch.setenv("MLPROD_SIGNING_KEY", SIGNING_KEY)
+    assert run_in_process(fakepkg_cli.main, ["train"]).code == 0
+    assert (workspace.models / VERSION / "manifest.sig").is_file()
+    assert run_in_process(fakepkg_cli.main, ["models", "promote", VERSION]).code == 0
+    return workspace.models
+
+
 @contextmanager
 def _copy_of(store: Path) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="storefuzz-") as scratch:
@@ -68,8 +85,13 @@ def _write(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value), encoding="utf-8")
 
 
-def _damage(store: Path, damage: tuple[Any, ...], canary: Path) -> None:
-    """Do one of strategies.store_damage's things to the store."""
+def _damage(store: Path, damage: tuple[Any, ...], canary: Path, *, signed: bool) -> None:
+    """Do one of strategies.store_damage's things to the store.
+
+    A planted pickle's hash is rewritten only in a signed store: an unsigned store trusts its
+    manifest (it loads with a warning), so there a rewritten hash is trusted by design.
+    """
+    rewrite_hash = signed and bool(damage[-1]) if damage[0] == "canary-pickle" else False
     version_dir = store / VERSION
     manifest_path = version_dir / "manifest.json"
     artifacts_dir = version_dir / "artifacts"
@@ -124,14 +146,19 @@ def _damage(store: Path, damage: tuple[Any, ...], canary: Path) -> None:
     elif kind == "empty-version":
         (store / damage[1]).mkdir(exist_ok=True)
     elif kind == "canary-pickle":
-        _plant_canary(manifest_path, artifacts_dir, damage[1], canary)
+        _plant_canary(manifest_path, artifacts_dir, damage[1], canary, rewrite_hash)
 
 
 def _plant_canary(
-    manifest_path: Path, artifacts_dir: Path, artifact_format: str, canary: Path
+    manifest_path: Path,
+    artifacts_dir: Path,
+    artifact_format: str,
+    canary: Path,
+    rewrite_hash: bool,
 ) -> None:
     """Replace the model's file with a pickle that touches ``canary`` when loaded, and make
-    its manifest entry claim a pickle-based format; the recorded hash stays the old one."""
+    its manifest entry claim a pickle-based format; with ``rewrite_hash`` the manifest also
+    records the planted file's hash and size, as an attacker who can write the store would."""
     if not artifacts_dir.is_dir():
         return
     manifest = _read(manifest_path)
@@ -146,13 +173,42 @@ def _plant_canary(
     (artifacts_dir / entry["file"]).unlink(missing_ok=True)
     planted.write_bytes(pickle.dumps(Canary(str(canary))))
     entry.update(file=planted.name, format=artifact_format)
+    if rewrite_hash:
+        content = planted.read_bytes()
+        entry.update(sha256=hashlib.sha256(content).hexdigest(), bytes=len(content))
     _write(manifest_path, manifest)
 
 
-@given(
-    damages=st.lists(store_damage, min_size=1, max_size=3),
-    command=st.sampled_from(["list", "predict"]),
-)
+def _assert_damage_is_contained(
+    original: Path, cli: ModuleType, damages: list[tuple[Any, ...]], command: str, *, signed: bool
+) -> None:
+    """Damage a copy of ``original``, run ``command`` on it, check the invariants."""
+    with _copy_of(original) as store:
+        canary = store.parent / "canary"
+        for damage in damages:
+            _damage(store, damage, canary, signed=signed)
+        if command == "list":
+            argv = ["models", "list", "--model-dir", str(store)]
+        else:
+            data = original.parent / "data" / "churn.csv"
+            output = store.parent / "predictions.csv"
+            argv = ["predict", "--model-dir", str(store), "--input", str(data)]
+            argv += ["--output", str(output)]
+        outcome = run_in_process(cli.main, argv)
+        event(f"{command} exit {outcome.code}")
+        assert not canary.exists(), "a planted pickle ran"
+        assert outcome.code in (0, 1), outcome
+        assert_one_line_errors(outcome, "fakepkg")
+        if command == "predict" and outcome.code != 0:
+            leftovers = sorted(p.name for p in store.parent.iterdir() if p.name != "models")
+            assert leftovers == [], f"a failed predict left {leftovers}"
+
+
+damage_lists = st.lists(store_damage, min_size=1, max_size=3)
+commands = st.sampled_from(["list", "predict"])
+
+
+@given(damages=damage_lists, command=commands)
 @examples(120)
 # Issue 11, item 13: each of these broke `models list` or the default predict.
 @example(damages=[("artifact-entry", 0, "name", None)], command="predict")
@@ -164,34 +220,17 @@ def _plant_canary(
 @example(damages=[("canary-pickle", "pickle", False)], command="predict")
 @example(damages=[("canary-pickle", "joblib", False)], command="predict")
 def test_damaged_store_fails_in_one_line_and_never_runs_code(
-    promoted_store: Path,
-    fakepkg_cli: ModuleType,
-    damages: list[tuple[Any, ...]],
-    command: str,
+    promoted_store: Path, fakepkg_cli: ModuleType, damages: list[tuple[Any, ...]], command: str
 ) -> None:
-    with _copy_of(promoted_store) as store:
-        canary = store.parent / "canary"
-        for damage in damages:
-            _damage(store, damage, canary)
-        output = store.parent / "predictions.csv"
-        if command == "list":
-            argv = ["models", "list", "--model-dir", str(store)]
-        else:
-            data = promoted_store.parent / "data" / "churn.csv"
-            argv = [
-                "predict",
-                "--model-dir",
-                str(store),
-                "--input",
-                str(data),
-                "--output",
-                str(output),
-            ]
-        outcome = run_in_process(fakepkg_cli.main, argv)
-        event(f"{command} exit {outcome.code}")
-        assert not canary.exists(), "a planted pickle ran"
-        assert outcome.code in (0, 1), outcome
-        assert_one_line_errors(outcome, "fakepkg")
-        if command == "predict" and outcome.code != 0:
-            leftovers = sorted(p.name for p in store.parent.iterdir() if p.name != "models")
-            assert leftovers == [], f"a failed predict left {leftovers}"
+    _assert_damage_is_contained(promoted_store, fakepkg_cli, damages, command, signed=False)
+
+
+@given(damages=damage_lists, command=commands)
+@examples(40)
+# Issue 11, item 6: a planted pickle whose hash the manifest records ran at predict.
+@example(damages=[("canary-pickle", "pickle", True)], command="predict")
+@example(damages=[("canary-pickle", "joblib", True)], command="predict")
+def test_signed_store_refuses_a_rewritten_manifest_before_loading(
+    signed_store: Path, fakepkg_cli: ModuleType, damages: list[tuple[Any, ...]], command: str
+) -> None:
+    _assert_damage_is_contained(signed_store, fakepkg_cli, damages, command, signed=True)
