@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, PredictionError
-from .locks import acquire, remove_abandoned
+from .locks import create_locked, remove_abandoned
 from .schema import Schema, from_payload
 
 PARTIAL_MARKER = ".mlprod-partial-"
@@ -188,7 +187,15 @@ class OutputFile:
         directory = self.target.parent
         remove_abandoned((p, p) for p in directory.glob(f".*{PARTIAL_MARKER}*"))
         self._descriptor: int | None
-        self.temp, self._descriptor = _create_partial(self.target, self.suffix)
+        try:
+            self.temp, self._descriptor = create_locked(
+                directory, f".{self.target.name}{PARTIAL_MARKER}", self.suffix
+            )
+        except OSError as error:
+            raise InputError(
+                f"{self.target}: cannot write to {directory} ({_first_line(error)}); "
+                "choose a writable output directory"
+            ) from None
 
     def __enter__(self) -> OutputFile:
         return self
@@ -266,31 +273,3 @@ class OutputFile:
             raise InputError(f"{directory}: output directory does not exist")
         if not directory.is_dir():
             raise InputError(f"{directory}: is not a directory, so it cannot hold {target.name}")
-
-
-def _create_partial(target: Path, suffix: str) -> tuple[Path, int]:
-    """Create and lock a new temporary file beside ``target``.
-
-    ``os.open`` with mode 0666 lets the umask decide the permissions, as for any other file
-    a tool creates (``mkstemp`` would force 0600 on the predictions).
-    """
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
-    while True:
-        temp = target.parent / f".{target.name}{PARTIAL_MARKER}{secrets.token_hex(4)}{suffix}"
-        try:
-            descriptor = os.open(temp, flags, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise InputError(
-                f"{target}: cannot write to {target.parent} ({_first_line(error)}); "
-                "choose a writable output directory"
-            ) from None
-        break
-    try:
-        acquire(descriptor)
-    except BaseException:
-        os.close(descriptor)
-        temp.unlink(missing_ok=True)
-        raise
-    return temp, descriptor

@@ -1,4 +1,5 @@
-"""Advisory file locks across processes, and removing what a killed writer left behind.
+"""Advisory file locks across processes: writers' temporary files, and removing what a killed
+writer left behind.
 
 A writer that can be killed (``train`` building a version in a staging directory, ``predict``
 writing its output to a temporary file) holds an exclusive lock for as long as it writes. The
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -32,6 +34,35 @@ def exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             release(handle.fileno())
+
+
+def create_locked(directory: Path, prefix: str, suffix: str = "") -> tuple[Path, int]:
+    """Create a new file ``<prefix><random><suffix>`` in ``directory``, locked exclusively.
+
+    ``os.open`` with mode 0666 lets the umask decide the permissions, as for any file a tool
+    creates (``mkstemp`` would force 0600 on the predictions or the manifests).
+
+    Returns:
+        The path and the open descriptor holding the lock; closing the descriptor releases it.
+
+    Raises:
+        OSError: If the directory does not let the file be created.
+    """
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+    while True:
+        path = directory / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            descriptor = os.open(path, flags, 0o666)
+        except FileExistsError:
+            continue
+        break
+    try:
+        acquire(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        path.unlink(missing_ok=True)
+        raise
+    return path, descriptor
 
 
 def is_locked(path: Path) -> bool:

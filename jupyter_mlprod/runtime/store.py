@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 from .artifacts import dump_artifact, load_artifact
 from .errors import ModelError
-from .locks import acquire, exclusive, remove_abandoned
+from .locks import acquire, create_locked, exclusive, remove_abandoned
 from .provenance import utc_now
 from .signing import sign_version, signing_key, verify_version
 
@@ -465,7 +465,8 @@ def _write_json(path: Path, value: Any) -> None:
         ModelError: One line naming the file when it cannot be written.
     """
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        # Not mkstemp: its 0600 would hide manifests from a server running as another user.
+        temp, handle = create_locked(path.parent, f".{path.name}.")
     except OSError as error:
         raise ModelError(f"{path}: cannot write ({_os_reason(error)})") from None
     try:

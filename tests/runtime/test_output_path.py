@@ -1,5 +1,6 @@
 """``predict --output``: a target that cannot be written is one line before any work is done,
-and predictions are written with the permissions the umask gives (not mkstemp's 0600)."""
+and predictions and store files are written with the permissions the umask gives (not
+mkstemp's 0600)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,17 @@ def test_the_umask_decides_in_the_cli_too(
     finally:
         os.umask(previous)
     assert stat.S_IMODE(Path("out.csv").stat().st_mode) == 0o644
+
+
+@pytest.mark.usefixtures("umask")
+def test_store_files_get_the_permissions_of_the_umask(package_src: Path, tmp_path: Path) -> None:
+    import fakepkg.store
+
+    store = fakepkg.store.ModelStore(tmp_path / "models")
+    store.save({"value": 1}, {})
+    store.promote("v1")
+    for written in ("v1/manifest.json", "aliases.json", "v1/artifacts/value.json"):
+        assert stat.S_IMODE((tmp_path / "models" / written).stat().st_mode) == 0o640, written
 
 
 @pytest.fixture
