@@ -361,3 +361,22 @@ def test_split_column_reads_a_column_expression() -> None:
     assert kernel_cells.split_column('df["pred"]') == ("df", "pred")
     assert kernel_cells.split_column("y_pred") == ("y_pred", None)
     assert kernel_cells.split_column("df[0]") == ("df[0]", None)
+
+
+@pytest.mark.slow
+def test_verify_reproduces_a_predict_cell_that_changes_its_input_before_predicting(
+    tmp_path: Path,
+) -> None:
+    from jupyter_mlprod.runs.verify import verify_notebook
+
+    # Shifting a column twice would change the predictions: verify must hand the package the
+    # input as the notebook had it before the predict cell, not after.
+    predict = (
+        "test_df['a'] = test_df['a'] - 25\n"
+        "test_df['pred'] = model.predict_proba(test_df[cols])[:, 1]\n"
+    )
+    path = write_notebook(tmp_path, predict)
+    result = verify_notebook(path)
+    assert result.ok, result.message
+    assert result.predict_output == 'test_df["pred"]'
+    assert result.rows == 10
