@@ -28,6 +28,7 @@ Usage::
     python bench/corpus.py --mirror DIR [--work /tmp/corpus-work] [--only ID ...]
         [--mode hand|tag|both] [--output bench/corpus-results.md] [--timeout 900]
     python bench/corpus.py --mirror DIR --list       # the corpus and whether each is there
+    python bench/corpus.py --mirror DIR --report     # the table from the results so far
 """
 
 from __future__ import annotations
@@ -572,6 +573,12 @@ def run_isolated(entry: Entry, mode: str, mirror: Path, work: Path, timeout: flo
     return Outcome(entry.id, mode, "harness", False, f"the worker died: {died}", seconds)
 
 
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _read_results(store: Path) -> dict[str, Outcome]:
     if not store.is_file():
         return {}
@@ -583,7 +590,12 @@ def render_markdown(
 ) -> str:
     """The results table and both rates, as markdown."""
     by_id = {entry.id: entry for entry in entries}
-    lines = ["# Fidelity corpus: results", ""]
+    lines = [
+        "# Fidelity corpus: results",
+        "",
+        f"Written {_utc_now()} by `python bench/corpus.py`.",
+        "",
+    ]
     for mode in MODES:
         measured = [o for o in outcomes if o.mode == mode]
         if mode == "tag" and not tag_available:
@@ -596,6 +608,9 @@ def render_markdown(
         rate = f"{100 * passed / len(measured):.0f}%" if measured else "n/a"
         lines.append(f"- {label}: {passed} of {len(measured)} reproduced ({rate})")
     repos = sorted({by_id[o.id].repo for o in outcomes if o.id in by_id})
+    unmeasured = len(by_id) - len({o.id for o in outcomes})
+    if unmeasured:
+        lines.append(f"- {unmeasured} notebooks of the spec not measured yet")
     lines += [
         f"- {len({o.id for o in outcomes})} notebooks from {len(repos)} repositories; "
         f"predictions compared exactly for labels, within rtol {RTOL:g} for floats",
@@ -624,6 +639,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     parser.add_argument("--list", action="store_true", help="list the corpus and exit")
+    parser.add_argument(
+        "--report", action="store_true", help="only write the table from the results so far"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -666,7 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     modes = MODES if args.mode == "both" else (args.mode,)
     store = args.work / "results.json"
     results = _read_results(store)
-    for entry in selected:
+    for entry in selected if not args.report else ():
         for mode in modes:
             if mode == "tag" and not tag_available:
                 outcome = Outcome(entry.id, mode, "check", False, "not available: no `nb2prod tag`")
