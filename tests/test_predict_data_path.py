@@ -380,3 +380,34 @@ def test_verify_reproduces_a_predict_cell_that_changes_its_input_before_predicti
     assert result.ok, result.message
     assert result.predict_output == 'test_df["pred"]'
     assert result.rows == 10
+
+
+def _predict_io(predict: str, **options: str) -> Any:
+    from jupyter_mlprod.analysis import AnalysisOptions, analyse_notebook
+    from jupyter_mlprod.notebook import notebook_from_json
+
+    specs = [(IMPORTS, None), (LOAD, "load"), (TRAIN, "train"), (predict, "predict")]
+    analysis = analyse_notebook(
+        notebook_from_json(dict(from_specs(specs)), "nb.ipynb"), AnalysisOptions(**options)
+    )
+    return analysis.predict_io
+
+
+def test_a_column_output_can_be_named_as_an_option() -> None:
+    io = _predict_io(
+        "test_df['pred'] = model.predict(test_df[cols])\n"
+        "test_df['rank'] = test_df['pred'].rank()\n",
+        predict_output='test_df["pred"]',
+    )
+    assert (io.output, io.output_column, io.output_source) == ("test_df", "pred", "option")
+    assert io.output_expression == 'test_df["pred"]'
+
+
+def test_a_model_call_assigned_to_a_name_wins_over_a_column() -> None:
+    io = _predict_io("y_pred = model.predict(test_df[cols])\ntest_df['pred'] = y_pred\n")
+    assert (io.output, io.output_column) == ("y_pred", None)
+
+
+def test_predictions_added_to_another_frame_are_not_a_column_output() -> None:
+    io = _predict_io("sub = test_df[['a']].copy()\nsub['pred'] = model.predict(test_df[cols])\n")
+    assert io.output_column is None
