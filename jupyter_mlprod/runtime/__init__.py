@@ -23,6 +23,7 @@ FILES: tuple[str, ...] = (
     "schema.py",
     "provenance.py",
     "json_input.py",
+    "signing.py",
     "skops_compat.py",
     "artifacts.py",
     "locks.py",

@@ -6,6 +6,8 @@ names::
 
     torch-tensor  .pt       tensors, read back with torch.load(weights_only=True)
     torch-module  .pt       nn.Module state, rebuilt from its class and constructor arguments
+                            (only an nn.Module class of this package or of the library it
+                            was saved from, never the standard library's)
     npy-scalar    .npy      numpy scalars (a mean, a threshold), without pickle
     npy           .npy      numeric arrays, without pickle
     parquet       .parquet  pandas frames and series that round-trip exactly
@@ -49,6 +51,7 @@ FormatName = Literal[
 ]
 
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PACKAGE = __package__ or "model"
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,10 @@ def _encode_tensor(value: Any, path: Path) -> dict[str, Any]:
 def _encode_module(value: Any, path: Path) -> dict[str, Any]:
     kind = type(value)
     extra = {"class": f"{kind.__module__}:{kind.__qualname__}", "init_kwargs": _init_kwargs(value)}
+    if not _is_own_module(kind.__module__):
+        # The library the class comes from (torch, torchvision…), recorded at training: the
+        # only one besides this package that loading will import a class from.
+        extra["class_library"] = kind.__module__.partition(".")[0]
     sys.modules["torch"].save(value.state_dict(), path)
     return extra
 
@@ -180,10 +187,7 @@ def _decode_tensor(path: Path, entry: Mapping[str, Any]) -> Any:
 
 def _decode_module(path: Path, entry: Mapping[str, Any]) -> Any:
     state = _torch_state(path)
-    module_name, _, qualname = str(entry["class"]).partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        target = getattr(target, part)
+    target = _module_class(path, entry)
     init_kwargs = dict(entry.get("init_kwargs") or {})
     try:
         module = target(**init_kwargs)
@@ -203,6 +207,37 @@ def _decode_module(path: Path, entry: Mapping[str, Any]) -> Any:
         ) from None
     module.eval()
     return module
+
+
+def _is_own_module(module_name: str) -> bool:
+    return module_name == PACKAGE or module_name.startswith(f"{PACKAGE}.")
+
+
+def _module_class(path: Path, entry: Mapping[str, Any]) -> Any:
+    """The ``torch.nn.Module`` class an entry names, imported only from this package or the
+    library recorded at training; anything else is refused before it is imported.
+
+    Raises:
+        ModelError: The class is from elsewhere (``os:system``), or is not an nn.Module class.
+    """
+    spec = str(entry.get("class", ""))
+    module_name, _, qualname = spec.partition(":")
+    root = module_name.partition(".")[0]
+    libraries = {"torch", str(entry.get("class_library", "torch"))} - set(sys.stdlib_module_names)
+    parts = qualname.split(".")
+    if not (_is_own_module(module_name) or root in libraries) or not all(
+        part.isidentifier() and not part.startswith("__") for part in parts
+    ):
+        raise ModelError(
+            f"{path}: will not rebuild {spec!r}: a torch module's class must come from "
+            f"{PACKAGE} or the library it was saved from ({', '.join(sorted(libraries))})"
+        )
+    target: Any = importlib.import_module(module_name)
+    for part in parts:
+        target = getattr(target, part)
+    if not (isinstance(target, type) and issubclass(target, sys.modules["torch"].nn.Module)):
+        raise ModelError(f"{path}: will not rebuild {spec!r}: it is not a torch.nn.Module class")
+    return target
 
 
 def _init_kwargs(module: Any) -> dict[str, Any]:

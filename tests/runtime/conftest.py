@@ -106,6 +106,10 @@ def workspace(package_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     models = tmp_path / "models"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLPROD_MODEL_DIR", str(models))
+    # Unsigned stores, as most tests use, without the warning that says so (test_signing.py).
+    monkeypatch.setenv("MLPROD_UNSIGNED_OK", "1")
+    for name in ("MLPROD_SIGNING_KEY", "MLPROD_SIGNING_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
     return Workspace(root=tmp_path, src=package_src, models=models)
 
 

@@ -64,3 +64,33 @@ def test_a_name_that_is_not_an_identifier_is_refused(
     with pytest.raises(fakepkg.errors.ModelError, match="not a Python identifier"):
         artifacts.dump_artifact("../model", 1, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "init_kwargs"),
+    [
+        ("os:system", {"command": "touch {pwned}"}),
+        ("subprocess:Popen", {"args": ["touch", "{pwned}"]}),
+        ("builtins:eval", {"source": "open('{pwned}', 'w')"}),
+        ("torch.nn.modules.linear:Linear.__init__.__globals__", {}),
+        ("torch:load", {"f": "{pwned}"}),
+    ],
+)
+def test_a_torch_module_is_rebuilt_only_from_an_allowed_nn_module_class(
+    artifacts: ModuleType, tmp_path: Path, spec: str, init_kwargs: dict[str, object]
+) -> None:
+    torch = pytest.importorskip("torch")
+    import fakepkg.errors
+
+    entry = artifacts.dump_artifact("net", torch.nn.Linear(3, 1), tmp_path)
+    assert entry["class"] == "torch.nn.modules.linear:Linear"
+    assert entry["class_library"] == "torch"
+    assert isinstance(artifacts.load_artifact(tmp_path, entry), torch.nn.Linear)
+    pwned = tmp_path / "pwned"
+    kwargs = json.loads(json.dumps(init_kwargs).replace("{pwned}", str(pwned)))
+    # The manifest alone is edited: the artifact's hash still matches.
+    for library in ("torch", "os", "subprocess", "builtins"):
+        hostile = {**entry, "class": spec, "init_kwargs": kwargs, "class_library": library}
+        with pytest.raises(fakepkg.errors.ModelError, match=r"will not rebuild"):
+            artifacts.load_artifact(tmp_path, hostile)
+    assert not pwned.exists()
