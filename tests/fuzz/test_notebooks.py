@@ -62,6 +62,9 @@ DEEP_METADATA = Shown(
 NULL_METADATA = Shown(
     json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": None, "cells": []})
 )
+# Found by this suite: a set of sets (unhashable) made literal_eval raise TypeError in
+# params_cell.parse_parameters_cell, reached through the role suggestions.
+SET_OF_SETS = _notebook_with("x = {{1}}")
 ESCAPES_IN_ID = _notebook_with("undefined_thing + 1", cell_id="a\nb\x1b[31m")
 
 
@@ -96,6 +99,7 @@ def _assert_complete_package(out: Path) -> None:
 @example(text=SURROGATE_SOURCE, name=None, json_report=True)
 @example(text=DEEP_METADATA, name=None, json_report=False)
 @example(text=ESCAPES_IN_ID, name=None, json_report=False)
+@example(text=SET_OF_SETS, name=None, json_report=False)
 def test_check_exits_0_or_1_with_one_line_errors(
     text: Shown[str], name: str | None, json_report: bool
 ) -> None:
@@ -111,6 +115,7 @@ def test_check_exits_0_or_1_with_one_line_errors(
 @given(text=notebook_text, name=package_name)
 @examples(60)
 @example(text=RECURSION_CHAIN, name=None)
+@example(text=SET_OF_SETS, name=None)
 @example(text=_notebook_with("x = 1"), name="sys")
 @example(text=_notebook_with("x = 1"), name="class")
 @example(text=_notebook_with("x = 1"), name="café")
