@@ -22,6 +22,7 @@ cell's plots and checks along. Suggestions never propose ``skip`` and never remo
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -472,13 +473,30 @@ def _held_out_prediction(
 def _literal_names(cell: Cell) -> list[str]:
     """The names a cell assigns when it holds literal assignments only, else []."""
     python = to_python(cell.source).python
-    if not python.strip():
+    if not _assigns_literals(python):
         return []
     try:
         specs = parse_parameters_cell(python, path="", cell_index=cell.index)
     except CellError:
         return []
     return [spec.name for spec in specs]
+
+
+def _assigns_literals(python: str) -> bool:
+    """A quick look before the parameters cell's own (slower, libcst) reading: only
+    assignments, each of a literal value."""
+    try:
+        body = ast.parse(python).body
+    except (SyntaxError, ValueError):
+        return False
+    for node in body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            return False
+        try:
+            ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+    return bool(body)
 
 
 class _CallFinder(cst.CSTVisitor):
