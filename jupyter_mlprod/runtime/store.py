@@ -22,8 +22,10 @@ stay usable.
 
 Each artifact is written in the safest format that fits it and read back only after its
 SHA-256 matches the manifest (artifacts.py). The manifest itself is the trust anchor:
-someone who can rewrite both a file and the manifest can change the model, which is why the
-store should live where only the service account can write.
+someone who can rewrite both a file and the manifest can change the model. With a signing key
+set, ``train`` signs each manifest and :meth:`ModelStore.load` checks the signature before it
+reads the manifest or any artifact (signing.py); without one, the store should live where only
+the service account can write.
 """
 
 from __future__ import annotations
