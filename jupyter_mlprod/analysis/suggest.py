@@ -240,7 +240,7 @@ def _decide(
     decided: _Decided = {}
     predict_cell = _choose_predict(all_facts, fits_of, decided)
     _choose_train(all_facts, fits_of, predict_cell, decided)
-    _choose_load(all_facts, decided)
+    _choose_load(all_facts, predict_cell, decided)
     _choose_parameters(all_facts, decided)
     stage_outputs = {
         name
@@ -267,15 +267,15 @@ def _choose_predict(
     if not train_candidates:
         return None
     first_train = train_candidates[0].cell.index
-    model_names = {name for facts in train_candidates for name in facts.defines}
     for facts in all_facts:
         index = facts.cell.index
         # A cell that fits and predicts is a train cell (its predictions score training).
         if index <= first_train or fits_of[index]:
             continue
-        training_reads = {
-            name for fit in train_candidates if fit.cell.index < index for name in fit.reads
-        }
+        earlier_fits = [fit for fit in train_candidates if fit.cell.index < index]
+        # What the fitting cells bound, less what this cell binds itself (`def model(x)`).
+        model_names = {name for fit in earlier_fits for name in fit.defines} - facts.defines
+        training_reads = {name for fit in earlier_fits for name in fit.reads}
         shown = _held_out_prediction(facts, model_names, training_reads)
         if shown is not None:
             decided[index] = (roles.PREDICT, f"predicts on held-out data ({shown})")
@@ -303,20 +303,27 @@ def _choose_train(
             decided[index] = (roles.TRAIN, f"fits ({fits_of[index]})")
 
 
-def _choose_load(all_facts: list[_CellFacts], decided: _Decided) -> None:
-    """Cells that read or split data, unless they also read what a train cell fitted."""
+def _choose_load(all_facts: list[_CellFacts], predict_cell: int | None, decided: _Decided) -> None:
+    """Cells that read or split data, unless they also read what a train cell fitted or
+    come after the predict cell."""
     helpers_reading_data = _helpers_reading_data(all_facts)
-    trained_names = {
-        name
-        for facts in all_facts
-        if decided.get(facts.cell.index, (None, ""))[0] == roles.TRAIN
-        for name in facts.defines
-    }
+    defined_before: set[str] = set()
+    trained_names: set[str] = set()
     for facts in all_facts:
         index = facts.cell.index
         reads = _data_reads(facts, helpers_reading_data)
-        splits = _splits(facts)
+        splits = _splits(facts, defined_before)
+        defined_before |= facts.defines
+        if decided.get(index, (None, ""))[0] == roles.TRAIN:
+            trained_names |= facts.defines
         if index in decided or not (reads or splits):
+            continue
+        if predict_cell is not None and index > predict_cell:
+            decided[index] = (
+                None,
+                f"reads or splits data after the predict cell (cell {predict_cell}): "
+                "checks or exploration",
+            )
             continue
         from_training = sorted(facts.reads & trained_names)
         if from_training:
@@ -415,22 +422,37 @@ def _is_data_read(call: _Call) -> bool:
         call.last.startswith(_READ_PREFIXES)
         or call.last in _READ_NAMES
         or call.last in _GENERATED_DATA
+        # A tutorial's own generator (`from figures import make_dataset`).
+        or call.last.startswith("make_data")
     )
 
 
-def _splits(facts: _CellFacts) -> list[str]:
-    """How the cell splits the data: a split function, or training and held-out names."""
+def _splits(facts: _CellFacts, defined_before: set[str]) -> list[str]:
+    """How the cell splits the data: a split function, or new training and held-out names
+    (`X_train, X_test = X[:150], X[150:]`; not frames read earlier and changed here)."""
     calls = [call.shown for call in facts.calls if call.last in _SPLITS]
     if calls:
         return list(dict.fromkeys(calls))
-    code_defines = {name for st in facts.code_statements for name in st.defines}
-    training = sorted(name for name in code_defines if "train" in name.lower())
+    bound = {
+        name
+        for statement in facts.code_statements
+        for name in statement.defines - statement.mutates
+        if name not in defined_before
+    }
+    training = sorted(name for name in bound if _is_training_name(name))
     held_out = sorted(
-        name for name in code_defines if any(part in name.lower() for part in _HELD_OUT_PARTS)
+        name
+        for name in bound
+        if not _is_training_name(name) and any(part in name.lower() for part in _HELD_OUT_PARTS)
     )
     if training and held_out:
         return [f"{training[0]}, {held_out[0]}"]
     return []
+
+
+def _is_training_name(name: str) -> bool:
+    lowered = name.lower()
+    return "train" in lowered and not any(part in lowered for part in _HELD_OUT_PARTS)
 
 
 def _fits(facts: _CellFacts) -> str:
@@ -464,7 +486,7 @@ def _held_out_prediction(
         )
         if not predicts:
             continue
-        data = call.argument_names - training_reads - model_names
+        data = call.argument_names - training_reads
         if data:
             return f"{call.shown}({', '.join(sorted(data))})"
     return None

@@ -130,6 +130,43 @@ def test_a_hand_made_split_is_load() -> None:
     assert _reasons(code(LOAD))[0] == "splits the data (X_train, X_test)"
 
 
+def test_changing_frames_read_earlier_is_not_a_split() -> None:
+    roles = _suggested(
+        code("train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')"),
+        code("train_test_data = [train, test]"),
+        code("train['size'] = train['a'] + 1\ntest['size'] = test['a'] + 1"),
+        code("train = train.drop(columns=['b'])\ntest = test.drop(columns=['b'])"),
+    )
+    assert roles == {0: "load", 1: None, 2: None, 3: None}
+
+
+def test_a_tutorials_own_data_generator_is_load() -> None:
+    roles = _suggested(code("from figures import make_dataset\nX, y = make_dataset()"))
+    assert roles[0] == "load"
+
+
+def test_reading_data_after_the_predict_cell_is_not_load() -> None:
+    reasons = _reasons(
+        code(SPLIT_LOAD),
+        code(TRAIN),
+        code(PREDICT),
+        code("submission = pd.read_csv('submission.csv')"),
+    )
+    assert reasons[3] == (
+        "reads or splits data after the predict cell (cell 2): checks or exploration"
+    )
+
+
+def test_calling_a_function_the_cell_defines_is_not_a_prediction() -> None:
+    roles = _suggested(
+        code(SPLIT_LOAD),
+        code("model = LogisticRegression().fit(X_train, y_train)"),
+        code("def model(x, sigma=0.3):\n    return x * sigma\ny_demo = model(x_grid)"),
+        code(PREDICT),
+    )
+    assert roles[2] is None and roles[3] == "predict"
+
+
 @pytest.mark.parametrize(
     "source",
     [
