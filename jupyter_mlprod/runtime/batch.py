@@ -91,6 +91,11 @@ def _read_csv(source: Path, schema: Schema) -> Any:
     return frame.to_numpy()
 
 
+def _os_reason(error: OSError) -> str:
+    """The operating system's words for an error, without the temporary file's name."""
+    return error.strerror or type(error).__name__
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
@@ -193,7 +198,7 @@ class OutputFile:
             )
         except OSError as error:
             raise InputError(
-                f"{self.target}: cannot write to {directory} ({_first_line(error)}); "
+                f"{self.target}: cannot write to {directory} ({_os_reason(error)}); "
                 "choose a writable output directory"
             ) from None
 
@@ -226,7 +231,7 @@ class OutputFile:
             os.replace(self.temp, self.target)
         except OSError as error:
             raise InputError(
-                f"{self.target}: cannot write the output ({_first_line(error)})"
+                f"{self.target}: cannot write the output ({_os_reason(error)})"
             ) from None
         return self.target
 
