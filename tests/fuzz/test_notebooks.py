@@ -9,8 +9,10 @@ breadth, plus a small subprocess sample that would show a signal (a negative ret
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,14 @@ def _notebook_with(source: str, *, cell_id: str | None = None) -> Shown[str]:
     if cell_id is not None:
         extra["id"] = cell_id
     cells.insert(3, extra)
+    return Shown(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+
+
+def _notebook_with_parameters(source: str) -> Shown[str]:
+    """The good pipeline with its parameters cell's source replaced."""
+    cells = good_cells()
+    (parameters,) = [cell for cell in cells if "parameters" in cell["metadata"]["tags"]]
+    parameters["source"] = source
     return Shown(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
 
 
@@ -90,6 +100,12 @@ def _assert_complete_package(out: Path) -> None:
     (package,) = (out / "src").iterdir()
     for name in GENERATED_MODULES:
         assert (package / name).is_file(), f"src/{package.name}/{name} missing"
+    for module in package.glob("*.py"):
+        compile(module.read_text(encoding="utf-8"), str(module), "exec")
+    # params.py holds only literal defaults and imports nothing relative, so running it executes
+    # no notebook code; it must define Params (a name clash with its imports would break it).
+    namespace = runpy.run_path(str(package / "params.py"))
+    assert dataclasses.is_dataclass(namespace["Params"])
 
 
 @given(text=notebook_text, name=package_name, json_report=st.booleans())
@@ -120,6 +136,13 @@ def test_check_exits_0_or_1_with_one_line_errors(
 @example(text=_notebook_with("x = 1"), name="class")
 @example(text=_notebook_with("x = 1"), name="café")
 @example(text=_notebook_with("field = 1\nlist = [1]"), name=None)
+# Issue 11, item 5: parameters named like what params.py imports made it fail to import.
+@example(
+    text=_notebook_with_parameters("C: float = 1.0\nn_rows: int = 200\nfield: int = 1"), name=None
+)
+@example(
+    text=_notebook_with_parameters("C: float = 1.0\nn_rows: int = 200\nlist: int = 1"), name=None
+)
 def test_convert_writes_a_whole_package_or_nothing(text: Shown[str], name: str | None) -> None:
     with _scratch() as scratch:
         (scratch / "nb.ipynb").write_text(text.content, encoding="utf-8")
