@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .. import roles
-from .completion import Completion, RoledStatement
+from .completion import Completion, RoledStatement, fits
 from .log import ProblemLog
-from .statements import CODE, IMPORT, MUTATING_METHODS, Statement
+from .statements import CODE, IMPORT, Statement
 from .types import ERROR, Definition, Inference, PredictIO
 from .walk import Walked
 
@@ -177,7 +177,7 @@ def _reads_made_in(walked: Walked, statement: Statement, stages: Set[str]) -> se
 def _calls_an_import(walked: Walked, statement: Statement) -> bool:
     """Whether the statement's value is a call of something imported (``xgb.DMatrix(...)``,
     ``Pool(...)``), and nothing in it fits (``LinearRegression().fit(X, y)`` trains)."""
-    if _fits(statement.node):
+    if fits(statement.node):
         return False
     node = statement.node
     assert isinstance(node, cst.SimpleStatementLine) and isinstance(node.body[0], cst.Assign)
@@ -191,19 +191,6 @@ def _calls_an_import(walked: Walked, statement: Statement) -> bool:
         return False
     definition = walked.reads_of(statement).get(callee.value)
     return definition is not None and definition.kind == IMPORT
-
-
-def _fits(node: cst.CSTNode) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            nonlocal found
-            if attribute.attr.value in MUTATING_METHODS:
-                found = True
-
-    node.visit(Finder())
-    return found
 
 
 def _labels(statement: Statement) -> set[str]:

@@ -4,8 +4,10 @@ Tags say what the author means; slicing completes them. When a stage statement r
 (or changes one in place) whose reaching definition is an untagged statement, that statement
 joins the earliest stage (in run order) that needs it, and so on transitively, in notebook
 order and at statement level: the same cell's plots, prints and scores provide nothing a stage
-needs and stay out. Untagged changes of a staged value between its definition and its use are
-reaching definitions too, so they are kept in order. Skipped cells are never pulled in; the walk
+needs and stay out. A statement that fits something never joins predict (prediction code
+trains nothing): a refit predict needs joins train, which runs before predict. Untagged
+changes of a staged value between its definition and its use are reaching definitions too, so
+they are kept in order. Skipped cells are never pulled in; the walk
 reports a stage that needs one. Every statement added is reported as an :class:`Inference`.
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import libcst as cst
+
 from .. import roles
 from .display import DisplayScan
 from .statements import CODE, Statement
@@ -21,6 +25,11 @@ from .types import Inference
 
 # A statement with its cell's role (None: untagged), as the intake and the walk pass them.
 RoledStatement = tuple[Statement, str | None]
+
+# Methods that train what they are called on.
+FITTING_METHODS = frozenset(
+    {"fit", "partial_fit", "fit_transform", "fit_predict", "fit_resample", "train", "compile"}
+)
 
 
 @dataclass(frozen=True)
@@ -63,10 +72,13 @@ def complete_stages(
                 continue
             if display.shows_only(provider):
                 continue
+            needed_by = stage
+            if needed_by == roles.PREDICT and fits(provider.node):
+                needed_by = roles.TRAIN
             current = joined.get(source)
-            if current is not None and roles.run_order(current) <= roles.run_order(stage):
+            if current is not None and roles.run_order(current) <= roles.run_order(needed_by):
                 continue
-            joined[source] = stage
+            joined[source] = needed_by
             how = f"the {stage} stage" if index not in joined else f"inferred {stage} code"
             reasons[source] = (
                 f"provides `{name}`, which {how} reads in cell {statement.cell}, "
@@ -81,6 +93,20 @@ def complete_stages(
     )
     ids = frozenset(id(statements[index][0]) for index in joined)
     return Completion(completed, inferred, ids)
+
+
+def fits(node: cst.CSTNode) -> bool:
+    """Whether code calls a fitting method (``model.fit(X, y)``, ``LinearRegression().fit``)."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            nonlocal found
+            if attribute.attr.value in FITTING_METHODS:
+                found = True
+
+    node.visit(Finder())
+    return found
 
 
 def _reaching_definitions(statements: Sequence[RoledStatement]) -> list[dict[str, int]]:

@@ -159,7 +159,7 @@ def test_untagged_mutations_between_definition_and_use_are_kept_in_order(
             (IMPORTS, None),
             (FRAME, "load"),
             ("df['a'] = df['a'] * 10", None),
-            ("df.drop(columns=['c'], inplace=True)\ndf['a'] = df['a'] - 1", None),
+            ("del df['c']\ndf['a'] = df['a'] - 1", None),
             ("X = df[['a', 'b']]\nX_train, X_test, y_train = X[:60], X[60:], df['y'][:60]", "load"),
             (FIT, "train"),
             (PREDICT, "predict"),
@@ -175,13 +175,33 @@ def test_untagged_mutations_between_definition_and_use_are_kept_in_order(
     package = convert(path, capsys)
     data_source = source_of(package, "data")
     times, drop, minus = (
-        data_source.index(text)
-        for text in ('df["a"] * 10', 'df.drop(columns=["c"], inplace=True)', 'df["a"] - 1')
+        data_source.index(text) for text in ('df["a"] * 10', 'del df["c"]', 'df["a"] - 1')
     )
     assert times < drop < minus
     run = run_package(package)
     np.testing.assert_allclose(run.sample_input["a"], notebook_value(path, "X_test")["a"])
     np.testing.assert_array_equal(run.predictions, notebook_value(path, "y_pred"))
+
+
+def test_an_untagged_refit_predict_needs_joins_train_not_predict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            (IMPORTS, None),
+            (FRAME + "\n" + SPLIT, "load"),
+            (FIT, "train"),
+            ("model = LogisticRegression(C=0.01).fit(X_train, y_train)", None),
+            (PREDICT, "predict"),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 0, report["problems"]
+    assert [(item["cell"], item["stage"]) for item in report["inferred"]] == [(3, "train")]
+    package = convert(path, capsys)
+    assert "fit" not in source_of(package, "predict")
+    np.testing.assert_array_equal(run_package(package).predictions, notebook_value(path, "y_pred"))
 
 
 def test_a_skipped_cell_a_stage_needs_is_an_error_naming_both_cells(
