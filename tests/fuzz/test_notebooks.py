@@ -39,7 +39,13 @@ from .strategies import (
 )
 
 OUTPUT = "out"
-PACKAGE_FILES = ("pyproject.toml", "README.md", "requirements.txt", "tests/test_smoke.py")
+PACKAGE_FILES = (
+    "pyproject.toml",
+    "README.md",
+    "requirements.txt",
+    "tests/test_smoke.py",
+    ".nb2prod",  # the marker that lets a later `convert --force` replace the package
+)
 GENERATED_MODULES = ("params.py", "data.py", "train.py", "predict.py", "pipeline.py", "cli.py")
 
 
