@@ -86,7 +86,8 @@ def remove_abandoned(
     Args:
         leftovers: ``(leftover, its lock file)`` pairs: a directory (removed with its
             contents) or a file, and the file its writer locks (often the file itself).
-        older_than: Minimum age in seconds of the leftover's modification time.
+        older_than: Minimum age in seconds of the newest modification time of the leftover
+            (of anything in it, for a directory).
 
     Returns:
         The paths removed. Anything that vanishes or cannot be removed meanwhile is skipped:
@@ -96,7 +97,7 @@ def remove_abandoned(
     now = time.time()
     for leftover, lock_file in leftovers:
         try:
-            if now - leftover.lstat().st_mtime < older_than or is_locked(lock_file):
+            if now - _last_change(leftover) < older_than or is_locked(lock_file):
                 continue
             if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover)
@@ -106,6 +107,18 @@ def remove_abandoned(
             continue
         removed.append(leftover)
     return removed
+
+
+def _last_change(path: Path) -> float:
+    """The newest modification time of ``path`` and, for a directory, of anything in it: a
+    file still being written inside keeps its directory fresh."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for folder, _, files in os.walk(path):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    newest = max(newest, os.lstat(os.path.join(folder, name)).st_mtime)
+    return newest
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only

@@ -21,7 +21,10 @@ HOUR_AGO = time.time() - 3600
 
 
 def age(path: Path) -> None:
-    """Make a leftover look abandoned for an hour (its writer was killed long ago)."""
+    """Make a leftover, and all it holds, look abandoned for an hour (its writer was killed
+    long ago)."""
+    for inside in path.rglob("*") if path.is_dir() else []:
+        os.utime(inside, (HOUR_AGO, HOUR_AGO))
     os.utime(path, (HOUR_AGO, HOUR_AGO))
 
 
@@ -71,6 +74,10 @@ def test_abandoned_staging_is_removed_and_live_or_fresh_staging_is_kept(
     fresh.mkdir()
     live = models / ".staging-live"  # old, but its train still holds the lock
     live.mkdir()
+    busy = models / ".staging-busy"  # unlocked and old, but a file in it is being written
+    (busy / "artifacts").mkdir(parents=True)
+    age(busy)
+    (busy / "artifacts" / "model.joblib").write_bytes(b"growing")
     alias_temp = models / ".aliases.json.x1y2"  # a promote killed mid-write
     alias_temp.write_text("{")
     age(alias_temp)
@@ -78,7 +85,7 @@ def test_abandoned_staging_is_removed_and_live_or_fresh_staging_is_kept(
         locks.acquire(holder.fileno())
         age(live)
         assert store_module.ModelStore(models).save({"value": 1}, {}) == "v1"
-        assert staging_dirs(models) == [fresh, live]
+        assert staging_dirs(models) == [busy, fresh, live]
     assert not alias_temp.exists()
     assert not (models / "v1" / ".lock").exists()
     assert store_module.ModelStore(models).load("v1").artifacts == {"value": 1}
