@@ -16,10 +16,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from json import JSONDecodeError
 from pathlib import Path
 from typing import Any
 
-from .errors import NotebookError, OutputExistsError
+from .bounded_json import loads_bounded
+from .errors import ForeignOutputError, NotebookError, OutputExistsError, OutputPathError
 
 SUPPORTED_MAJOR = 4
 
@@ -64,13 +66,15 @@ def load_notebook(path: str | os.PathLike[str]) -> Notebook:
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookError(shown, f"cannot read the file ({exc})") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = loads_bounded(text)
+    except JSONDecodeError as exc:
         raise NotebookError(
             shown,
             f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "is this an .ipynb file? Re-save it from Jupyter",
         ) from None
+    except ValueError as exc:
+        raise NotebookError(shown, str(exc), "is this an .ipynb file? Re-save it") from None
     return notebook_from_json(data, shown)
 
 
@@ -99,8 +103,10 @@ def notebook_from_json(data: Any, path: str) -> Notebook:
         raise NotebookError(path, f"nbformat {major} is newer than this tool understands (4)")
     raw_cells = data.get("cells")
     metadata = data.get("metadata", {})
-    if not isinstance(raw_cells, list) or not isinstance(metadata, Mapping):
+    if not isinstance(raw_cells, list):
         raise NotebookError(path, "invalid notebook: `cells` must be a list", "re-save it")
+    if not isinstance(metadata, Mapping):
+        raise NotebookError(path, "invalid notebook: `metadata` must be an object", "re-save it")
     cells = tuple(_read_cell(raw, index, path) for index, raw in enumerate(raw_cells))
     return Notebook(path=path, cells=cells, metadata=dict(metadata))
 
@@ -120,6 +126,8 @@ def _read_cell(raw: Any, index: int, path: str) -> Cell:
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise NotebookError(path, f"cell {index}: `metadata.tags` must be a list of strings")
     cell_id = raw.get("id")
+    for text in (source, cell_id if isinstance(cell_id, str) else "", *tags):
+        _refuse_surrogates(text, index, path)
     return Cell(
         index=index,
         cell_id=cell_id if isinstance(cell_id, str) else None,
@@ -175,37 +183,64 @@ def write_cell_tags(
         raise NotebookError(shown, f"cannot write the notebook ({exc.strerror or exc})") from None
 
 
+def _refuse_surrogates(text: str, index: int, path: str) -> None:
+    """A lone surrogate (``"\\ud800"`` in the JSON) is not a character: it cannot be written
+    to a file or a terminal, nor parsed as Python."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        raise NotebookError(
+            path,
+            f"cell {index}, line {line}: the text holds a lone surrogate "
+            f"(U+{ord(text[exc.start]):04X}), which is not valid Unicode",
+            "re-type the character or remove it, then re-save the notebook",
+        ) from None
+
+
 def write_tree_atomically(
     files: Mapping[str, str | bytes],
     out_dir: str | os.PathLike[str],
     *,
     force: bool = False,
+    marker: str | None = None,
     finish: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write ``{relative path: content}`` as a new directory ``out_dir``, all or nothing.
 
     The tree is built in a temporary directory beside ``out_dir`` (same file system, so the
     final rename is atomic); ``finish`` may post-process it there (e.g. run a formatter).
-    An existing ``out_dir`` is replaced only with ``force``.
+    An existing ``out_dir`` is replaced only with ``force``, and, when ``marker`` is given,
+    only if it is a directory holding that file (one this tool wrote: ``files`` should
+    include the marker so the next run may replace it).
 
     Raises:
         OutputExistsError: ``out_dir`` exists and ``force`` is false.
+        ForeignOutputError: ``force``, but ``out_dir`` is not a tree holding ``marker``.
+        OutputPathError: ``out_dir`` or its parent cannot be created or written.
     """
     target = Path(out_dir).absolute()
-    if target.exists() and not force:
-        raise OutputExistsError(str(out_dir))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    check_replaceable(out_dir, force=force, marker=marker)
     try:
-        for relative, content in files.items():
-            destination = staging / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                destination.write_bytes(content)
-            else:
-                destination.write_text(content, encoding="utf-8")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise OutputPathError(str(out_dir), _reason(exc)) from None
+    try:
+        try:
+            for relative, content in files.items():
+                destination = staging / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, bytes):
+                    destination.write_bytes(content)
+                else:
+                    destination.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise OutputPathError(str(out_dir), _reason(exc)) from None
         if finish is not None:
             finish(staging)
+        # Checked again just before the swap: the directory may have changed meanwhile.
+        check_replaceable(out_dir, force=force, marker=marker)
         if target.exists():
             # Move the old tree aside first so the new one appears in a single rename.
             retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
@@ -218,3 +253,27 @@ def write_tree_atomically(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def check_replaceable(
+    out_dir: str | os.PathLike[str], *, force: bool, marker: str | None = None
+) -> None:
+    """Refuse an existing ``out_dir`` unless ``force`` (and, with ``marker``, unless it is a
+    directory holding that file).
+
+    Raises:
+        OutputExistsError: ``out_dir`` exists and ``force`` is false.
+        ForeignOutputError: ``force``, but ``out_dir`` is not a tree holding ``marker``.
+    """
+    target = Path(out_dir)
+    if not (target.exists() or target.is_symlink()):
+        return
+    if not force:
+        raise OutputExistsError(str(out_dir))
+    if marker is not None and (target.is_symlink() or not (target / marker).is_file()):
+        raise ForeignOutputError(str(out_dir), marker)
+
+
+def _reason(exc: OSError) -> str:
+    """An OS error's reason without the path it repeats (the message names the path)."""
+    return exc.strerror or type(exc).__name__

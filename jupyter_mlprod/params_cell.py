@@ -21,7 +21,8 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from .errors import CellError, ParameterError
+from .bounds import SYNTAX_ERROR, refuse_unbounded
+from .errors import ECHO_LIMIT, CellError, ParameterError, printable
 from .runtime import param_types
 from .runtime.errors import ParameterError as PackageParameterError
 
@@ -87,8 +88,22 @@ def parse_parameters_cell(source: str, *, path: str, cell_index: int) -> tuple[P
     """Parse a parameters cell into specs, refusing anything but literal assignments.
 
     Raises:
-        CellError: the cell has a syntax error, a non-literal value, or another statement.
+        CellError: the cell has a syntax error, a non-literal value, or another statement,
+            or is more than libcst can take (see :mod:`jupyter_mlprod.bounds`).
     """
+    refusal = refuse_unbounded(source)
+    if refusal is not None:
+        syntax = refusal.code == SYNTAX_ERROR
+        raise CellError(
+            path,
+            cell_index,
+            refusal.message.replace("syntax error", "syntax error in the parameters cell", 1)
+            if syntax
+            else f"parameters cell: {refusal.message}",
+            line=refusal.line,
+            column=refusal.column,
+            hint="fix the cell so it is valid Python" if syntax else refusal.hint,
+        )
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -188,7 +203,10 @@ def _parse_assignment(
         default = ast.literal_eval(value_code)
     except (ValueError, SyntaxError):
         raise _not_literal(
-            path, cell_index, line, f"{target.value} = {value_code} is not a literal value"
+            path,
+            cell_index,
+            line,
+            f"{target.value} = {printable(value_code, limit=ECHO_LIMIT)} is not a literal value",
         ) from None
     type_name, nullable = _type_of(annotation, default)
     return ParamSpec(
@@ -271,4 +289,5 @@ def _not_literal(path: str, cell_index: int, line: int, problem: str) -> CellErr
 
 def _bad_value(spec: ParamSpec, text: str) -> str:
     expected = spec.annotation or spec.type_name
-    return f"parameter {spec.name!r} expects {expected}; cannot use {text!r}"
+    shown = repr(text[:ECHO_LIMIT]) + ("…" if len(text) > ECHO_LIMIT else "")
+    return f"parameter {spec.name!r} expects {expected}; cannot use {shown}"

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import roles
 from .analysis import Analysis
+from .errors import printable
 
 SCHEMA = "jupyter-mlprod/check"
 SCHEMA_VERSION = 2
@@ -204,7 +205,8 @@ def report_text(analysis: Analysis) -> str:
         lines.append("Problems")
         for problem in analysis.problems:
             lines.append(f"  {problem.severity}: {problem.render(analysis.path)}")
-    return "\n".join(lines) + "\n"
+    # Names, code and paths are the notebook's text: escape what would break a line.
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def _cell_entry(cells_by_index: dict[int, Any], index: int) -> dict[str, Any]:

@@ -186,6 +186,12 @@ GENERATED_MODULES: tuple[GeneratedModule, ...] = (
     GeneratedModule("features", frozenset()),
 )
 
+# What the generated `params.py` binds or reads besides the parameters and their annotations.
+# A parameter named so would shadow it in the class body for the fields after it, so the
+# analysis refuses such a parameter (renaming it is not sound: the name is the `--param` name,
+# a params file's key and the notebook's own code).
+PARAMS_MODULE_NAMES: frozenset[str] = frozenset({"Params", "dataclass", "field"})
+
 # Module stem → the names it binds itself (derived from the two tables above).
 RESERVED_NAMES: Mapping[str, frozenset[str]] = {
     module.name: module.reserved_names for module in GENERATED_MODULES

@@ -3,12 +3,14 @@ and its ``metadata.mlprod``, reporting what cannot be read."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
 
 from .. import roles
+from ..bounds import Refusal, refuse_unbounded, too_deep
 from ..errors import CellError
 from ..ipython import MagicNote, to_python
 from ..notebook import Notebook
@@ -74,7 +76,8 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
     parameters: tuple[ParamSpec, ...] = ()
     parameters_cell: int | None = None
     for cell in notebook.cells:
-        cell_roles = [tag for tag in cell.tags if tag in roles.ROLE_TAGS]
+        # A tag repeated (["train", "train"]) is still one role.
+        cell_roles = list(dict.fromkeys(tag for tag in cell.tags if tag in roles.ROLE_TAGS))
         if cell.cell_type != "code":
             if cell_roles:
                 log.add(
@@ -95,7 +98,14 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
                 hint="keep one role tag per cell; split the cell if it does two jobs",
             )
         roles_by_cell[cell.index] = role
-        plain = to_python(cell.source)
+        try:
+            plain = to_python(cell.source)
+        except (RecursionError, MemoryError):
+            # IPython's rewriting parses magic lines itself; a hostile one can be too deep.
+            _report_refusal(too_deep(1), cell.index, role, log)
+            continue
+        # Before libcst parses anything of the cell.
+        refusal = refuse_unbounded(plain.python)
         magics.extend((cell.index, note) for note in plain.notes)
         summary = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
         cells.append(CellInfo(cell.index, cell.cell_id, role, summary[:80]))
@@ -120,10 +130,18 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
                 )
                 continue
             parameters_cell = cell.index
+            # parse_parameters_cell applies the same guard and says so as a CellError.
             parameters = _read_parameters(notebook.path, cell.index, plain.python, log)
+            continue
+        if refusal is not None:
+            _report_refusal(refusal, cell.index, role, log)
             continue
         try:
             parsed = parse_cell(cell.index, plain.python)
+        except RecursionError:
+            # The guard keeps trees shallow enough; this is its safety net, not a path.
+            _report_refusal(too_deep(1), cell.index, role, log)
+            continue
         except cst.ParserSyntaxError as exc:
             exported = role in roles.TAGGED_STAGES
             message, line, column = _syntax_error_details(plain.python, exc)
@@ -148,12 +166,59 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
     )
 
 
+def _report_refusal(refusal: Refusal, index: int, role: str | None, log: ProblemLog) -> None:
+    """A cell the guard keeps from libcst: an error in a stage, else a warning that the cell
+    is ignored (as for any syntax error in an untagged cell)."""
+    exported = role in roles.TAGGED_STAGES
+    tail = "fix the cell so it runs" if exported else "the cell is ignored"
+    log.add(
+        ERROR if exported else WARNING,
+        refusal.code,
+        refusal.message,
+        index,
+        refusal.line,
+        refusal.column,
+        hint="; ".join(part for part in (refusal.hint, tail) if part),
+    )
+
+
 def _read_parameters(path: str, index: int, python: str, log: ProblemLog) -> tuple[ParamSpec, ...]:
     try:
-        return parse_parameters_cell(python, path=path, cell_index=index)
+        specs = parse_parameters_cell(python, path=path, cell_index=index)
     except CellError as exc:
         log.add(ERROR, "bad-parameters", exc.problem, index, exc.line, exc.column, exc.hint)
         return ()
+    _report_shadowing_parameters(specs, index, log)
+    return specs
+
+
+def _report_shadowing_parameters(specs: tuple[ParamSpec, ...], index: int, log: ProblemLog) -> None:
+    """Parameters named like a name the generated ``params.py`` needs: its own names, or a
+    name another parameter's annotation reads (``list`` beside ``sizes: list[int]``)."""
+    annotation_names = {name for spec in specs for name in _names_in(spec.python_type)}
+    for spec in specs:
+        if spec.name in roles.PARAMS_MODULE_NAMES:
+            needed = "the generated params.py uses that name"
+        elif spec.name in annotation_names:
+            needed = "a parameter's type annotation uses that name"
+        else:
+            continue
+        log.add(
+            ERROR,
+            "shadowing-parameter",
+            f"the parameter `{spec.name}` shadows `{spec.name}`, and {needed}",
+            index,
+            spec.line,
+            hint=f"rename the parameter (e.g. `{spec.name}_value`) in the parameters cell",
+        )
+
+
+def _names_in(annotation: str) -> set[str]:
+    try:
+        tree = ast.parse(annotation, mode="eval")
+    except (SyntaxError, RecursionError, MemoryError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 def _syntax_error_details(python: str, exc: cst.ParserSyntaxError) -> tuple[str, int, int]:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ..errors import locate
+from ..errors import locate, printable
 from ..ipython import MagicNote
 from ..params_cell import ParamSpec
 from .statements import ImportBinding, Statement, StatementKind
@@ -66,7 +66,8 @@ class Problem:
                 else path
             )
             text = f"{where}: {text}"
-        return f"{text}; {self.hint}" if self.hint else text
+        # One line whatever the notebook holds: quoted names and ids are user text.
+        return printable(f"{text}; {self.hint}" if self.hint else text)
 
     def to_json(self) -> dict[str, Any]:
         """The problem as the ``check`` report, the server and the UI exchange it."""

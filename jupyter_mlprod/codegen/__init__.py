@@ -16,9 +16,9 @@ from .. import roles
 from ..analysis import Analysis
 from . import scaffold
 from .modules import ModuleRenderer
-from .names import PackageNames, package_name_for
+from .names import PackageNames, package_name_for, package_name_problem
 
-__all__ = ["PackageNames", "package_name_for", "render_package"]
+__all__ = ["PackageNames", "package_name_for", "package_name_problem", "render_package"]
 
 
 def render_package(

@@ -109,7 +109,8 @@ def test_existing_output_dir_is_kept(tmp_path: Path) -> None:
 def test_force_replaces_existing_dir(tmp_path: Path) -> None:
     path = write(notebook(*good_cells()), tmp_path / "nb.ipynb")
     out = tmp_path / "pkg"
-    out.mkdir()
+    # --force replaces only a package nb2prod generated (issue 11): convert once first.
+    assert main(["convert", str(path), "-o", str(out)]) == 0
     (out / "stale.txt").write_text("old")
     assert main(["convert", str(path), "-o", str(out), "--force"]) == 0
     assert not (out / "stale.txt").exists()
