@@ -53,7 +53,7 @@ def readme(analysis: Analysis, names: PackageNames, notebook_name: str) -> str:
         command=names.distribution,
         notebook_name=notebook_name,
         predict_input=analysis.predict_io.input,
-        predict_output=analysis.predict_io.output,
+        predict_output=analysis.predict_io.output_expression,
         parameters=parameters,
     )
 
