@@ -164,5 +164,14 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         problems=log.sorted(),
         left_out=planned.left_out,
         suggestions=suggest_roles(notebook, intake),
-        inferred=completion.inferred,
+        inferred=_planned_inferences(completion.inferred, planned.plans),
     )
+
+
+def _planned_inferences(
+    inferred: tuple[Inference, ...], plans: tuple[StagePlan, ...]
+) -> tuple[Inference, ...]:
+    """The inferences whose statement a stage function runs: a statement that only fed code
+    the predict slice leaves out is reported as left out, not as inferred."""
+    planned = {(statement.cell, statement.line) for plan in plans for statement in plan.statements}
+    return tuple(item for item in inferred if (item.cell, item.line) in planned)
