@@ -239,8 +239,9 @@ def _decide(
     fits_of = {facts.cell.index: _fits(facts) for facts in all_facts}
     decided: _Decided = {}
     predict_cell = _choose_predict(all_facts, fits_of, decided)
-    _choose_train(all_facts, fits_of, predict_cell, decided)
-    _choose_load(all_facts, predict_cell, decided)
+    needed = _cells_predict_needs(all_facts, predict_cell)
+    _choose_train(all_facts, fits_of, predict_cell, needed, decided)
+    _choose_load(all_facts, predict_cell, needed, decided)
     _choose_parameters(all_facts, decided)
     stage_outputs = {
         name
@@ -283,13 +284,34 @@ def _choose_predict(
     return None
 
 
+def _cells_predict_needs(all_facts: list[_CellFacts], predict_cell: int | None) -> set[int] | None:
+    """The cells before the predict cell whose values it needs, transitively (None without
+    a predict cell): a tutorial fits and reads many things only one pipeline uses."""
+    if predict_cell is None:
+        return None
+    by_index = {facts.cell.index: facts for facts in all_facts}
+    needed_names = set(by_index[predict_cell].reads)
+    cells: set[int] = set()
+    for facts in reversed([f for f in all_facts if f.cell.index < predict_cell]):
+        if not facts.defines & needed_names:
+            continue
+        cells.add(facts.cell.index)
+        reads = facts.reads | {name for st in facts.statements for name in st.deferred_reads}
+        # A name the cell binds anew is provided; one it only changes is still needed from
+        # earlier (`model.fit(...)` needs `model = ...`).
+        bound = {name for st in facts.statements for name in st.defines - st.mutates}
+        needed_names = (needed_names - bound) | reads
+    return cells
+
+
 def _choose_train(
     all_facts: list[_CellFacts],
     fits_of: Mapping[int, str],
     predict_cell: int | None,
+    needed: set[int] | None,
     decided: _Decided,
 ) -> None:
-    """Cells that fit before the predict cell; a fit after it explores another model."""
+    """Cells that fit what the predict cell uses; other fits explore other models."""
     for facts in all_facts:
         index = facts.cell.index
         if not fits_of[index] or index in decided:
@@ -299,11 +321,21 @@ def _choose_train(
                 None,
                 f"fits after the predict cell (cell {predict_cell}): exploration",
             )
+        elif needed is not None and index not in needed:
+            decided[index] = (
+                None,
+                f"fits a model the predict cell (cell {predict_cell}) does not use: exploration",
+            )
         else:
             decided[index] = (roles.TRAIN, f"fits ({fits_of[index]})")
 
 
-def _choose_load(all_facts: list[_CellFacts], predict_cell: int | None, decided: _Decided) -> None:
+def _choose_load(
+    all_facts: list[_CellFacts],
+    predict_cell: int | None,
+    needed: set[int] | None,
+    decided: _Decided,
+) -> None:
     """Cells that read or split data, unless they also read what a train cell fitted or
     come after the predict cell."""
     helpers_reading_data = _helpers_reading_data(all_facts)
@@ -323,6 +355,13 @@ def _choose_load(all_facts: list[_CellFacts], predict_cell: int | None, decided:
                 None,
                 f"reads or splits data after the predict cell (cell {predict_cell}): "
                 "checks or exploration",
+            )
+            continue
+        if needed is not None and index not in needed:
+            decided[index] = (
+                None,
+                f"reads or splits data the predict cell (cell {predict_cell}) does not use: "
+                "exploration",
             )
             continue
         from_training = sorted(facts.reads & trained_names)

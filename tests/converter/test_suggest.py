@@ -250,6 +250,22 @@ def test_only_the_first_held_out_prediction_is_predict() -> None:
     assert reasons[3] == "predicts again after the predict cell (cell 2): evaluation"
 
 
+def test_fits_and_reads_the_predict_cell_does_not_use_are_exploration() -> None:
+    reasons = _reasons(
+        code("X_demo, y_demo = make_blobs(n_samples=50)"),
+        code("demo = KNeighborsClassifier().fit(X_demo, y_demo)"),
+        code(SPLIT_LOAD),
+        code(TRAIN),
+        code(PREDICT),
+    )
+    assert reasons[0] == (
+        "reads or splits data the predict cell (cell 4) does not use: exploration"
+    )
+    assert reasons[1] == "fits a model the predict cell (cell 4) does not use: exploration"
+    assert reasons[2].startswith("reads data (pd.read_csv)")
+    assert reasons[3] == "fits (model.fit)"
+
+
 def test_a_fit_after_the_predict_cell_is_exploration() -> None:
     reasons = _reasons(
         code(SPLIT_LOAD),
