@@ -7,13 +7,19 @@ the cell that predicts — leaving the rest untagged for slicing to complete:
 
 - ``parameters``: the first cell of literal assignments only (what a parameters cell
   accepts), before the data is read;
+- ``predict``: the first cell after a fit that predicts on data the fitting did not read
+  (``model.predict(X_test)``, ``model(X_test)``);
+- ``train``: fits (``.fit(``, a library's ``train(...)``, a training loop with
+  ``backward()`` and ``step()``; not a scaler or encoder) what the predict cell uses; a cell
+  that only cross-validates, a fit of another model and any fit after the predict cell are
+  exploration;
 - ``load``: reads data files or bundled datasets (``pd.read_csv``, ``load_iris()``,
-  ``fetch_*``, a notebook helper that does) or splits them (``train_test_split``), and cleans
-  them in the same cell; a cell that also reads the fitted model is not a load cell;
-- ``train``: fits (``.fit(``, a training loop with ``backward()`` and ``step()``) before the
-  predict cell; a cell that only cross-validates is exploration;
-- ``predict``: the first cell after training that predicts on data the training did not
-  read (``model.predict(X_test)``, ``model(X_test)``).
+  ``fetch_*``, a notebook helper that does) or splits them (``train_test_split``, new
+  ``X_train``/``X_test`` names), cleaning them in the same cell, for what the predict cell
+  uses; a cell that also reads the fitted model, or comes after the predict cell, is not.
+
+What "the predict cell uses" means is a walk back from its reads through the cells that bind
+them, so a tutorial's earlier demos (another data set, another model) stay untagged.
 
 Cells that only clean or engineer features between the read and the split stay untagged on
 purpose: slicing pulls the statements a stage needs into it, and a tag would also carry the
