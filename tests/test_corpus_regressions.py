@@ -1,0 +1,83 @@
+"""Converter bugs found by the fidelity corpus (``python bench/corpus.py``).
+
+Each test is the smallest notebook, built in code, that shows one problem a corpus notebook
+met; the docstring names the notebook. Bugs that the work on stage completion, the predict
+data path, helpers' constants or bridging constructions covers have their own tests there.
+A test marked ``xfail(strict=True)`` documents a bug not fixed yet: when the fix lands the
+test passes, strict xfail fails, and the marker comes off.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notebooks import from_specs, write
+
+from jupyter_mlprod.cli import main
+
+IMPORTS = "import numpy as np\nfrom sklearn.linear_model import LinearRegression"
+LOAD = "rng = np.random.RandomState(42)\nx = 10 * rng.rand(50)\ny = 2 * x - 1 + rng.randn(50)"
+TRAIN = "X = x[:, np.newaxis]\nmodel = LinearRegression()\nmodel.fit(X, y)"
+
+
+def check_json(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    """``nb2prod check --json`` in-process: exit code and report."""
+    capsys.readouterr()
+    code = main(["check", "--json", str(path)])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="predict_io.infer_input_candidates traces `xfit[:, np.newaxis]` to `np`, the "
+    "name in the index, instead of `xfit`, the value indexed",
+)
+def test_predict_input_is_never_an_imported_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PDSH 05.02 (and its first edition), tagged by ``nb2prod tag --write``: the predict
+    cell reshapes its input with ``np.newaxis``; the inferred input was ``np``, and the
+    run then failed saving a module as the predict input."""
+    path = write(
+        from_specs(
+            [
+                (IMPORTS, None),
+                (LOAD, "load"),
+                (TRAIN, "train"),
+                ("xfit = np.linspace(-1, 11)", None),
+                ("Xfit = xfit[:, np.newaxis]\nyfit = model.predict(Xfit)", "predict"),
+            ]
+        ),
+        tmp_path / "nb.ipynb",
+    )
+    _, report = check_json(path, capsys)
+    predict = report["predict"]
+    assert "np" not in predict["input_candidates"]
+    assert predict["input"] in ("xfit", "Xfit")
+    assert predict["output"] == "yfit"
+
+
+def test_predict_input_given_in_metadata_is_kept_with_np_newaxis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same PDSH 05.02 cell tagged by hand (input and output in ``metadata.mlprod``)
+    converts: the metadata wins over the inference."""
+    path = write(
+        from_specs(
+            [
+                (IMPORTS, None),
+                (LOAD, "load"),
+                (TRAIN, "train"),
+                ("xfit = np.linspace(-1, 11)", None),
+                ("Xfit = xfit[:, np.newaxis]\nyfit = model.predict(Xfit)", "predict"),
+            ],
+            mlprod={"predict_input": "Xfit", "predict_output": "yfit"},
+        ),
+        tmp_path / "nb.ipynb",
+    )
+    code, report = check_json(path, capsys)
+    assert code == 0, report["problems"]
+    assert (report["predict"]["input"], report["predict"]["input_source"]) == ("Xfit", "metadata")
