@@ -77,7 +77,9 @@ def check_both_ways(
 # -- item 1: deeply nested brackets crash libcst's native parser --------------------------------
 
 
-def test_two_thousand_nested_parentheses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_two_thousand_nested_parentheses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     deep = "z = " + "(" * 2000 + "1" + ")" * 2000
     path = write(notebook(*with_train_line(deep)), tmp_path / "nb.ipynb")
     check_both_ways(path, capsys, "cell 3", "line 3", "too many nested parentheses")
@@ -190,7 +192,11 @@ def test_lone_surrogate(where: str, tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     ("parameters", "name", "line"),
     [
-        ("C: float = 1.0\nn_rows: int = 200\nlist: int = 2\nsizes: list[int] = [1, 2]\n", "list", 3),
+        (
+            "C: float = 1.0\nn_rows: int = 200\nlist: int = 2\nsizes: list[int] = [1, 2]\n",
+            "list",
+            3,
+        ),
         ("C: float = 1.0\nn_rows: int = 200\nfield: int = 3\nsizes = [1, 2]\n", "field", 3),
         ("dataclass = 1\nC: float = 1.0\nn_rows: int = 200\n", "dataclass", 1),
         ("dict = 1\nC: float = 1.0\nn_rows: int = 200\nm: dict[str, int] = {}\n", "dict", 1),
@@ -364,7 +370,7 @@ def test_unwritable_output(kind: str, tmp_path: Path, capsys: pytest.CaptureFixt
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-# -- item 15: misleading messages -------------------------------------------------------------------
+# -- item 15: misleading messages ----------------------------------------------------------------
 
 
 def test_null_metadata_names_metadata(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
