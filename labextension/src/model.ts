@@ -115,7 +115,7 @@ export interface IPipelineView {
 
 /** The report schema this front end understands. */
 export const REPORT_SCHEMA = 'jupyter-mlprod/check';
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** Whether a server answer looks like a report this front end can read. */
 export function isCheckReport(value: unknown): value is ICheckReport {

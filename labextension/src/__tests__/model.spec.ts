@@ -14,7 +14,7 @@ import { ROLES } from '../tokens';
 function report(overrides: Partial<ICheckReport> = {}): ICheckReport {
   return {
     schema: 'jupyter-mlprod/check',
-    schema_version: 1,
+    schema_version: 2,
     ok: true,
     stages: [
       {
@@ -131,9 +131,10 @@ describe('groupFlows', () => {
 });
 
 describe('isCheckReport', () => {
-  it('accepts schema version 1 only', () => {
+  it('accepts schema version 2 only', () => {
     expect(isCheckReport(report())).toBe(true);
-    expect(isCheckReport({ ...report(), schema_version: 2 })).toBe(false);
+    expect(isCheckReport({ ...report(), schema_version: 1 })).toBe(false);
+    expect(isCheckReport({ ...report(), schema_version: 3 })).toBe(false);
     expect(isCheckReport({ message: 'bad' })).toBe(false);
     expect(isCheckReport(null)).toBe(false);
   });
