@@ -11,6 +11,10 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+# jedi raises the interpreter's recursion limit when it is first imported, which the
+# converter's IPython translation does lazily, inside the first example; imported here, the
+# limit is already raised when Hypothesis notes it, so it does not warn that a test changed it.
+import jedi  # noqa: F401
 from runtime.conftest import churn_store, fakepkg_cli, package_src, workspace
 
 __all__ = [
