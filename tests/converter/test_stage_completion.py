@@ -22,6 +22,9 @@ import numpy as np
 import pytest
 from notebooks import from_specs, write
 
+from jupyter_mlprod.analysis.constants import find_constants
+from jupyter_mlprod.analysis.display import scan_display
+from jupyter_mlprod.analysis.statements import parse_cell
 from jupyter_mlprod.cli import main
 
 CellSpec = tuple[str, "str | None"]
@@ -519,3 +522,38 @@ def test_a_path_in_a_carried_constant_is_reported(
     assert "`DATA_PATH`" in problem["message"] and "argument" in problem["hint"]
     run = run_package(convert(path, capsys))
     np.testing.assert_array_equal(run.predictions, notebook_value(path, "y_pred"))
+
+
+# -- the parts, one behaviour each ------------------------------------------------------
+
+
+def constant_names(source: str) -> set[str]:
+    statements = parse_cell(0, source).statements
+    found = find_constants(statements)
+    return {name for st in statements if id(st) in found for name in st.defines}
+
+
+def test_constants_are_computed_from_literals_imports_and_constants_only() -> None:
+    source = (
+        "import os\nROOT = '.'\nIMAGES = os.path.join(ROOT, 'images')\na_ix, b_ix = 3, 4\n"
+        "LIMIT: int = a_ix * 10\nframe = pd_read = open('x.csv')\nfrom_file = os.read_text()\n"
+        "later = []\nlater.append(1)\ntwice = 1\ntwice = 2\nuses_data = frame[0]\n"
+        "counter = 0\ndef bump():\n    global counter\n    counter += 1\n"
+    )
+    assert constant_names(source) == {"ROOT", "IMAGES", "a_ix", "b_ix", "LIMIT"}
+
+
+def test_plotting_calls_and_display_only_helpers_are_display() -> None:
+    source = (
+        "import matplotlib.pyplot as plt\nplt.figure(figsize=(3, 3))\n"
+        "def show(values):\n    '''Plot them.'''\n    plt.plot(values)\n    plt.show()\n"
+        "def double(values):\n    plt.plot(values)\n    return values * 2\n"
+        "show([1])\nx = double([1])\n"
+    )
+    statements = parse_cell(0, source).statements
+    scan = scan_display(statements)
+    assert scan.helpers == {"show"}
+    assert [st.code.strip() for st in statements if scan.shows_only(st)] == [
+        "plt.figure(figsize=(3, 3))",
+        "show([1])",
+    ]
