@@ -28,6 +28,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .errors import ModelError
 
@@ -84,8 +85,15 @@ def sign_version(version_dir: Path, version: str, key: bytes) -> None:
     (version_dir / SIGNATURE).write_text(f"{ALGORITHM} {digest}\n", encoding="ascii")
 
 
-def verify_version(store_root: Path, version: str) -> None:
+def verify_version(store_root: Path, version: str, parsed: Any = None) -> None:
     """Check a version's signature as the rules above say; call before loading any artifact.
+
+    Args:
+        store_root: The model store.
+        version: The version id (signed too).
+        parsed: The manifest as the caller read it and will use it, so the signature covers
+            exactly that (a file swapped between a check and a second read cannot slip
+            through); None reads the file.
 
     Raises:
         ModelError: One line naming the version's file: not signed while a key is set, signed
@@ -112,7 +120,8 @@ def verify_version(store_root: Path, version: str) -> None:
     algorithm, _, recorded = signature_file.read_text(encoding="ascii", errors="replace").partition(
         " "
     )
-    expected = _digest(key, version, _canonical(manifest))
+    canonical = _canonical(manifest) if parsed is None else _canonical_value(parsed)
+    expected = _digest(key, version, canonical)
     if algorithm != ALGORITHM or not hmac.compare_digest(recorded.strip(), expected):
         raise ModelError(
             f"{manifest}: the signature of {version} does not match; the manifest or its "
@@ -128,6 +137,10 @@ def _canonical(manifest: Path) -> bytes:
         raise ModelError(f"{manifest}: manifest is missing") from None
     except (OSError, ValueError, RecursionError) as error:
         raise ModelError(f"{manifest}: unreadable manifest ({type(error).__name__})") from None
+    return _canonical_value(value)
+
+
+def _canonical_value(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 

@@ -184,9 +184,10 @@ class ModelStore:
             ModelError: Naming the file that is missing, tampered with or unloadable.
         """
         version = self.resolve(ref)
-        # Before the manifest is trusted with anything: it names the files and classes to load.
-        verify_version(self.root, version)
         manifest = self.manifest(version)
+        # Before the manifest is trusted with anything (it names the files and classes to load),
+        # and over the very value read once above, not a second read of the file.
+        verify_version(self.root, version, manifest)
         artifacts = _load_artifacts(self.root / version, manifest)
         return LoadedModel(version=version, manifest=manifest, artifacts=artifacts)
 

@@ -197,3 +197,25 @@ def test_the_server_lists_the_good_versions_beside_a_broken_one(store: Path) -> 
     listed = {row["version"]: row for row in answer.json()["versions"]}
     assert "problem" not in listed["v1"] and "accuracy" in listed["v1"]["metrics"]
     assert "manifest is missing" in listed["v2"]["problem"]
+
+
+def test_the_signature_covers_the_manifest_load_uses(
+    package_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One read: a manifest that changes after it was read cannot pass a check of the file."""
+    import fakepkg.errors
+    import fakepkg.store
+
+    monkeypatch.setenv("MLPROD_SIGNING_KEY", "k" * 32)
+    store = fakepkg.store.ModelStore(tmp_path / "models")
+    store.save({"value": 1}, {})
+    read = fakepkg.store.ModelStore.manifest
+
+    def swapped_after_reading(self: object, version: str) -> dict[str, object]:
+        manifest = read(self, version)
+        manifest["artifacts"][0]["file"] = "other.json"
+        return manifest
+
+    monkeypatch.setattr(fakepkg.store.ModelStore, "manifest", swapped_after_reading)
+    with pytest.raises(fakepkg.errors.ModelError, match="the signature of v1 does not match"):
+        store.load("v1")
