@@ -320,7 +320,9 @@ def _need_definition(walker: _Walker, statement: Statement | None) -> None:
                     ERROR,
                     "helper-reads-global",
                     f"{what} `{_defined_name(current)}` reads the global variable `{name}` "
-                    f"(cell {found.cell if found.cell >= 0 else walker.intake.parameters_cell})",
+                    f"(cell {found.cell if found.cell >= 0 else walker.intake.parameters_cell}), "
+                    "which is runtime state, not a constant (it is computed from data or "
+                    "parameters, skipped, or changed after it is assigned)",
                     current.cell,
                     current.line,
                     hint=f"pass `{name}` to it as an argument so the package can call it",
