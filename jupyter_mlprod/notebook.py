@@ -20,10 +20,15 @@ from json import JSONDecodeError
 from pathlib import Path
 from typing import Any
 
-from .bounded_json import loads_bounded
 from .errors import ForeignOutputError, NotebookError, OutputExistsError, OutputPathError
+from .runtime.json_input import nesting_exceeds
 
 SUPPORTED_MAJOR = 4
+
+#: Deepest nesting of objects and arrays a notebook may have. Real notebooks stay far below it
+#: (cell metadata, widget state and JSON outputs nest a few dozen levels); past it, the
+#: recursive readers after this one (nbformat, papermill, json.dumps) would fail.
+MAX_JSON_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -65,16 +70,27 @@ def load_notebook(path: str | os.PathLike[str]) -> Notebook:
         raise NotebookError(shown, "is a directory", "pass an .ipynb file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookError(shown, f"cannot read the file ({exc})") from None
+    # Decoded here rather than by runtime.json_input.decode_json, whose message names the
+    # error's kind only: a notebook's own author wants the line and column. The depth rule is
+    # that module's (nesting_exceeds), as for the server extension's request bodies.
     try:
-        data = loads_bounded(text)
+        data = json.loads(text)
     except JSONDecodeError as exc:
         raise NotebookError(
             shown,
             f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "is this an .ipynb file? Re-save it from Jupyter",
         ) from None
-    except ValueError as exc:
-        raise NotebookError(shown, str(exc), "is this an .ipynb file? Re-save it") from None
+    except RecursionError:
+        too_deep = True
+    else:
+        too_deep = nesting_exceeds(data, MAX_JSON_DEPTH)
+    if too_deep:
+        raise NotebookError(
+            shown,
+            f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
+            "is this an .ipynb file? Re-save it from Jupyter",
+        )
     return notebook_from_json(data, shown)
 
 

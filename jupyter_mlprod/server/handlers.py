@@ -25,7 +25,6 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .. import __version__
-from ..bounded_json import JsonTooDeepError, loads_bounded
 from ..errors import (
     CellError,
     ConversionError,
@@ -34,6 +33,9 @@ from ..errors import (
     NotebookError,
     OutputExistsError,
 )
+from ..notebook import MAX_JSON_DEPTH
+from ..runtime.errors import InputError
+from ..runtime.json_input import decode_json
 from .jobs import JobOutcome, JobRegistry, ProgressCallback
 from .paths import confine, is_hidden, relative_to_root, strip_root
 from .responses import ApiError
@@ -66,15 +68,15 @@ class MlprodHandler(APIHandler):
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 400 saying what is wrong with it.
 
-        Decoded with the depth limit of :mod:`jupyter_mlprod.bounded_json`, as notebooks
-        are read from disk: a posted notebook meets the same rules either way.
+        Decoded by the runtime's one JSON decoder (stdlib only, light to import), with the
+        nesting a notebook may have on disk plus the two levels the body wraps it in.
         """
         try:
-            body = loads_bounded(self.request.body or b"{}")
-        except JsonTooDeepError as error:
+            body = decode_json(self.request.body or b"{}", max_depth=MAX_JSON_DEPTH + 2)
+        except InputError as error:
+            if str(error).startswith("malformed JSON"):
+                raise ApiError(400, "the request body is not valid JSON") from None
             raise ApiError(400, f"the request body is not usable: {error}") from None
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "the request body is not valid JSON") from None
         if not isinstance(body, dict):
             raise ApiError(400, "the request body must be a JSON object")
         return body
