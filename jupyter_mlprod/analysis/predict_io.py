@@ -366,12 +366,14 @@ def _follow_post_processing(walked: Walked, code: list[Statement], name: str) ->
         targets = single_name_targets(statement)
         resolved = walked.reads_of(statement)
         # Other data (y_test…) read alongside makes it evaluation, not post-processing.
+        # A constant (`threshold = 0.5`, often inferred from an untagged cell) is not data.
         other_data = [
             other
             for other in statement.reads - {current} - models
             if other in resolved
             and resolved[other].kind == CODE
             and resolved[other].role != roles.PARAMETERS
+            and id(resolved[other].statement) not in walked.constants
         ]
         if len(targets) != 1 or other_data:
             break

@@ -42,6 +42,7 @@ class Walked:
     flows: tuple[Flow, ...]
     display_only: tuple[Statement, ...]  # display-only statements of stage cells
     display_ids: frozenset[int]  # ``id`` of every display-only statement, in any cell
+    constants: frozenset[int] = frozenset()  # ``id`` of every statement assigning constants
 
     def reads_of(self, statement: Statement) -> Mapping[str, Definition]:
         """The definitions a stage code statement's reads resolved to."""
@@ -129,6 +130,7 @@ def walk_flow(
         flows=tuple(walker.flows),
         display_only=tuple(walker.display),
         display_ids=frozenset(walker.display_ids),
+        constants=constants,
     )
 
 

@@ -153,6 +153,28 @@ def test_untagged_definitions_join_the_earliest_stage_transitively(
     np.testing.assert_array_equal(run.predictions, notebook_value(path, "y_pred"))
 
 
+def test_an_inferred_constant_threshold_is_post_processing_not_evaluation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(
+        tmp_path,
+        [
+            (IMPORTS, None),
+            (FRAME + "\n" + SPLIT, "load"),
+            (FIT, "train"),
+            ("cut = 0.3", None),
+            (
+                "proba = model.predict_proba(X_test)[:, 1]\ny_pred = (proba > cut).astype(int)",
+                "predict",
+            ),
+        ],
+    )
+    code, report = check(path, capsys)
+    assert code == 0, report["problems"]
+    assert (report["predict"]["input"], report["predict"]["output"]) == ("X_test", "y_pred")
+    assert [(item["cell"], item["stage"]) for item in report["inferred"]] == [(3, "predict")]
+
+
 def test_untagged_mutations_between_definition_and_use_are_kept_in_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
 ) -> None:
