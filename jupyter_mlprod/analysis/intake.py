@@ -104,8 +104,6 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
             # IPython's rewriting parses magic lines itself; a hostile one can be too deep.
             _report_refusal(too_deep(1), cell.index, role, log)
             continue
-        # Before libcst parses anything of the cell.
-        refusal = refuse_unbounded(plain.python)
         magics.extend((cell.index, note) for note in plain.notes)
         summary = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
         cells.append(CellInfo(cell.index, cell.cell_id, role, summary[:80]))
@@ -133,6 +131,8 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
             # parse_parameters_cell applies the same guard and says so as a CellError.
             parameters = _read_parameters(notebook.path, cell.index, plain.python, log)
             continue
+        # The guard, before libcst parses anything of the cell.
+        refusal = refuse_unbounded(plain.python)
         if refusal is not None:
             _report_refusal(refusal, cell.index, role, log)
             continue
