@@ -10,8 +10,9 @@ directory laid out as ``<mirror>/<owner>+<name>/repo`` (a bare git directory or 
 Each notebook is measured in two modes:
 
 - ``hand``: the spec's tags and predict input/output;
-- ``tag``: every role tag and the predict metadata removed, then ``nb2prod tag --write``
-  alone decides (reported as not available while ``nb2prod`` has no ``tag`` command).
+- ``tag``: every role tag and the predict metadata removed and no cell split (the
+  patches that make it run are kept), then ``nb2prod tag --write`` alone decides
+  (reported as not available while ``nb2prod`` has no ``tag`` command).
 
 and goes through the stages ``check`` → ``convert`` → ``baseline`` (the notebook run with
 papermill, seeded as ``nb2prod verify`` seeds it) → ``train`` → ``predict`` → ``compare``
@@ -230,9 +231,11 @@ def find_cell(nb: nbformat.NotebookNode, ref: int | str, entry: Entry) -> int:
     return matches[0]
 
 
-def prepare_notebook(raw: bytes, entry: Entry) -> nbformat.NotebookNode:
-    """The notebook as the spec says to run it: outputs cleared, patches applied, hand tags
-    and predict metadata set, role tags the author had removed first.
+def prepare_notebook(raw: bytes, entry: Entry, *, hand: bool = True) -> nbformat.NotebookNode:
+    """The notebook as the spec says to run it: outputs cleared, the author's role tags
+    removed, patches applied; with ``hand``, also the splits, the hand tags and the predict
+    metadata. Without it, the notebook is left as its author wrote it (what ``nb2prod tag``
+    starts from): splitting a cell is part of tagging by hand.
 
     Raises:
         SpecError: a patch or a tag does not apply.
@@ -251,6 +254,15 @@ def prepare_notebook(raw: bytes, entry: Entry) -> nbformat.NotebookNode:
         if old not in nb.cells[index].source:
             raise SpecError(f"{entry.id}: patch {old!r} not found in cell {index}")
         nb.cells[index].source = nb.cells[index].source.replace(old, new)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata.pop("mlprod", None)
+    if not hand:
+        nbformat.validate(nb)
+        return nb
     for split in entry.splits:
         split_cell(nb, find_cell(nb, split["cell"], entry), split["before"], entry)
     for role, refs in entry.tags.items():
@@ -288,17 +300,6 @@ def split_cell(nb: nbformat.NotebookNode, index: int, before: str, entry: Entry)
         # Cell ids arrived with nbformat 4.5; an older notebook must not have one.
         del cell["id"]
     nb.cells.insert(index + 1, cell)
-
-
-def strip_roles(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy without role tags and without predict metadata (what ``nb2prod tag`` starts from)."""
-    from jupyter_mlprod.roles import ROLE_TAGS
-
-    bare = nbformat.from_dict(json.loads(json.dumps(nb)))
-    for cell in bare.cells:
-        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t not in ROLE_TAGS]
-    bare.metadata.pop("mlprod", None)
-    return bare
 
 
 def through_last_stage(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -460,9 +461,7 @@ def _measure(entry: Entry, mode: str, mirror: Path, work: Path) -> str:
     tree.mkdir(parents=True)
     extract_files(gitdir, entry.commit, entry.files, tree)
     patch_files(entry, tree)
-    nb = prepare_notebook(raw, entry)
-    if mode == "tag":
-        nb = strip_roles(nb)
+    nb = prepare_notebook(raw, entry, hand=mode == "hand")
     nb_path = tree / entry.path
     nb_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(nb_path))
