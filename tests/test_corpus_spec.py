@@ -130,11 +130,24 @@ def test_a_patch_that_no_longer_applies_is_a_spec_error(corpus: ModuleType) -> N
         corpus.prepare_notebook(raw, entry)
 
 
-def test_strip_roles_leaves_nothing_for_the_suggestions_to_copy(corpus: ModuleType) -> None:
-    raw = _raw(code("X = 1", "load", "keep-me"))
-    prepared = corpus.prepare_notebook(raw, _entry(corpus))
-    bare = corpus.strip_roles(prepared)
-    assert bare.cells[0].metadata["tags"] == ["keep-me"]
+def test_suggestion_mode_gets_no_hand_tags_and_no_splits(corpus: ModuleType) -> None:
+    nb = notebook(
+        code("X = load_old()", "load", "keep-me"),
+        code("model.fit(X, y)\ny_pred = model.predict(X)"),
+        mlprod={"predict_input": "X", "predict_output": "y_pred"},
+    )
+    entry = _entry(
+        corpus,
+        tags={"train": ["model.fit(X, y)"], "predict": ["y_pred = model.predict"]},
+        patches=[{"cell": 0, "old": "load_old", "new": "load_new"}],
+        splits=[{"cell": "model.fit(X, y)", "before": "y_pred = model.predict"}],
+    )
+    bare = corpus.prepare_notebook(nbformat.writes(nb).encode(), entry, hand=False)
+    assert [cell.source for cell in bare.cells] == [
+        "X = load_new()",
+        "model.fit(X, y)\ny_pred = model.predict(X)",
+    ]
+    assert [cell.metadata.get("tags", []) for cell in bare.cells] == [["keep-me"], []]
     assert "mlprod" not in bare.metadata
 
 
