@@ -81,3 +81,61 @@ def test_predict_input_given_in_metadata_is_kept_with_np_newaxis(
     code, report = check_json(path, capsys)
     assert code == 0, report["problems"]
     assert (report["predict"]["input"], report["predict"]["input_source"]) == ("Xfit", "metadata")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a loop over a list holding the frames (`for dataset in [train, test]: "
+    "dataset['Title'] = ...`) mutates `train` through an alias; slicing does not see it",
+)
+def test_mutation_through_a_list_of_frames_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """minsuk-heo/kaggle-titanic: feature cells loop over ``train_test_data = [train, test]``
+    and add columns to each frame; the package's train then failed with KeyError 'Title'."""
+    import importlib
+    import sys
+
+    path = write(
+        from_specs(
+            [
+                ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression", None),
+                (
+                    "train = pd.DataFrame({'Name': ['Braund, Mr. Owen', 'Cumings, Mrs. John',"
+                    " 'Heikkinen, Miss. Laina', 'Allen, Mr. William'], 'Survived': [0, 1, 1, 0]})\n"
+                    "test = train.drop(columns='Survived')",
+                    "load",
+                ),
+                (
+                    "train_test_data = [train, test]\n"
+                    "for dataset in train_test_data:\n"
+                    "    dataset['Title'] = dataset['Name'].str.extract(' ([A-Za-z]+)\\\\.', "
+                    "expand=False)",
+                    None,
+                ),
+                (
+                    "for dataset in train_test_data:\n"
+                    "    dataset['IsMr'] = (dataset['Title'] == 'Mr').astype(int)",
+                    None,
+                ),
+                ("model = LogisticRegression().fit(train[['IsMr']], train['Survived'])", "train"),
+                ("y_pred = model.predict(test[['IsMr']])", "predict"),
+            ],
+            mlprod={"predict_input": "test", "predict_output": "y_pred"},
+        ),
+        tmp_path / "nb.ipynb",
+    )
+    capsys.readouterr()
+    assert main(["convert", str(path), "-o", str(tmp_path / "package")]) == 0
+    src = tmp_path / "package" / "src"
+    (package,) = (child.name for child in src.iterdir() if child.is_dir())
+    sys.path.insert(0, str(src))
+    try:
+        params = importlib.import_module(f"{package}.params")
+        pipeline = importlib.import_module(f"{package}.pipeline")
+        run = pipeline.run(params.Params())
+    finally:
+        sys.path.remove(str(src))
+        for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+            del sys.modules[name]
+    assert list(run.predictions) == [0, 1, 1, 0]
