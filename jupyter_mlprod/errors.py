@@ -20,9 +20,11 @@ and prints that line; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+# The one escaping rule, shared with every generated package (which cannot import this one).
+from .runtime.errors import printable
 
 if TYPE_CHECKING:
     # Only for annotations: the analysis imports this module.
@@ -167,34 +169,6 @@ def locate(cell_index: int, cell_id: str | None = None, line: int | None = None)
 
 #: How many characters of one user value (a cell id, a parameter's source) a message quotes.
 ECHO_LIMIT = 80
-
-# C0 and C1 controls, DEL, the Unicode line and paragraph separators, bidi overrides, and
-# lone surrogates (which cannot even be encoded to print).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def printable(text: str, *, limit: int | None = None) -> str:
-    """``text`` made safe to echo on one line: control characters (newlines, terminal escapes),
-    line separators and lone surrogates are written as Python escapes (``\\n``, ``\\x1b``);
-    with ``limit``, text longer than that is cut and ends in ``…``.
-
-    Every message that quotes user text goes through this one function (an error's ``str``,
-    a problem's rendered line, a cell location).
-    """
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 1, 0)] + "…"
-    return _UNPRINTABLE.sub(_escape, text)
-
-
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    character = match.group()
-    if character in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[character]
-    code = ord(character)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _join(message: str, hint: str) -> str:

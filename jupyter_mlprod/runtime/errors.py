@@ -18,11 +18,20 @@ catches :class:`MlprodError` and prints it without a traceback.
 
 from __future__ import annotations
 
+import re
+
 
 class MlprodError(Exception):
-    """Base class: ``str(error)`` is the one line the user sees."""
+    """Base class: ``str(error)`` is the one line the user sees.
+
+    The line goes through :func:`printable`, so user text it quotes (a column name, a path,
+    a parameter value) can neither break the line nor send terminal escapes.
+    """
 
     exit_code: int = 1
+
+    def __str__(self) -> str:
+        return printable(super().__str__())
 
 
 class ParameterError(MlprodError):
@@ -78,3 +87,32 @@ class PipelineError(MlprodError):
 
 class ModelError(MlprodError):
     """A model store problem: missing version or alias, tampered or truncated file."""
+
+
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, bidi overrides, and
+# lone surrogates (which cannot even be encoded to print).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str, *, limit: int | None = None) -> str:
+    """``text`` made safe to echo on one line: control characters (newlines, terminal escapes),
+    line separators and lone surrogates are written as Python escapes (``\\n``, ``\\x1b``);
+    with ``limit``, text longer than that is cut and ends in ``…``.
+
+    Every message that quotes user text goes through this one function (an error's ``str``,
+    a problem's rendered line, a cell location).
+    """
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)] + "…"
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    character = match.group()
+    if character in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[character]
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
