@@ -24,14 +24,18 @@ _FUZZ_HEALTH_CHECKS = [
     HealthCheck.data_too_large,
     HealthCheck.large_base_example,
 ]
-settings.register_profile(
-    "default",
-    derandomize=True,
-    deadline=None,
-    database=None,
-    print_blob=True,
-    suppress_health_check=_FUZZ_HEALTH_CHECKS,
-)
+# Also under "ci": Hypothesis loads its own "ci" profile whenever the CI variable is set (as
+# .ci/run sets it), and that one does not suppress the health checks the fuzz fixtures need;
+# registering the name again replaces it (and reloads it when it is the active profile).
+for _name in ("default", "ci"):
+    settings.register_profile(
+        _name,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=_FUZZ_HEALTH_CHECKS,
+    )
 settings.register_profile(
     "long",
     max_examples=2_000,
