@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from .statements import CODE, IMPORT, Statement
+from .statements import CODE, IMPORT, Statement, callee_name
 
 # Calls that read files or the outside world: their result is data, not a constant.
 _READER_PREFIXES = ("read_", "load_", "fetch_", "open", "download")
@@ -83,12 +83,8 @@ def _reads_outside(node: cst.CSTNode) -> bool:
     class Finder(cst.CSTVisitor):
         def visit_Call(self, call: cst.Call) -> None:
             nonlocal found
-            func = call.func
-            if isinstance(func, cst.Attribute):
-                name = func.attr.value
-            elif isinstance(func, cst.Name):
-                name = func.value
-            else:
+            name = callee_name(call)
+            if name is None:
                 return
             if name.startswith(_READER_PREFIXES) or name in _READER_NAMES:
                 found = True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .statements import Statement
+from .statements import Statement, callee_name
 
 # Methods and functions that write a file when given where to write it.
 FILE_WRITERS = frozenset(
@@ -58,12 +58,8 @@ class _EffectFinder(cst.CSTVisitor):
     def visit_Call(self, call: cst.Call) -> None:
         if self.found is not None:
             return
-        func = call.func
-        if isinstance(func, cst.Attribute):
-            name = func.attr.value
-        elif isinstance(func, cst.Name):
-            name = func.value
-        else:
+        name = callee_name(call)
+        if name is None:
             return
         if name == "open" and _opens_for_writing(call):
             self.found = "writes a file"

@@ -537,6 +537,16 @@ def _mutated_in_line(node: cst.SimpleStatementLine) -> set[str]:
     return mutated
 
 
+def callee_name(call: cst.Call) -> str | None:
+    """The name a call calls: ``f`` for ``f(...)`` and ``obj.f(...)``; None for other callees."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
+
+
 def root_name(node: cst.BaseExpression) -> str | None:
     """The variable at the root of ``a.b[c].d``: ``a``."""
     while isinstance(node, (cst.Attribute, cst.Subscript)):
