@@ -29,6 +29,7 @@ def render_package(
     requirements: Mapping[str, str],
     runtime_files: Mapping[str, str],
     data_dir_from_package: str,
+    extras: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, str]:
     """All files of the package, by path relative to its root.
 
@@ -41,6 +42,8 @@ def render_package(
         runtime_files: runtime file name → text, copied as they are.
         data_dir_from_package: the notebook's directory relative to the package root, where
             the smoke tests find the notebook's data.
+        extras: extra name → its pinned distributions, as ``requirements``
+            (``pip install '<dist>[dask]'``).
     """
     notebook_name = PurePath(analysis.path).name
     src = f"src/{names.module}"
@@ -59,7 +62,7 @@ def render_package(
     for file_name, text in runtime_files.items():
         files[f"{src}/{file_name}"] = text
     files[f"{src}/py.typed"] = ""
-    files["pyproject.toml"] = scaffold.pyproject(names, notebook_name, requirements)
+    files["pyproject.toml"] = scaffold.pyproject(names, notebook_name, requirements, extras or {})
     files["requirements.txt"] = scaffold.requirements_txt(notebook_name, requirements)
     files["README.md"] = scaffold.readme(analysis, names, notebook_name)
     files["tests/test_smoke.py"] = scaffold.smoke_test(names, data_dir_from_package)

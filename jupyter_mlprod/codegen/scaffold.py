@@ -19,15 +19,30 @@ def init_module(names: PackageNames, notebook_name: str) -> str:
     )
 
 
-def pyproject(names: PackageNames, notebook_name: str, requirements: Mapping[str, str]) -> str:
-    """``pyproject.toml``: the distribution, its pinned dependencies and its command."""
+def pyproject(
+    names: PackageNames,
+    notebook_name: str,
+    requirements: Mapping[str, str],
+    extras: Mapping[str, Mapping[str, str]],
+) -> str:
+    """``pyproject.toml``: the distribution, its pinned dependencies, extras and command."""
     dependencies = "\n".join(f'  "{dist}{spec}",' for dist, spec in requirements.items())
+    optional = "".join(
+        f"{extra} = [{', '.join(repr_toml(dist + spec) for dist, spec in pins.items())}]\n"
+        for extra, pins in sorted(extras.items())
+    )
     return load_template("pyproject.toml.tmpl").substitute(
         distribution=names.distribution,
         module=names.module,
         notebook_name=notebook_name,
         dependencies=dependencies,
+        optional_dependencies=optional,
     )
+
+
+def repr_toml(text: str) -> str:
+    """``text`` as a TOML basic string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def requirements_txt(notebook_name: str, requirements: Mapping[str, str]) -> str:

@@ -15,30 +15,16 @@ from __future__ import annotations
 
 from importlib import resources
 
-FILES: tuple[str, ...] = (
-    "errors.py",
-    "seeding.py",
-    "compare.py",
-    "param_types.py",
-    "schema.py",
-    "provenance.py",
-    "json_input.py",
-    "signing.py",
-    "skops_compat.py",
-    "artifacts.py",
-    "locks.py",
-    "store.py",
-    "batch.py",
-    "batching.py",
-    "predicting.py",
-    "retrain.py",
-    "metrics.py",
-    "routing.py",
-    "http_limits.py",
-    "serve.py",
-    "cli.py",
-    "__main__.py",
-)
+
+def _runtime_files() -> tuple[str, ...]:
+    # Every module of this directory but this one is copied: adding a runtime module is one new
+    # file, not an edit to a shared list. (The .pyi stubs are for mypy only.)
+    here = resources.files(__name__)
+    names = {entry.name for entry in here.iterdir() if entry.name.endswith(".py")}
+    return tuple(sorted(names - {"__init__.py"}))
+
+
+FILES: tuple[str, ...] = _runtime_files()
 """File names under ``jupyter_mlprod/runtime/`` to copy into ``src/<pkg>/``."""
 
 REQUIREMENTS: tuple[str, ...] = (
@@ -57,8 +43,19 @@ REQUIREMENTS: tuple[str, ...] = (
     "uvloop",
     "httptools",
     "yaml",
+    # Drift tests (monitoring.py and friends): KS, chi-squared, Wasserstein, Jensen-Shannon.
+    "scipy",
+    # Cron expressions of the schedule command, validated and explained.
+    "croniter",
 )
 """Import names of the third-party modules the runtime files need (not torch: optional)."""
+
+EXTRAS: dict[str, tuple[str, ...]] = {
+    # Batch predict on a Dask cluster (predict --engine dask): heavy, so behind an extra.
+    "dask": ("dask", "distributed"),
+}
+"""Extras of every generated package: extra name -> import names its runtime files import
+lazily, with the install hint ``pip install '<dist>[<extra>]'`` when missing."""
 
 
 def read_file(name: str) -> str:
