@@ -13,7 +13,8 @@ catches :class:`MlprodError` and prints it without a traceback.
      ├── SchemaError      input data does not match the recorded input schema (names the column)
      ├── PredictionError  predict() raised or returned something the runtime cannot use
      ├── PipelineError    the notebook's own code raised while train ran the pipeline
-     └── ModelError       a model store problem: missing version, tampered or truncated file
+     ├── ModelError       a model store problem: missing version, tampered or truncated file
+ └── ScheduleError    a retraining schedule is malformed or cannot be written for its target
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ class PipelineError(MlprodError):
 
 class ModelError(MlprodError):
     """A model store problem: missing version or alias, tampered or truncated file."""
+
+
+class ScheduleError(MlprodError):
+    """A schedule cannot be written: a bad cron expression, or one the target cannot express."""
+
+    exit_code = 2
 
 
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, bidi overrides, and
