@@ -1,4 +1,4 @@
-"""The command line of a generated package: train, predict, models, serve.
+"""The command line of a generated package: train, predict, models, serve, schedule.
 
 Run as the package's console script or ``python -m <package>``. The program name is the
 package name with dashes. Every deliberate failure is an :class:`errors.MlprodError` and is
@@ -18,13 +18,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import cli_models, cli_predict, cli_serve, cli_train
+from . import cli_models, cli_predict, cli_schedule, cli_serve, cli_train
 from .cli_common import DEBUG_ENV, PACKAGE, PROG, Parser
 from .errors import MlprodError
 
 __all__ = ["DEBUG_ENV", "PACKAGE", "PROG", "build_parser", "main"]
 
-COMMANDS = (cli_train, cli_predict, cli_models, cli_serve)
+COMMANDS = (cli_train, cli_predict, cli_models, cli_serve, cli_schedule)
 """The command modules, in the order ``--help`` lists them; each has ``register()``."""
 
 
