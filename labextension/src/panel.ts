@@ -4,7 +4,7 @@
  * Verify / Run actions. It re-analyses the notebook as edited (debounced).
  */
 
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
@@ -12,19 +12,16 @@ import { Widget } from '@lumino/widgets';
 
 import * as api from './api';
 import { defaultOutputDir, IPredictChoice, readPredictChoice, setPredictChoice } from './commands';
+import { FormBody, h } from './dom';
+import { JobSection, showFailure } from './jobs';
 import {
-  describeJob,
   ICheckReport,
-  IJob,
   IPickerView,
   IPipelineView,
   isCheckReport,
-  jobFinished,
-  parseParameterValue,
   pipelineView,
   problemLabel,
-  resolveCellIndex,
-  runFormDefaults
+  resolveCellIndex
 } from './model';
 import { DEFAULT_SETTINGS, IMlprodSettings, MLPROD_KEY, PANEL_ID } from './tokens';
 
@@ -38,9 +35,6 @@ export const pipelineIcon = new LabIcon({
     '</g></svg>'
 });
 
-/** How often a running job is polled (ms). */
-const POLL_INTERVAL_MS = 1000;
-
 /** What the panel needs from the application; passed in so index.ts stays wiring only. */
 export interface IPipelinePanelOptions {
   /** Bring a widget (the notebook) to the front. */
@@ -49,68 +43,6 @@ export interface IPipelinePanelOptions {
   settings: () => IMlprodSettings;
   /** The server's capabilities; null when the server extension is missing. */
   capabilities: Promise<api.ICapabilities | null>;
-}
-
-/** Build an element with classes, text and children. */
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: { className?: string; text?: string; title?: string; data?: Record<string, string> } = {},
-  ...children: (Node | null)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (props.className) {
-    node.className = props.className;
-  }
-  if (props.text !== undefined) {
-    node.textContent = props.text;
-  }
-  if (props.title) {
-    node.title = props.title;
-  }
-  for (const [key, value] of Object.entries(props.data ?? {})) {
-    node.dataset[key] = value;
-  }
-  for (const child of children) {
-    if (child) {
-      node.appendChild(child);
-    }
-  }
-  return node;
-}
-
-/** A dialog body with one text field per entry, returning the edited values. */
-class FormBody extends Widget implements Dialog.IBodyWidget<Record<string, string>> {
-  constructor(fields: { name: string; label: string; value: string; hint?: string }[]) {
-    super();
-    this.addClass('jp-mlprod-form');
-    for (const field of fields) {
-      const input = h('input', { className: 'jp-mod-styled jp-mlprod-form-input' });
-      input.name = field.name;
-      input.value = field.value;
-      input.spellcheck = false;
-      this._inputs.set(field.name, input);
-      const label = h(
-        'label',
-        { className: 'jp-mlprod-form-field' },
-        h('span', { text: field.label }),
-        input
-      );
-      if (field.hint) {
-        label.appendChild(h('small', { text: field.hint }));
-      }
-      this.node.appendChild(label);
-    }
-  }
-
-  getValue(): Record<string, string> {
-    const values: Record<string, string> = {};
-    for (const [name, input] of this._inputs) {
-      values[name] = input.value;
-    }
-    return values;
-  }
-
-  private readonly _inputs = new Map<string, HTMLInputElement>();
 }
 
 /** The Pipeline side panel. */
@@ -125,7 +57,7 @@ export class PipelinePanel extends Widget {
     this._actions = h('div', { className: 'jp-mlprod-actions' });
     this._status = h('div', { className: 'jp-mlprod-status' });
     this._body = h('div', { className: 'jp-mlprod-body' });
-    this._job = h('div', { className: 'jp-mlprod-job' });
+    this._job = new JobSection();
     this._converted = h('div', { className: 'jp-mlprod-converted' });
     this.node.append(
       this._header,
@@ -133,7 +65,7 @@ export class PipelinePanel extends Widget {
       this._status,
       this._body,
       this._converted,
-      this._job
+      this._job.node
     );
     this._renderActions(null);
     void _options.capabilities.then(capabilities => {
@@ -172,6 +104,7 @@ export class PipelinePanel extends Widget {
     this._report = null;
     this._error = '';
     this._converted.replaceChildren();
+    this._job.setNotebook(notebook?.context.path ?? null);
     if (notebook) {
       notebook.disposed.connect(this._onDisposed, this);
       void notebook.context.ready.then(() => {
@@ -237,11 +170,11 @@ export class PipelinePanel extends Widget {
         try {
           result = await api.convert({ path, output_dir: outputDir, force: true });
         } catch (again) {
-          await this._showFailure('Conversion failed', again);
+          await showFailure('Conversion failed', again);
           return;
         }
       } else {
-        await this._showFailure('Conversion failed', error);
+        await showFailure('Conversion failed', error);
         return;
       }
     }
@@ -255,62 +188,15 @@ export class PipelinePanel extends Widget {
 
   /** Start a verification of the saved notebook and follow it. */
   async verify(): Promise<void> {
-    const notebook = this._notebook;
-    if (!notebook || !this._capabilities?.verify) {
-      return;
-    }
-    await notebook.context.save();
-    try {
-      const { job_id } = await api.startVerify(notebook.context.path);
-      this._follow(job_id);
-    } catch (error) {
-      await this._showFailure('Verification could not start', error);
+    if (this._notebook && this._capabilities?.verify) {
+      await this._job.verify(this._notebook);
     }
   }
 
   /** Ask for parameter values (pre-filled from the report), start a headless run, follow it. */
   async runHeadless(): Promise<void> {
-    const notebook = this._notebook;
-    if (!notebook || !this._capabilities?.run) {
-      return;
-    }
-    const parameters = this._report?.parameters ?? [];
-    const defaults = runFormDefaults(parameters);
-    const form = new FormBody(
-      parameters.map(p => ({
-        name: p.name,
-        label: `${p.name}: ${p.type}`,
-        value: defaults[p.name],
-        hint: p.comment ?? undefined
-      }))
-    );
-    const answer = await showDialog({
-      title: 'Run headless',
-      body: parameters.length ? form : 'The notebook has no parameters cell; run it as it is?',
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })]
-    });
-    if (!answer.button.accept) {
-      return;
-    }
-    const values: Record<string, unknown> = {};
-    const typed = (answer.value as Record<string, string> | null) ?? {};
-    try {
-      for (const p of parameters) {
-        // Only send what the user changed; the notebook's own defaults stay authoritative.
-        if (typed[p.name] !== undefined && typed[p.name] !== defaults[p.name]) {
-          values[p.name] = parseParameterValue(p.type, typed[p.name]);
-        }
-      }
-    } catch (error) {
-      await showErrorMessage('Invalid parameter', (error as Error).message);
-      return;
-    }
-    await notebook.context.save();
-    try {
-      const { job_id } = await api.startRun(notebook.context.path, values);
-      this._follow(job_id);
-    } catch (error) {
-      await this._showFailure('The run could not start', error);
+    if (this._notebook && this._capabilities?.run) {
+      await this._job.runHeadless(this._notebook, this._report?.parameters ?? []);
     }
   }
 
@@ -323,9 +209,7 @@ export class PipelinePanel extends Widget {
 
   dispose(): void {
     this._clearTimer();
-    if (this._pollTimer !== null) {
-      window.clearTimeout(this._pollTimer);
-    }
+    this._job.dispose();
     this.setNotebook(null);
     super.dispose();
   }
@@ -686,90 +570,6 @@ export class PipelinePanel extends Widget {
     );
   }
 
-  private async _showFailure(title: string, error: unknown): Promise<void> {
-    const message = (error as Error).message ?? String(error);
-    const problems = error instanceof api.ApiError ? error.problems : [];
-    if (!problems.length) {
-      await showErrorMessage(title, message);
-      return;
-    }
-    const list = h('ul', { className: 'jp-mlprod-problems' });
-    for (const problem of problems) {
-      list.appendChild(
-        h('li', {
-          className: `jp-mlprod-problem jp-mod-${problem.severity}`,
-          text: problemLabel(problem)
-        })
-      );
-    }
-    await showDialog({
-      title,
-      body: new Widget({
-        node: h('div', { className: 'jp-mlprod-failure' }, h('p', { text: message }), list)
-      }),
-      buttons: [Dialog.okButton()]
-    });
-  }
-
-  /** Poll a job until it finishes, showing progress and, at the end, its record. */
-  private _follow(jobId: string): void {
-    if (this._pollTimer !== null) {
-      window.clearTimeout(this._pollTimer);
-    }
-    this._jobId = jobId;
-    this._job.replaceChildren(
-      this._section(
-        'Job',
-        'jp-mlprod-job-section',
-        h('div', { className: 'jp-mlprod-job-status', text: 'starting…' })
-      )
-    );
-    const poll = async (): Promise<void> => {
-      this._pollTimer = null;
-      let job: IJob;
-      try {
-        job = await api.getJob(jobId);
-      } catch (error) {
-        this._renderJob(null, (error as Error).message);
-        return;
-      }
-      if (this._jobId !== jobId || this.isDisposed) {
-        return;
-      }
-      this._renderJob(job, '');
-      if (!jobFinished(job)) {
-        this._pollTimer = window.setTimeout(() => void poll(), POLL_INTERVAL_MS);
-      }
-    };
-    void poll();
-  }
-
-  private _renderJob(job: IJob | null, failure: string): void {
-    const status = h('div', {
-      className: 'jp-mlprod-job-status',
-      text: job ? describeJob(job) : `job lost: ${failure}`,
-      data: { status: job?.status ?? 'failed' }
-    });
-    const progress = h('progress', { className: 'jp-mlprod-job-progress' });
-    if (job?.progress && job.progress.total > 0) {
-      progress.max = job.progress.total;
-      progress.value = job.progress.done;
-    }
-    const result =
-      job && jobFinished(job) && job.result !== null && job.result !== undefined
-        ? h('pre', { className: 'jp-mlprod-job-result', text: JSON.stringify(job.result, null, 2) })
-        : null;
-    this._job.replaceChildren(
-      this._section(
-        job?.kind === 'verify' ? 'Verification' : 'Headless run',
-        'jp-mlprod-job-section',
-        status,
-        job && !jobFinished(job) ? progress : null,
-        result
-      )
-    );
-  }
-
   private _notebook: NotebookPanel | null = null;
   private _report: ICheckReport | null = null;
   private _capabilities: api.ICapabilities | null = null;
@@ -778,12 +578,10 @@ export class PipelinePanel extends Widget {
   private _stale = true;
   private _requests = 0;
   private _timer: number | null = null;
-  private _pollTimer: number | null = null;
-  private _jobId = '';
   private readonly _header: HTMLElement;
   private readonly _actions: HTMLElement;
   private readonly _status: HTMLElement;
   private readonly _body: HTMLElement;
-  private readonly _job: HTMLElement;
+  private readonly _job: JobSection;
   private readonly _converted: HTMLElement;
 }
