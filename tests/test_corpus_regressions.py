@@ -30,11 +30,6 @@ def check_json(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dic
     return code, json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="predict_io.infer_input_candidates traces `xfit[:, np.newaxis]` to `np`, the "
-    "name in the index, instead of `xfit`, the value indexed",
-)
 def test_predict_input_is_never_an_imported_module(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -139,17 +139,28 @@ def model_like_names(code: list[Statement]) -> set[str]:
     return names
 
 
-def data_root(node: cst.BaseExpression, models: set[str]) -> str | None:
-    """The variable a data expression is computed from: ``scaler.transform(X[cols])`` → X."""
+def data_root(
+    node: cst.BaseExpression, models: set[str], modules: frozenset[str] = frozenset()
+) -> str | None:
+    """The variable a data expression is computed from: ``scaler.transform(X[cols])`` → X.
+
+    ``modules`` are the names imports bind: a module is never data (``np.linspace(0, 1)``
+    makes its value from its arguments, ``x[:, np.newaxis]`` indexes ``x``).
+    """
     while True:
         if isinstance(node, cst.Name):
-            return node.value
+            return None if node.value in modules else node.value
         if isinstance(node, (cst.Attribute, cst.Subscript)):
             node = node.value
         elif isinstance(node, cst.Call):
             func = node.func
             receiver = root_name(func.value) if isinstance(func, cst.Attribute) else None
-            if isinstance(func, cst.Attribute) and receiver is not None and receiver not in models:
+            if (
+                isinstance(func, cst.Attribute)
+                and receiver is not None
+                and receiver not in models
+                and receiver not in modules
+            ):
                 node = func.value  # X.fillna(0) → X
             elif node.args:
                 node = node.args[0].value  # scaler.transform(X) → X, np.asarray(X) → X
@@ -159,8 +170,13 @@ def data_root(node: cst.BaseExpression, models: set[str]) -> str | None:
             return None
 
 
-def infer_input_candidates(code: list[Statement]) -> tuple[str, ...]:
-    """The variable the model call's data comes from, traced back through the predict cell."""
+def infer_input_candidates(
+    code: list[Statement], modules: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """The variable the model call's data comes from, traced back through the predict cell.
+
+    ``modules``: the names imports bind, never the input.
+    """
     models = model_like_names(code)
     for index in range(len(code) - 1, -1, -1):
         statement = code[index]
@@ -171,7 +187,7 @@ def infer_input_candidates(code: list[Statement]) -> tuple[str, ...]:
             call = predict_call(getattr(small, "value", None))
             if call is None or not call.args:
                 continue
-            root = data_root(call.args[0].value, models)
+            root = data_root(call.args[0].value, models, modules)
             seen: set[str] = set()
             # Follow `X_scaled = scaler.transform(X_test)` back to X_test.
             while root is not None and root not in seen:
@@ -185,14 +201,16 @@ def infer_input_candidates(code: list[Statement]) -> tuple[str, ...]:
                 value = typing.cast(
                     cst.Assign, typing.cast(cst.SimpleStatementLine, definition.node).body[0]
                 ).value
-                next_root = data_root(value, models)
+                next_root = data_root(value, models, modules)
                 if next_root is None or next_root == root:
                     return (root,)
                 root = next_root
             names = [
                 name
                 for name in names_in(call.args[0].value)
-                if name not in models and name in statement.reads | defined_before(code, statement)
+                if name not in models
+                and name not in modules
+                and name in statement.reads | defined_before(code, statement)
             ]
             return tuple(dict.fromkeys(names))
     return ()
@@ -277,7 +295,10 @@ def choose_predict_io(
     input_candidates: tuple[str, ...] = ()
     if name is None:
         input_source = "inferred"
-        input_candidates = infer_input_candidates(code)
+        modules = frozenset(
+            binding.name for statement, _ in walked.statements for binding in statement.imports
+        )
+        input_candidates = infer_input_candidates(code, modules)
         if len(input_candidates) == 1:
             name = input_candidates[0]
             reason_parts.append(f"`{name}` is the data passed to the model call")
