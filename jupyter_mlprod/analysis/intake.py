@@ -7,16 +7,15 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import libcst as cst
-
 from .. import roles
-from ..bounds import Refusal, refuse_unbounded, too_deep
+from ..bounds import Refusal, too_deep
 from ..errors import CellError
-from ..ipython import MagicNote, to_python
+from ..ipython import MagicNote
 from ..notebook import Notebook
 from ..params_cell import ParamSpec, parse_parameters_cell
+from .cache import CELL_CACHE, CellCache, parse_source
 from .log import ProblemLog
-from .statements import Statement, parse_cell
+from .statements import Statement
 from .types import ERROR, WARNING, CellInfo
 
 
@@ -67,14 +66,22 @@ def read_metadata(notebook: Notebook, log: ProblemLog) -> dict[str, str]:
     return result
 
 
-def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
-    """Read every code cell: its role, its IPython syntax and its statements."""
+def read_cells(notebook: Notebook, log: ProblemLog, cache: CellCache = CELL_CACHE) -> Intake:
+    """Read every code cell: its role, its IPython syntax and its statements.
+
+    Args:
+        notebook: the notebook, already read.
+        log: where the problems go.
+        cache: the per-cell parses by source hash (the process's own by default), so that
+            only the cells edited since the last call are parsed again.
+    """
     cells: list[CellInfo] = []
     roles_by_cell: dict[int, str | None] = {}
     statements: list[tuple[Statement, str | None]] = []
     magics: list[tuple[int, MagicNote]] = []
     parameters: tuple[ParamSpec, ...] = ()
     parameters_cell: int | None = None
+    seen_sources: set[str] = set()
     for cell in notebook.cells:
         # A tag repeated (["train", "train"]) is still one role.
         cell_roles = list(dict.fromkeys(tag for tag in cell.tags if tag in roles.ROLE_TAGS))
@@ -98,11 +105,16 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
                 hint="keep one role tag per cell; split the cell if it does two jobs",
             )
         roles_by_cell[cell.index] = role
-        try:
-            plain = to_python(cell.source)
-        except (RecursionError, MemoryError):
-            # IPython's rewriting parses magic lines itself; a hostile one can be too deep.
-            _report_refusal(too_deep(1), cell.index, role, log)
+        # A source met twice in one notebook is parsed afresh: each cell gets its own nodes.
+        cached = (
+            parse_source(cell.index, cell.source)
+            if cell.source in seen_sources
+            else cache.parse(cell.index, cell.source)
+        )
+        seen_sources.add(cell.source)
+        plain = cached.plain
+        if plain is None:
+            _report_refusal(cached.refusal or too_deep(1), cell.index, role, log)
             continue
         magics.extend((cell.index, note) for note in plain.notes)
         summary = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
@@ -131,31 +143,22 @@ def read_cells(notebook: Notebook, log: ProblemLog) -> Intake:
             # parse_parameters_cell applies the same guard and says so as a CellError.
             parameters = _read_parameters(notebook.path, cell.index, plain.python, log)
             continue
-        # The guard, before libcst parses anything of the cell.
-        refusal = refuse_unbounded(plain.python)
-        if refusal is not None:
-            _report_refusal(refusal, cell.index, role, log)
+        if cached.refusal is not None:
+            _report_refusal(cached.refusal, cell.index, role, log)
             continue
-        try:
-            parsed = parse_cell(cell.index, plain.python)
-        except RecursionError:
-            # The guard keeps trees shallow enough; this is its safety net, not a path.
-            _report_refusal(too_deep(1), cell.index, role, log)
-            continue
-        except cst.ParserSyntaxError as exc:
+        if cached.syntax is not None:
             exported = role in roles.TAGGED_STAGES
-            message, line, column = _syntax_error_details(plain.python, exc)
             log.add(
                 ERROR if exported else WARNING,
                 "syntax-error",
-                f"syntax error: {message}",
+                f"syntax error: {cached.syntax.message}",
                 cell.index,
-                line,
-                column,
+                cached.syntax.line,
+                cached.syntax.column,
                 hint="fix the cell so it runs" if exported else "the cell is ignored",
             )
             continue
-        statements.extend((statement, role) for statement in parsed.statements)
+        statements.extend((statement, role) for statement in cached.statements)
     return Intake(
         tuple(cells),
         roles_by_cell,
@@ -219,12 +222,3 @@ def _names_in(annotation: str) -> set[str]:
     except (SyntaxError, RecursionError, MemoryError):
         return set()
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-
-
-def _syntax_error_details(python: str, exc: cst.ParserSyntaxError) -> tuple[str, int, int]:
-    """Python's own wording ("'(' was never closed") reads better than the parser's."""
-    try:
-        compile(python, "<cell>", "exec", dont_inherit=True)
-    except SyntaxError as error:
-        return error.msg, error.lineno or exc.raw_line, (error.offset or 1) - 1
-    return exc.message, exc.raw_line, exc.raw_column
