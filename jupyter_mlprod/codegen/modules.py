@@ -330,24 +330,39 @@ class ModuleRenderer:
         lines.append(f"sample_input = {where.get(io.input or '', io.input)}")
         lines.append(f"predictions = {stage_spec(PREDICT).function}(artifacts, sample_input)")
         evaluate = analysis.plan(EVALUATE)
+        scoring_lines: list[str] = []
         if io.output_column is None:
             where[io.output or ""] = "predictions"
         elif evaluate is not None and io.output in evaluate.inputs:
             # The evaluation reads the input frame with the predictions added, as the notebook
             # left it (predict itself works on a copy).
-            lines.append(f"scored = sample_input.assign(**{{{io.output_column!r}: predictions}})")
+            scoring_lines.append(
+                f"scored = sample_input.assign(**{{{io.output_column!r}: predictions}})"
+            )
             where[io.output or ""] = "scored"
         if evaluate is not None:
             arguments = ["params"]
             for name in evaluate.inputs:
                 arguments.append(f"{name}={where.get(name, name)}")
-            lines.append(f"metrics = {stage_spec(EVALUATE).function}({', '.join(arguments)})")
+            # One function scores this run's predictions and, for `train --promote-if-better`,
+            # another version's predictions on the same held-out input.
+            scoring = [
+                "",
+                "def evaluate_predictions(predictions: Any) -> dict[str, float]:",
+                '    """The metrics of `predictions` made on this run\'s held-out input."""',
+                *(f"    {line}" for line in scoring_lines),
+                f"    return {stage_spec(EVALUATE).function}({', '.join(arguments)})",
+                "",
+            ]
+            lines += [*scoring, "metrics = evaluate_predictions(predictions)"]
+            score = ", score=evaluate_predictions"
         else:
             lines.append("metrics: dict[str, float] = {}")
+            score = ""
         files = ", ".join(analysis.input_files)
         lines.append(
             "return TrainingRun(artifacts=artifacts, sample_input=sample_input, "
-            f"predictions=predictions, metrics=metrics, input_files=[{files}])"
+            f"predictions=predictions, metrics=metrics, input_files=[{files}]{score})"
         )
         body = "\n".join(f"    {line}" for line in lines)
         return f"def run(params: Params) -> TrainingRun:\n{body}\n"

@@ -1,4 +1,5 @@
 # The contract of the generated ``pipeline.py`` (not copied; lets mypy check the runtime).
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,5 +16,6 @@ class TrainingRun:
     predictions: Any
     metrics: dict[str, float]
     input_files: list[str]
+    score: Callable[[Any], dict[str, float]] | None = None
 
 def run(params: Params) -> TrainingRun: ...
