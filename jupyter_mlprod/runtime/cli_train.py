@@ -17,6 +17,8 @@ from typing import Any
 from .cli_common import DEBUG_ENV, PACKAGE, Commands
 from .errors import MlprodError, ModelError, PipelineError, PredictionError
 from .param_types import build_params
+from .progress import Progress
+from .promotion import NOT_PROMOTED_EXIT, Decision, PromotionError, PromotionRule
 from .seeding import DEFAULT_SEED
 
 
@@ -35,6 +37,31 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
+    train.add_argument(
+        "--promote-if-better",
+        metavar="METRIC[:MIN_DELTA]",
+        help="score this version and production on this run's held-out data and promote only "
+        f"if METRIC is better by at least MIN_DELTA (default 0); exit {NOT_PROMOTED_EXIT} when "
+        "saved but not promoted",
+    )
+    direction = train.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--higher-is-better",
+        dest="higher_is_better",
+        action="store_const",
+        const=True,
+        help="METRIC improves upwards (known for accuracy, f1, roc_auc, r2, precision, recall)",
+    )
+    direction.add_argument(
+        "--lower-is-better",
+        dest="higher_is_better",
+        action="store_const",
+        const=False,
+        help="METRIC improves downwards (known for mse, rmse, mae, log_loss, error)",
+    )
+    train.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress lines (shown only on a terminal)"
+    )
     train.set_defaults(handler=_train)
 
 
@@ -43,6 +70,7 @@ def _train(args: argparse.Namespace) -> int:
     from .batching import rows_independent
     from .compare import compare_predictions
     from .predicting import call_predict
+    from .profile import build_profile
     from .provenance import describe_input_files, distribution_versions, git_state
     from .schema import conform, infer_schema
     from .seeding import seed_everything
@@ -103,6 +131,8 @@ def _train(args: argparse.Namespace) -> int:
         "input_files": describe_input_files(list(run.input_files)),
         "schema": schema,
         "row_independent": row_independent,
+        # The reference drift is measured against (models monitor, serve); bounded in size.
+        "profile": build_profile(run.sample_input, run.predictions),
         "git": git,
         "python": sys.version.split()[0],
         "distributions": distribution_versions(PACKAGE),
