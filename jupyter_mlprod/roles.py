@@ -200,3 +200,5 @@ RESERVED_NAMES: Mapping[str, frozenset[str]] = {
 # The metadata key (``notebook.metadata[MLPROD_KEY]``) holding predict input/output.
 MLPROD_KEY = "mlprod"
 MLPROD_FIELDS: frozenset[str] = frozenset({"predict_input", "predict_output"})
+# Its key holding quality floors (``["acc>=0.8"]``), read by ``jupyter_mlprod.quality``.
+MLPROD_QUALITY = "quality"
