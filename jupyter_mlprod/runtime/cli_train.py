@@ -70,32 +70,47 @@ def _train(args: argparse.Namespace) -> int:
     from .batching import rows_independent
     from .compare import compare_predictions
     from .predicting import call_predict
-    from .profile import build_profile
+    from .promotion import parse_rule
     from .provenance import describe_input_files, distribution_versions, git_state
     from .schema import conform, infer_schema
     from .seeding import seed_everything
     from .store import ModelStore, model_dir
 
     params = build_params(params_module.Params, args.param, args.params_file)
+    rule = None
+    if args.promote_if_better is not None:
+        rule = parse_rule(args.promote_if_better, args.higher_is_better)
+    elif args.higher_is_better is not None:
+        raise PromotionError(
+            "--higher-is-better and --lower-is-better go with --promote-if-better METRIC"
+        )
+    progress = Progress(enabled=not args.quiet)
     started = time.perf_counter()
+    store = ModelStore(model_dir(args.model_dir))
+    if rule is not None and store.alias_problems():
+        # Found now rather than after training: the promotion would fail to write the table.
+        raise ModelError(next(iter(store.alias_problems().values())))
     # Imported before seeding so that the libraries the pipeline uses (torch) are loaded and get
     # seeded; generated modules hold no module-level randomness (stage code is in functions).
-    with _notebook_code("importing the pipeline", params):
+    with progress.stage("import"), _notebook_code("importing the pipeline", params):
         from . import pipeline
         from . import predict as predict_module
 
     seeded = seed_everything(args.seed)
-    store = ModelStore(model_dir(args.model_dir))
     # Taken before the pipeline runs, so that files it writes do not count; the store is this
     # command's own output.
     git = git_state(Path.cwd(), exclude=[store.root])
 
-    with _notebook_code("pipeline.run()", params):
+    with _stages_shown(pipeline, progress), _notebook_code("pipeline.run()", params):
         run = pipeline.run(params)
     missing = [name for name in predict_module.ARTIFACT_NAMES if name not in run.artifacts]
     if missing:
         raise ModelError(f"pipeline.run() did not produce artifact(s) {', '.join(missing)}")
     schema = infer_schema(run.sample_input)
+    decision = None
+    if rule is not None:
+        with progress.stage("compare with production"):
+            decision = _compare_with_production(rule, run, store, predict_module.predict, params)
 
     def check(loaded: dict[str, Any]) -> None:
         # The smoke prediction uses the artifacts as read back from disk and the sample as
@@ -131,18 +146,106 @@ def _train(args: argparse.Namespace) -> int:
         "input_files": describe_input_files(list(run.input_files)),
         "schema": schema,
         "row_independent": row_independent,
-        # The reference drift is measured against (models monitor, serve); bounded in size.
-        "profile": build_profile(run.sample_input, run.predictions),
         "git": git,
         "python": sys.version.split()[0],
         "distributions": distribution_versions(PACKAGE),
         "train_seconds": round(time.perf_counter() - started, 3),
     }
-    version = store.save(run.artifacts, metadata, check=check)
+    if decision is not None:
+        metadata["promotion"] = decision.record()
+    with progress.stage("register"):
+        version = store.save(run.artifacts, metadata, check=check)
+        if decision is not None and decision.promote:
+            store.promote(version)
     shown = ", ".join(f"{k}={v:.4g}" for k, v in metadata["metrics"].items())
+    progress.finish(f"saved {version}")
     print(f"saved {version} to {store.root}" + (f" ({shown})" if shown else ""), file=sys.stderr)
+    if decision is not None:
+        outcome = "promoted to production" if decision.promote else "not promoted"
+        print(f"{version} {outcome}: {decision.reason}", file=sys.stderr)
     print(version)
-    return 0
+    return NOT_PROMOTED_EXIT if decision is not None and not decision.promote else 0
+
+
+def _compare_with_production(
+    rule: PromotionRule, run: Any, store: Any, predict: Any, params: Any
+) -> Decision:
+    """Score the production version with this run's evaluation on this run's held-out input.
+
+    Production's artifacts are loaded (signature and hashes checked) and predict on the very
+    input the new version was scored on; both scores go through the same ``run.score``.
+    """
+    from .predicting import call_predict
+    from .promotion import decide, metric_value
+    from .store import DEFAULT_ALIAS
+
+    new = metric_value(rule, _metrics(run.metrics), "the new version")
+    if DEFAULT_ALIAS not in store.aliases():
+        return decide(rule, new, None, None)
+    if run.score is None:
+        raise PromotionError(
+            "--promote-if-better needs the pipeline's evaluation as a function "
+            "(TrainingRun.score): the notebook has no evaluate stage, or the package predates "
+            "it and must be generated again"
+        )
+    production = store.load(DEFAULT_ALIAS)
+    try:
+        predictions = call_predict(predict, production.artifacts, run.sample_input)
+    except PredictionError as error:
+        raise PredictionError(
+            f"production {production.version} cannot predict this run's held-out input ({error}); "
+            "nothing was saved: train without --promote-if-better and promote by hand"
+        ) from None
+    with _notebook_code(f"evaluating production {production.version}", params):
+        scores = run.score(predictions)
+    old = metric_value(rule, _metrics(scores), f"production {production.version}")
+    return decide(rule, new, old, production.version)
+
+
+@contextlib.contextmanager
+def _stages_shown(pipeline: Any, progress: Progress) -> Iterator[None]:
+    """Show each stage function of ``pipeline.run()`` as it runs (load, train, evaluate…).
+
+    The generated ``run()`` keeps the notebook's shape and knows nothing of terminals, so on a
+    terminal its stage functions are wrapped for the length of the run (each is called through
+    its module's attribute, so the wrapper is what ``run()`` calls) and restored after.
+    """
+    if not progress.active:
+        yield
+        return
+    stages = [
+        (getattr(pipeline, module, None) if module != "pipeline" else pipeline, function)
+        for module, function in _STAGE_FUNCTIONS
+    ]
+    replaced = []
+    for owner, function in stages:
+        original = getattr(owner, function, None) if owner is not None else None
+        if callable(original):
+            replaced.append((owner, function, original))
+            setattr(owner, function, _shown(progress, function, original))
+    try:
+        yield
+    finally:
+        for owner, function, original in replaced:
+            setattr(owner, function, original)
+
+
+# (module as pipeline.py imports it, function): the stages pipeline.run() calls, in run order.
+_STAGE_FUNCTIONS = (
+    ("data", "load"),
+    ("pipeline", "prepare"),
+    ("train", "train"),
+    ("pipeline", "predict"),
+    ("pipeline", "evaluate"),
+)
+
+
+def _shown(progress: Progress, name: str, function: Any) -> Any:
+    def shown(*args: Any, **kwargs: Any) -> Any:
+        with progress.stage(name):
+            return function(*args, **kwargs)
+
+    return shown
 
 
 @contextlib.contextmanager
