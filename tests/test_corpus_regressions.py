@@ -78,11 +78,6 @@ def test_predict_input_given_in_metadata_is_kept_with_np_newaxis(
     assert (report["predict"]["input"], report["predict"]["input_source"]) == ("Xfit", "metadata")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a loop over a list holding the frames (`for dataset in [train, test]: "
-    "dataset['Title'] = ...`) mutates `train` through an alias; slicing does not see it",
-)
 def test_mutation_through_a_list_of_frames_is_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

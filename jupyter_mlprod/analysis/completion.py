@@ -20,7 +20,7 @@ import libcst as cst
 
 from .. import roles
 from .display import DisplayScan
-from .statements import CODE, Statement
+from .statements import CODE, Statement, mutated_names
 from .types import Inference
 
 # A statement with its cell's role (None: untagged), as the intake and the walk pass them.
@@ -113,14 +113,23 @@ def _reaching_definitions(statements: Sequence[RoledStatement]) -> list[dict[str
     """For each statement, the index of the statement whose value each name it uses has.
 
     A statement uses the names it reads and the names it changes in place (``df["a"] = …``
-    needs ``df`` as it was).
+    needs ``df`` as it was). A change through an alias is a change of what it aliases:
+    after ``frames = [train, test]``, ``for frame in frames: frame["a"] = …`` changes
+    ``train`` and ``test`` too, so it is their reaching definition.
     """
     latest: dict[str, int] = {}
+    aliases: dict[str, frozenset[str]] = {}
     reaching: list[dict[str, int]] = []
     for index, (statement, _role) in enumerate(statements):
-        used = statement.reads | statement.mutates
+        aliased = _alias_targets(statement.node, aliases)
+        changed = set(statement.mutates)
+        # `for frame in frames: frame["a"] = …` changes its own loop variable, which
+        # `mutates` leaves out (the statement binds it), and through it what it aliases.
+        for name in mutated_names(statement.node) if statement.kind == CODE else ():
+            changed |= aliases.get(name, frozenset()) | aliased.get(name, frozenset())
+        used = statement.reads | changed
         reaching.append({name: latest[name] for name in used if name in latest})
-        for name in statement.defines:
+        for name in statement.defines | changed:
             previous = latest.get(name)
             if (
                 name in statement.mutates
@@ -129,4 +138,40 @@ def _reaching_definitions(statements: Sequence[RoledStatement]) -> list[dict[str
             ):
                 continue  # `pd.set_option(...)` configures a module; it does not redefine it
             latest[name] = index
+        for name in statement.defines - statement.mutates:
+            aliases.pop(name, None)  # rebound: no longer an alias of what it was
+        aliases.update(aliased)
     return reaching
+
+
+def _alias_targets(
+    node: cst.BaseStatement, aliases: dict[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """The names a statement makes aliases, and of what: ``a = b``, ``a = [b, c]`` (a list
+    or tuple of names holds those very objects), ``for a in b:`` (each ``a`` is an element
+    of ``b``, so aliases what ``b``'s elements alias)."""
+
+    def referents(value: cst.BaseExpression) -> frozenset[str]:
+        if isinstance(value, cst.Name):
+            return frozenset({value.value}) | aliases.get(value.value, frozenset())
+        if isinstance(value, (cst.List, cst.Tuple)):
+            found: frozenset[str] = frozenset()
+            for element in value.elements:
+                if isinstance(element, cst.Element):
+                    found |= referents(element.value)
+            return found
+        return frozenset()
+
+    if isinstance(node, cst.For) and isinstance(node.target, cst.Name):
+        found = referents(node.iter)
+        return {node.target.value: found} if found else {}
+    if not isinstance(node, cst.SimpleStatementLine):
+        return {}
+    result: dict[str, frozenset[str]] = {}
+    for small in node.body:
+        if isinstance(small, cst.Assign):
+            found = referents(small.value)
+            for target in small.targets:
+                if found and isinstance(target.target, cst.Name):
+                    result[target.target.value] = found
+    return result

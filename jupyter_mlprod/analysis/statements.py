@@ -188,7 +188,7 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
             globals_finder = _GlobalNames()
             node.visit(globals_finder)
             deferred[index] |= globals_finder.names
-        mutated = _mutated_names(node)
+        mutated = mutated_names(node)
         imports = _import_bindings(node)
         statements.append(
             Statement(
@@ -443,7 +443,7 @@ def _asname(alias: cst.ImportAlias) -> str | None:
     return None
 
 
-def _mutated_names(node: cst.BaseStatement) -> set[str]:
+def mutated_names(node: cst.BaseStatement) -> set[str]:
     """Names a statement changes in place: ``df["a"] = …``, ``model.fit(…)``, ``x += …``.
 
     Nested blocks count (``for row in rows: preds.append(…)``); function and class bodies
