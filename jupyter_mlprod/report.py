@@ -1,5 +1,10 @@
 """The ``check`` report: the analysis as versioned JSON (for tools and the lab extension) and
-as text (for people). See docs/ARCHITECTURE.md for the schema."""
+as text (for people). See docs/ARCHITECTURE.md for the schema.
+
+Cells are counted two ways: JSON's ``cell`` is the 0-based index into the notebook's cells (as
+nbformat and the lab's models count), and every such field has a 1-based ``cell_number`` beside
+it, the number JupyterLab's status bar and people use ("Cell 19/24"). Text shows numbers only.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,11 @@ SCHEMA_VERSION = 2
 
 
 def report_json(analysis: Analysis) -> dict[str, Any]:
-    """The analysis in the ``jupyter-mlprod/check`` schema, version 2."""
+    """The analysis in the ``jupyter-mlprod/check`` schema, version 2.
+
+    Every entry with a 0-based ``cell`` index also carries its 1-based ``cell_number``
+    (``from_cell_number``/``to_cell_number`` in flows, ``number`` in a stage's cells).
+    """
     cells_by_index = {cell.index: cell for cell in analysis.cells}
     stages = []
     if analysis.parameters_cell is not None:
@@ -64,6 +73,7 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
                 "default_repr": spec.default_repr,
                 "comment": spec.comment,
                 "cell": analysis.parameters_cell,
+                "cell_number": cell_number(analysis.parameters_cell),
                 "line": spec.line,
             }
             for spec in analysis.parameters
@@ -73,8 +83,10 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
                 "name": flow.name,
                 "from_role": flow.from_role,
                 "from_cell": flow.from_cell,
+                "from_cell_number": cell_number(flow.from_cell),
                 "to_role": flow.to_role,
                 "to_cell": flow.to_cell,
+                "to_cell_number": cell_number(flow.to_cell),
             }
             for flow in analysis.flows
         ],
@@ -90,25 +102,29 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
             "output_candidates": list(io.output_candidates),
         },
         "display_only": [
-            {"cell": st.cell, "line": st.line, "code": st.summary} for st in analysis.display_only
+            _numbered({"cell": st.cell, "line": st.line, "code": st.summary})
+            for st in analysis.display_only
         ],
-        "inferred": [inference.to_json() for inference in analysis.inferred],
+        "inferred": [_numbered(inference.to_json()) for inference in analysis.inferred],
         "left_out": [
-            {
-                "cell": item.statement.cell,
-                "line": item.statement.line,
-                "code": item.statement.summary,
-                "reason": item.reason,
-            }
+            _numbered(
+                {
+                    "cell": item.statement.cell,
+                    "line": item.statement.line,
+                    "code": item.statement.summary,
+                    "reason": item.reason,
+                }
+            )
             for item in analysis.left_out
         ],
         "magics": [
-            {"cell": cell, "line": note.line, "code": note.code, "action": note.action}
+            _numbered({"cell": cell, "line": note.line, "code": note.code, "action": note.action})
             for cell, note in analysis.magics
         ],
         "paths": [
             {
                 "cell": found.cell,
+                "cell_number": cell_number(found.cell),
                 "line": found.line,
                 "value": found.value,
                 "kind": found.kind,
@@ -118,8 +134,8 @@ def report_json(analysis: Analysis) -> dict[str, Any]:
             for found in analysis.paths
         ],
         "requirements_from_pip": list(analysis.pip_requirements),
-        "problems": [problem.to_json() for problem in analysis.problems],
-        "suggestions": [suggestion.to_json() for suggestion in analysis.suggestions],
+        "problems": [_numbered(problem.to_json()) for problem in analysis.problems],
+        "suggestions": [_numbered(suggestion.to_json()) for suggestion in analysis.suggestions],
     }
 
 
@@ -130,7 +146,7 @@ def report_text(analysis: Analysis) -> str:
     lines.append("")
     lines.append("Stages")
     for stage in data["stages"]:
-        cells = ", ".join(str(cell["index"]) for cell in stage["cells"]) or "-"
+        cells = ", ".join(str(cell["number"]) for cell in stage["cells"]) or "-"
         lines.append(f"  {stage['role']:<11} cells {cells}")
         if stage["reads"]:
             lines.append(f"  {'':<11} reads    {', '.join(stage['reads'])}")
@@ -156,20 +172,21 @@ def report_text(analysis: Analysis) -> str:
         lines.append("")
         lines.append("Display-only code left out")
         for item in data["display_only"]:
-            lines.append(f"  cell {item['cell']}, line {item['line']}: {item['code']}")
+            lines.append(f"  cell {item['cell_number']}, line {item['line']}: {item['code']}")
     if analysis.left_out:
         lines.append("")
         lines.append("Predict cells' code left out (off the data path)")
         for item in data["left_out"]:
             lines.append(
-                f"  cell {item['cell']}, line {item['line']}: {item['code']} ({item['reason']})"
+                f"  cell {item['cell_number']}, line {item['line']}: {item['code']} "
+                f"({item['reason']})"
             )
     if analysis.inferred:
         lines.append("")
         lines.append("Untagged code the stages need (inferred; --strict makes it an error)")
         for inference in analysis.inferred:
             lines.append(
-                f"  cell {inference.cell}, line {inference.line}: joins {inference.stage} "
+                f"  cell {inference.cell + 1}, line {inference.line}: joins {inference.stage} "
                 f"({inference.because})"
             )
     if analysis.magics:
@@ -177,14 +194,15 @@ def report_text(analysis: Analysis) -> str:
         lines.append("IPython syntax")
         for item in data["magics"]:
             lines.append(
-                f"  cell {item['cell']}, line {item['line']}: {item['code']} ({item['action']})"
+                f"  cell {item['cell_number']}, line {item['line']}: {item['code']} "
+                f"({item['action']})"
             )
     if analysis.paths:
         lines.append("")
         lines.append("Hard-coded paths")
         for found in analysis.paths:
             lifted = f" -> parameter {found.lifted_to}" if found.lifted_to else ""
-            lines.append(f"  cell {found.cell}, line {found.line}: {found.value!r}{lifted}")
+            lines.append(f"  cell {found.cell + 1}, line {found.line}: {found.value!r}{lifted}")
     differing = [
         suggestion
         for suggestion in analysis.suggestions
@@ -197,7 +215,7 @@ def report_text(analysis: Analysis) -> str:
         lines.append("Suggested roles (nb2prod tag)")
         for suggestion in differing:
             lines.append(
-                f"  cell {suggestion.cell}: {suggestion.current or 'untagged'} -> "
+                f"  cell {suggestion.cell + 1}: {suggestion.current or 'untagged'} -> "
                 f"{suggestion.role or 'untagged'} ({suggestion.reason})"
             )
     if analysis.problems:
@@ -213,9 +231,25 @@ def _cell_entry(cells_by_index: dict[int, Any], index: int) -> dict[str, Any]:
     cell = cells_by_index.get(index)
     return {
         "index": index,
+        "number": index + 1,
         "id": cell.cell_id if cell else None,
         "summary": cell.summary if cell else "",
     }
+
+
+def cell_number(index: int | None) -> int | None:
+    """The 1-based number people know a cell by, from its 0-based index."""
+    return None if index is None else index + 1
+
+
+def _numbered(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with ``cell_number`` after its ``cell`` index."""
+    numbered: dict[str, Any] = {}
+    for key, value in entry.items():
+        numbered[key] = value
+        if key == "cell":
+            numbered["cell_number"] = cell_number(value)
+    return numbered
 
 
 def _jsonable(value: Any) -> bool:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from .. import roles
 from ..bounds import Refusal, too_deep
-from ..errors import CellError
+from ..errors import CellError, ConversionError
 from ..ipython import MagicNote
 from ..notebook import Notebook
 from ..params_cell import ParamSpec, parse_parameters_cell
+from ..quality import floors_from
 from .cache import CELL_CACHE, CellCache, parse_source
 from .log import ProblemLog
 from .statements import Statement
@@ -46,8 +47,16 @@ def read_metadata(notebook: Notebook, log: ProblemLog) -> dict[str, str]:
         return {}
     result: dict[str, str] = {}
     for key, value in raw.items():
-        if key not in roles.MLPROD_FIELDS:
-            known = ", ".join(sorted(roles.MLPROD_FIELDS))
+        if key == roles.MLPROD_QUALITY:
+            # Floors for the generated model tests: checked here so `check` reports them too.
+            try:
+                floors_from((), value)
+            except ConversionError as error:
+                log.add(
+                    ERROR, "bad-quality", error.problems[0].message, hint=error.problems[0].hint
+                )
+        elif key not in roles.MLPROD_FIELDS:
+            known = ", ".join(sorted(roles.MLPROD_FIELDS | {roles.MLPROD_QUALITY}))
             log.add(
                 ERROR,
                 "unknown-metadata",
@@ -134,7 +143,7 @@ def read_cells(notebook: Notebook, log: ProblemLog, cache: CellCache = CELL_CACH
                 log.add(
                     ERROR,
                     "two-parameters-cells",
-                    f"a second `parameters` cell (the first is cell {parameters_cell})",
+                    f"a second `parameters` cell (the first is cell {parameters_cell + 1})",
                     cell.index,
                     hint="merge the parameters into one cell, as papermill expects",
                 )

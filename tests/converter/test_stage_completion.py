@@ -280,7 +280,7 @@ def test_strict_restores_the_errors_on_check_and_convert(
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "cell 2, line 1: joins train" in result.stdout
+    assert "cell 3, line 1: joins train" in result.stdout  # 1-based
 
 
 def test_a_value_that_would_cross_back_to_an_earlier_stage_is_one_error(
@@ -417,7 +417,9 @@ def test_a_display_only_helper_call_is_left_out(
     )
     code, report = check(path, capsys)
     assert code == 0, report["problems"]
-    assert {"cell": 4, "line": 2, "code": "plot_coefficients(model)"} in report["display_only"]
+    assert {"cell": 4, "cell_number": 5, "line": 2, "code": "plot_coefficients(model)"} in report[
+        "display_only"
+    ]
     package = convert(path, capsys)
     sources = "".join(path.read_text(encoding="utf-8") for path in (package / "src").glob("*/*.py"))
     assert "plot_coefficients" not in sources and "save_fig" not in sources

@@ -375,7 +375,8 @@ def test_check_json_carries_suggestions(tmp_path: Path, capsys: pytest.CaptureFi
         (4, "predict"),
     ]
     assert report["suggestions"][3]["reason"] == "fits (model.fit)"
-    assert set(report["suggestions"][0]) == {"cell", "role", "reason"}
+    assert set(report["suggestions"][0]) == {"cell", "cell_number", "role", "reason"}
+    assert report["suggestions"][3]["cell_number"] == 4
 
 
 def test_check_text_lists_differing_suggestions(
@@ -385,7 +386,7 @@ def test_check_text_lists_differing_suggestions(
     main(["check", str(path)])
     out = capsys.readouterr().out
     assert "Suggested roles (nb2prod tag)" in out
-    assert "cell 3: untagged -> train (fits (model.fit))" in out
+    assert "cell 4: untagged -> train (fits (model.fit))" in out  # 1-based, as the lab shows
 
 
 def test_analysis_reuses_the_intake_and_agrees_with_tag() -> None:
