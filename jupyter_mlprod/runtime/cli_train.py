@@ -70,6 +70,7 @@ def _train(args: argparse.Namespace) -> int:
     from .batching import rows_independent
     from .compare import compare_predictions
     from .predicting import call_predict
+    from .profile import build_profile
     from .promotion import parse_rule
     from .provenance import describe_input_files, distribution_versions, git_state
     from .schema import conform, infer_schema
@@ -146,6 +147,8 @@ def _train(args: argparse.Namespace) -> int:
         "input_files": describe_input_files(list(run.input_files)),
         "schema": schema,
         "row_independent": row_independent,
+        # The reference drift is measured against (models monitor, serve); bounded in size.
+        "profile": build_profile(run.sample_input, run.predictions),
         "git": git,
         "python": sys.version.split()[0],
         "distributions": distribution_versions(PACKAGE),
