@@ -126,8 +126,7 @@ def read_cells(notebook: Notebook, log: ProblemLog, cache: CellCache = CELL_CACH
             _report_refusal(cached.refusal or too_deep(1), cell.index, role, log)
             continue
         magics.extend((cell.index, note) for note in plain.notes)
-        summary = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
-        cells.append(CellInfo(cell.index, cell.cell_id, role, summary[:80]))
+        cells.append(CellInfo(cell.index, cell.cell_id, role, _summary(cell.source)[:80]))
         for note in plain.notes:
             if note.action == "dropped" and role in roles.TAGGED_STAGES:
                 log.add(
@@ -176,6 +175,14 @@ def read_cells(notebook: Notebook, log: ProblemLog, cache: CellCache = CELL_CACH
         parameters,
         parameters_cell,
     )
+
+
+def _summary(source: str) -> str:
+    """The cell's first line of Python: a magic (``%%time``) or a shell escape says nothing of
+    what the cell does; a cell of IPython syntax only is shown by its first line."""
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    python = (line for line in lines if not line.startswith(("%", "!")))
+    return next(python, lines[0] if lines else "")
 
 
 def _report_refusal(refusal: Refusal, index: int, role: str | None, log: ProblemLog) -> None:

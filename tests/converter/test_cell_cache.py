@@ -89,3 +89,9 @@ def test_the_report_from_cached_cells_equals_the_report_without_them(source: str
     warm = report_json(analyse_notebook(nb))
     assert warm == cold
     assert CELL_CACHE.hits >= 6
+
+
+def test_a_cell_magic_is_not_a_cell_summary() -> None:
+    nb = read(*good_cells()[:3], code("%%time\n" + good_cells()[3].source, "train"))
+    intake = read_cells(nb, ProblemLog(nb), CellCache())
+    assert intake.cells[-1].summary == "model = LogisticRegression(C=C)"
