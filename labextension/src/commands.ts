@@ -174,3 +174,53 @@ export function defaultOutputDir(notebookPath: string, template: string): string
   }
   return `${dir}/${name}`;
 }
+
+/** A suggested role the lab would write: which cell, from which role to which, and why. */
+export interface IRoleChange {
+  /** 0-based index of the cell in the notebook. */
+  index: number;
+  /** The cell's role now (null: untagged). */
+  from: RoleName | null;
+  to: RoleName;
+  reason: string;
+}
+
+/** A suggestion as the check report gives it (only the fields used here). */
+export interface ISuggestedRole {
+  cell: number;
+  role: string | null;
+  reason: string;
+}
+
+/**
+ * The role changes "Suggest roles" applies, as `nb2prod tag --write` without `--force`
+ * would: only untagged code cells get a role; a cell's own role is never replaced, and no
+ * second `parameters` or `predict` cell is added beside one already tagged.
+ *
+ * @param roles the current role of each cell (undefined for a cell that is not code).
+ */
+export function planRoleChanges(
+  roles: readonly (RoleName | null | undefined)[],
+  suggestions: readonly ISuggestedRole[]
+): IRoleChange[] {
+  const single = new Set<RoleName>(['parameters', 'predict']);
+  const held = new Set(roles.filter((role): role is RoleName => !!role));
+  const changes: IRoleChange[] = [];
+  for (const suggestion of suggestions) {
+    const current = roles[suggestion.cell];
+    if (current !== null || !isRoleName(suggestion.role)) {
+      continue; // not an untagged code cell, or the suggestion is to leave it untagged
+    }
+    if (single.has(suggestion.role) && held.has(suggestion.role)) {
+      continue;
+    }
+    held.add(suggestion.role);
+    changes.push({
+      index: suggestion.cell,
+      from: current,
+      to: suggestion.role,
+      reason: suggestion.reason
+    });
+  }
+  return changes.sort((a, b) => a.index - b.index);
+}

@@ -1,5 +1,5 @@
 /**
- * The Pipeline panel's model: the `check` report (schema `jupyter-mlprod/check` v1,
+ * The Pipeline panel's model: the `check` report (schema `jupyter-mlprod/check` v2,
  * see docs/ARCHITECTURE.md) turned into what the panel shows. Plain functions and
  * values only, so it is unit-tested without a browser.
  */
@@ -9,6 +9,8 @@ import { roleInfo, STAGE_ORDER } from './tokens';
 /** One cell of a stage, as the report gives it. */
 export interface IReportCell {
   index: number;
+  /** The 1-based number people see (JupyterLab's status bar); `index + 1`. */
+  number?: number;
   id?: string | null;
   summary: string;
 }
@@ -46,6 +48,36 @@ export interface IReportPredict {
   reason?: string | null;
   input_candidates: string[];
   output_candidates: string[];
+  /** Set when the predictions are a column the predict code adds to a frame. */
+  output_column?: string | null;
+}
+
+/** An untagged statement slicing pulled into a stage (check JSON `inferred`). */
+export interface IReportInferred {
+  cell: number;
+  cell_number?: number;
+  line: number;
+  stage: string;
+  because: string;
+}
+
+/** A statement of the predict cells the package leaves out (check JSON `left_out`). */
+export interface IReportLeftOut {
+  cell: number;
+  cell_number?: number;
+  line: number;
+  code: string;
+  reason: string;
+}
+
+/** The role `nb2prod tag` proposes for one code cell (check JSON `suggestions`). */
+export interface IReportSuggestion {
+  cell: number;
+  cell_number?: number;
+  role: string | null;
+  reason: string;
+  /** Present when the analysis proposes splitting the cell (lines where new cells start). */
+  split?: unknown;
 }
 
 export interface IReportProblem {
@@ -71,6 +103,9 @@ export interface ICheckReport {
   artifacts?: string[];
   predict?: IReportPredict | null;
   problems: IReportProblem[];
+  inferred?: IReportInferred[];
+  left_out?: IReportLeftOut[];
+  suggestions?: IReportSuggestion[];
 }
 
 /** A stage as the panel draws it. */
@@ -106,6 +141,12 @@ export interface IPipelineView {
   predictInput: IPickerView;
   predictOutput: IPickerView;
   predictReason: string;
+  /** The predictions' column when the output is a frame column (`df["pred"]`). */
+  predictOutputColumn: string | null;
+  /** Statements of the predict cells that the package leaves out, and why. */
+  leftOut: IReportLeftOut[];
+  /** Untagged statements slicing pulled into stages. */
+  inferred: IReportInferred[];
   parameters: IReportParameter[];
   artifacts: string[];
   problems: IReportProblem[];
@@ -174,6 +215,73 @@ export function groupFlows(flows: readonly IReportFlow[]): IFlowView[] {
   );
 }
 
+/**
+ * The variables flowing between stages, from the stages' own `reads` and `provides`: each
+ * name a stage reads comes from the latest earlier stage (in pipeline order) providing it.
+ *
+ * The stage summaries read the same fields, so the Flows list, the graph and the stage
+ * summaries always agree on what, say, `load → predict` carries.
+ */
+export function stageFlows(stages: readonly IStageView[]): IFlowView[] {
+  const ordered = [...stages].sort((a, b) => stageRank(a.role) - stageRank(b.role));
+  const flows: IFlowView[] = [];
+  ordered.forEach((stage, at) => {
+    for (const name of stage.reads) {
+      const source = ordered
+        .slice(0, at)
+        .reverse()
+        .find(earlier => earlier.provides.includes(name));
+      if (!source) {
+        continue;
+      }
+      let flow = flows.find(f => f.fromRole === source.role && f.toRole === stage.role);
+      if (!flow) {
+        flow = { fromRole: source.role, toRole: stage.role, names: [] };
+        flows.push(flow);
+      }
+      if (!flow.names.includes(name)) {
+        flow.names.push(name);
+      }
+    }
+  });
+  for (const flow of flows) {
+    flow.names.sort();
+  }
+  return flows.sort(
+    (a, b) =>
+      stageRank(a.fromRole) - stageRank(b.fromRole) || stageRank(a.toRole) - stageRank(b.toRole)
+  );
+}
+
+/** The 1-based number people know a cell by (JupyterLab's status bar), from its index. */
+export function cellNumber(index: number): number {
+  return index + 1;
+}
+
+/** One piece of a message: plain text, or code (what the server wrote in backticks). */
+export interface ITextPiece {
+  text: string;
+  code: boolean;
+}
+
+/** Split text on backtick pairs: `` `x` is read `` → [code x, text " is read"]. */
+export function codeSpans(text: string): ITextPiece[] {
+  const pieces: ITextPiece[] = [];
+  const pattern = /`([^`]+)`/g;
+  let last = 0;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    if (match.index > last) {
+      pieces.push({ text: text.slice(last, match.index), code: false });
+    }
+    pieces.push({ text: match[1], code: true });
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) {
+    pieces.push({ text: text.slice(last), code: false });
+  }
+  return pieces;
+}
+
 /** Errors first, then by cell position (problems without a cell last), then line. */
 export function sortProblems(problems: readonly IReportProblem[]): IReportProblem[] {
   const severity = (p: IReportProblem): number => (p.severity === 'error' ? 0 : 1);
@@ -183,13 +291,22 @@ export function sortProblems(problems: readonly IReportProblem[]): IReportProble
   );
 }
 
-/** One predict picker from the chosen value and the report's candidates. */
+/**
+ * One predict picker from the chosen value and the candidates: the report's candidates
+ * first, then every other name the predict cells read (input) or bind (output).
+ */
 export function pickerView(
   value: string | null | undefined,
   source: string | null | undefined,
-  candidates: readonly string[] | undefined
+  candidates: readonly string[] | undefined,
+  others: readonly string[] = []
 ): IPickerView {
   const options = [...(candidates ?? [])];
+  for (const name of others) {
+    if (!options.includes(name)) {
+      options.push(name);
+    }
+  }
   if (value && !options.includes(value)) {
     options.unshift(value);
   }
@@ -200,13 +317,34 @@ export function pickerView(
 export function pipelineView(report: ICheckReport): IPipelineView {
   const predict = report.predict;
   const problems = sortProblems(report.problems ?? []);
+  const stages = stageViews(report.stages ?? []);
+  const predictStage = stages.find(stage => stage.role === 'predict');
+  const artifacts = report.artifacts ?? [];
+  // Parameters and fitted artifacts are never the data predict is called on.
+  const parameterNames = (report.parameters ?? []).map(parameter => parameter.name);
+  const inputOthers = (predictStage?.reads ?? []).filter(
+    name => !artifacts.includes(name) && !parameterNames.includes(name)
+  );
   return {
     ok: report.ok,
-    stages: stageViews(report.stages ?? []),
-    flows: groupFlows(report.flows ?? []),
-    predictInput: pickerView(predict?.input, predict?.input_source, predict?.input_candidates),
-    predictOutput: pickerView(predict?.output, predict?.output_source, predict?.output_candidates),
+    stages,
+    flows: stageFlows(stages),
+    predictInput: pickerView(
+      predict?.input,
+      predict?.input_source,
+      predict?.input_candidates,
+      inputOthers
+    ),
+    predictOutput: pickerView(
+      predict?.output,
+      predict?.output_source,
+      predict?.output_candidates,
+      predictStage?.provides ?? []
+    ),
     predictReason: predict?.reason ?? '',
+    predictOutputColumn: predict?.output_column ?? null,
+    leftOut: [...(report.left_out ?? [])],
+    inferred: [...(report.inferred ?? [])],
     parameters: [...(report.parameters ?? [])],
     artifacts: [...(report.artifacts ?? [])],
     problems,
@@ -238,11 +376,11 @@ export function resolveCellIndex(
   return null;
 }
 
-/** The one-line label of a problem: `cell 5, line 2: message`. */
+/** The one-line label of a problem: `cell 6, line 2: message` (the cell's 1-based number). */
 export function problemLabel(problem: IReportProblem): string {
   const where: string[] = [];
   if (typeof problem.cell === 'number') {
-    where.push(`cell ${problem.cell}`);
+    where.push(`cell ${cellNumber(problem.cell)}`);
   }
   if (typeof problem.line === 'number') {
     where.push(`line ${problem.line}`);

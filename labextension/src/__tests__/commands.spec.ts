@@ -3,6 +3,7 @@ import {
   defaultOutputDir,
   IMetadataHost,
   parseRoleChoice,
+  planRoleChanges,
   readPredictChoice,
   readTags,
   roleOf,
@@ -142,5 +143,41 @@ describe('defaultOutputDir', () => {
   it('accepts a root-relative template and an empty one', () => {
     expect(defaultOutputDir('a/b/nb.ipynb', '/packages/{stem}')).toBe('packages/nb');
     expect(defaultOutputDir('nb.ipynb', '')).toBe('nb_package');
+  });
+});
+
+describe('planRoleChanges', () => {
+  const suggestions = [
+    { cell: 0, role: null, reason: 'imports only' },
+    { cell: 1, role: 'parameters', reason: 'assigns literals' },
+    { cell: 2, role: 'load', reason: 'reads data (pd.read_csv)' },
+    { cell: 4, role: 'train', reason: 'fits (model.fit)' },
+    { cell: 5, role: 'predict', reason: 'predicts on held-out data (X_test)' }
+  ];
+
+  it('gives untagged code cells the suggested role, with the reason', () => {
+    expect(planRoleChanges([null, null, null, undefined, null, null], suggestions)).toEqual([
+      { index: 1, from: null, to: 'parameters', reason: 'assigns literals' },
+      { index: 2, from: null, to: 'load', reason: 'reads data (pd.read_csv)' },
+      { index: 4, from: null, to: 'train', reason: 'fits (model.fit)' },
+      { index: 5, from: null, to: 'predict', reason: 'predicts on held-out data (X_test)' }
+    ]);
+  });
+
+  it('keeps the roles the author chose and never adds a second predict cell', () => {
+    const changes = planRoleChanges(
+      ['skip', null, 'train', undefined, null, null],
+      [...suggestions, { cell: 6, role: 'predict', reason: 'predicts again' }]
+    );
+    expect(changes.map(change => [change.index, change.to])).toEqual([
+      [1, 'parameters'],
+      [4, 'train'],
+      [5, 'predict']
+    ]);
+    expect(
+      planRoleChanges([null, null, null, undefined, null, 'predict'], suggestions).map(
+        change => change.index
+      )
+    ).toEqual([1, 2, 4]);
   });
 });

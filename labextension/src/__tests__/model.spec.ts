@@ -1,4 +1,6 @@
 import {
+  cellNumber,
+  codeSpans,
   describeJob,
   groupFlows,
   ICheckReport,
@@ -7,7 +9,9 @@ import {
   pipelineView,
   problemLabel,
   resolveCellIndex,
-  runFormDefaults
+  runFormDefaults,
+  stageFlows,
+  stageViews
 } from '../model';
 import { ROLES } from '../tokens';
 
@@ -153,8 +157,9 @@ describe('resolveCellIndex', () => {
 
 describe('problemLabel', () => {
   it('names cell and line', () => {
+    // The cell's 1-based number, as JupyterLab's status bar counts ("Cell 6/9").
     expect(problemLabel({ severity: 'error', code: 'c', message: 'm', cell: 5, line: 2 })).toBe(
-      'cell 5, line 2: m'
+      'cell 6, line 2: m'
     );
     expect(problemLabel({ severity: 'warning', code: 'c', message: 'm' })).toBe('m');
   });
@@ -198,5 +203,104 @@ describe('jobs', () => {
       })
     ).toBe('run: running, 3/10 cells');
     expect(runFormDefaults(report().parameters)).toEqual({ C: '0.5' });
+  });
+});
+
+describe('stageFlows', () => {
+  it('derives the flows from the stages, so summaries and flows agree', () => {
+    const stages = stageViews([
+      { role: 'predict', cells: [], reads: ['X_test', 'model'], provides: ['y_pred'] },
+      { role: 'train', cells: [], reads: ['X_train', 'C'], provides: ['model'] },
+      { role: 'load', cells: [], reads: ['path'], provides: ['X_train', 'X_test', 'y_test'] },
+      { role: 'parameters', cells: [], reads: [], provides: ['path', 'C'] }
+    ]);
+    expect(stageFlows(stages)).toEqual([
+      { fromRole: 'parameters', toRole: 'load', names: ['path'] },
+      { fromRole: 'parameters', toRole: 'train', names: ['C'] },
+      { fromRole: 'load', toRole: 'train', names: ['X_train'] },
+      { fromRole: 'load', toRole: 'predict', names: ['X_test'] },
+      { fromRole: 'train', toRole: 'predict', names: ['model'] }
+    ]);
+  });
+
+  it('takes a name from the latest stage providing it and drops names no stage provides', () => {
+    const stages = stageViews([
+      { role: 'load', cells: [], reads: [], provides: ['df'] },
+      { role: 'train', cells: [], reads: ['df', 'np'], provides: ['df'] },
+      { role: 'predict', cells: [], reads: ['df'], provides: [] }
+    ]);
+    expect(stageFlows(stages)).toEqual([
+      { fromRole: 'load', toRole: 'train', names: ['df'] },
+      { fromRole: 'train', toRole: 'predict', names: ['df'] }
+    ]);
+  });
+
+  it('is what the pipeline view shows as flows', () => {
+    const view = pipelineView(report());
+    expect(view.flows).toEqual([
+      { fromRole: 'parameters', toRole: 'load', names: ['path'] },
+      { fromRole: 'load', toRole: 'predict', names: ['X_test'] }
+    ]);
+  });
+});
+
+describe('pickers', () => {
+  it('offers every name the predict cells read or bind, not only the inferred ones', () => {
+    const view = pipelineView(
+      report({
+        stages: [
+          {
+            role: 'predict',
+            cells: [{ index: 7, summary: 'y_pred = model.predict(X_test)' }],
+            reads: ['model', 'X_test', 'threshold', 'C'],
+            provides: ['y_pred', 'proba']
+          }
+        ],
+        predict: {
+          input: 'X_test',
+          output: 'proba',
+          input_candidates: ['X_test'],
+          output_candidates: ['proba']
+        }
+      })
+    );
+    // `model` is an artifact and `C` a parameter: neither is data to predict on.
+    expect(view.predictInput.options).toEqual(['X_test', 'threshold']);
+    expect(view.predictOutput.options).toEqual(['proba', 'y_pred']);
+  });
+
+  it('carries the output column and the left-out statements', () => {
+    const view = pipelineView(
+      report({
+        predict: {
+          input: 'df',
+          output: 'df',
+          output_column: 'pred',
+          input_candidates: [],
+          output_candidates: []
+        },
+        left_out: [{ cell: 7, line: 3, code: "df.to_csv('out.csv')", reason: 'writes a file' }]
+      })
+    );
+    expect(view.predictOutputColumn).toBe('pred');
+    expect(view.leftOut.map(item => item.reason)).toEqual(['writes a file']);
+  });
+});
+
+describe('cell numbers and code spans', () => {
+  it('numbers cells from 1', () => {
+    expect(cellNumber(0)).toBe(1);
+    expect(cellNumber(18)).toBe(19);
+  });
+
+  it('splits backticked names out as code', () => {
+    expect(codeSpans('`x` is read by `predict` here')).toEqual([
+      { text: 'x', code: true },
+      { text: ' is read by ', code: false },
+      { text: 'predict', code: true },
+      { text: ' here', code: false }
+    ]);
+    expect(codeSpans('no code')).toEqual([{ text: 'no code', code: false }]);
+    expect(codeSpans('an odd ` backtick')).toEqual([{ text: 'an odd ` backtick', code: false }]);
   });
 });
