@@ -152,6 +152,20 @@ def _write_csv(frame: pd.DataFrame, path: str) -> None:
     frame.to_csv(path, index=False)
 
 
+def write_frame(frame: pd.DataFrame, path: str, suffix: str) -> None:
+    """Write a predictions table to ``path`` (not atomically) in the format ``suffix`` names.
+
+    The one table writer: :class:`OutputFile` and each partition of ``predict --engine dask``
+    use it, so both write the same bytes for the same rows.
+    """
+    if suffix == ".csv":
+        _write_csv(frame, path)
+    elif suffix == ".json":
+        frame.to_json(path, orient="records")
+    else:
+        frame.to_parquet(path, index=False)
+
+
 def write_output(
     path: str | os.PathLike[str], predictions: Any, output_name: str, n_rows: int | None = None
 ) -> Path:
@@ -245,13 +259,7 @@ class OutputFile:
                 )
             np.save(temp, array, allow_pickle=False)
         else:
-            frame = to_frame(predictions, output_name, n_rows)
-            if self.suffix == ".csv":
-                _write_csv(frame, temp)
-            elif self.suffix == ".json":
-                frame.to_json(temp, orient="records")
-            else:
-                frame.to_parquet(temp, index=False)
+            write_frame(to_frame(predictions, output_name, n_rows), temp, self.suffix)
 
     def discard(self) -> None:
         """Remove the temporary file if it is still there (nothing was committed)."""
