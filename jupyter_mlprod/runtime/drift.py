@@ -290,7 +290,7 @@ def column_drift(reference: ColumnProfile, current: Any, options: DriftOptions) 
     else:
         counts = category_counts(array)
         tested = sum(counts.values())
-        reference_counts, current_counts = _aligned_counts(reference, counts)
+        reference_counts, current_counts = aligned_counts(reference, counts)
         if not tested or not reference_counts.sum():
             return _untested(common, tested, options)
         if options.stattest == "psi":
@@ -380,9 +380,7 @@ def _psi(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((current - reference) * np.log(current / reference)))
 
 
-def _aligned_counts(
-    reference: ColumnProfile, counts: Counter[str]
-) -> tuple[np.ndarray, np.ndarray]:
+def aligned_counts(reference: ColumnProfile, counts: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
     """Reference and current counts over the same buckets: the reference's categories, then
     ``other`` (the reference's rest and every current value not among its categories)."""
     categories: Mapping[str, int] = reference.get("categories", {})
