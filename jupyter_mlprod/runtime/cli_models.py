@@ -1,4 +1,5 @@
-"""The ``models`` command: list, show, promote and roll back the versions of the model store."""
+"""The ``models`` command: list, show, promote and roll back the versions of the model store,
+and monitor a file for drift against a version's training reference (monitor_cmd.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import json
 import sys
 
-from .cli_common import PROG, Commands
+from .cli_common import PROG, Commands, ranged
 from .errors import ModelError
 
 
@@ -27,6 +28,32 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
     rollback = actions.add_parser("rollback", parents=[store], help="move an alias back one step")
     rollback.add_argument("--alias", default="production")
     rollback.set_defaults(handler=_models_rollback)
+    monitor = actions.add_parser(
+        "monitor",
+        parents=[store],
+        help="drift of a file against the training reference",
+        epilog="Exit status: 0 no dataset drift, 1 dataset drift, 2 an error.",
+    )
+    monitor.add_argument("--input", required=True, metavar="F", help="CSV, Parquet, JSON or .npy")
+    monitor.add_argument(
+        "--model", metavar="REF", help="vN, an alias or latest (default: production)"
+    )
+    monitor.add_argument("--report", metavar="R", help="also write an HTML report (R.html)")
+    monitor.add_argument("--json", action="store_true", help="machine-readable output")
+    monitor.add_argument(
+        "--threshold-share",
+        type=ranged(float, 0.0, 1.0),
+        default=0.5,
+        metavar="X",
+        help="the dataset drifts when this share of columns drift (default 0.5)",
+    )
+    monitor.add_argument(
+        "--stattest",
+        choices=("auto", "psi"),
+        default="auto",
+        help="auto: Evidently's defaults per column (default); psi: PSI for every column",
+    )
+    monitor.set_defaults(handler=_models_monitor)
 
 
 def _models_list(args: argparse.Namespace) -> int:
@@ -101,3 +128,9 @@ def _models_rollback(args: argparse.Namespace) -> int:
     version, previous = store.rollback(args.alias)
     print(f"{args.alias} -> {version} (was {previous})")
     return 0
+
+
+def _models_monitor(args: argparse.Namespace) -> int:
+    from .monitor_cmd import monitor
+
+    return monitor(args)
