@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --write, also replace (or remove) roles the notebook already has",
     )
+    tag.add_argument(
+        "--no-split",
+        action="store_true",
+        help="never propose splitting a cell that fits and then predicts",
+    )
     tag.add_argument("--json", action="store_true", help="print the suggestions as JSON")
     tag.set_defaults(func=_tag)
 
@@ -164,20 +169,31 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _tag(args: argparse.Namespace) -> int:
-    from .analysis.suggest import plan_tags, suggest_roles
-    from .notebook import load_notebook, write_cell_tags
+    from .analysis.suggest import plan_tags, suggest_roles, suggest_splits
+    from .notebook import load_notebook, split_notebook, write_cell_tags
 
     if args.force and not args.write:
         print("nb2prod: error: --force only applies with --write", file=sys.stderr)
         return EXIT_USAGE
     notebook = load_notebook(args.notebook)
-    suggestions = suggest_roles(notebook)
-    plan = plan_tags(notebook, suggestions, force=args.force)
-    if args.write and plan.changes:
-        write_cell_tags(args.notebook, {change.cell: change.tags for change in plan.changes})
+    splits = () if args.no_split else suggest_splits(notebook)
+    # The roles are suggested for the notebook as it reads after the split.
+    working = split_notebook(notebook, {split.cell: split.line for split in splits})
+    suggestions = suggest_roles(working)
+    plan = plan_tags(working, suggestions, force=args.force)
+    written = bool(args.write and (plan.changes or splits))
+    if written:
+        write_cell_tags(
+            args.notebook,
+            {change.cell: change.tags for change in plan.changes},
+            splits={
+                split.cell: (split.line, notebook.cells[split.cell].source) for split in splits
+            },
+        )
     if args.json:
         report = {
             "notebook": args.notebook,
+            "splits": [split.to_json() for split in splits],
             "suggestions": [
                 {**suggestion.to_json(), "current": suggestion.current}
                 for suggestion in suggestions
@@ -186,12 +202,19 @@ def _tag(args: argparse.Namespace) -> int:
                 {"cell": change.cell, "old_role": change.old_role, "new_role": change.new_role}
                 for change in plan.changes
             ],
-            "written": bool(args.write and plan.changes),
+            "written": written,
             "kept": [suggestion.cell for suggestion in plan.kept],
         }
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{args.notebook}: suggested roles")
+    for split in splits:
+        done = "split" if args.write else "suggest splitting"
+        print(
+            f"{done} cell {split.cell} before line {split.line} (`{split.statement}`): "
+            f"{split.reason}"
+        )
+    after = " (cell numbers as after the split)" if splits and not args.write else ""
+    print(f"{args.notebook}: suggested roles{after}")
     for suggestion in suggestions:
         now = (
             f"  [tagged {suggestion.current}]"
@@ -203,7 +226,7 @@ def _tag(args: argparse.Namespace) -> int:
         f"cell {change.cell} {change.old_role or 'untagged'} -> {change.new_role or 'untagged'}"
         for change in plan.changes
     )
-    if not plan.changes:
+    if not plan.changes and not splits:
         print("nothing to write: the notebook's roles agree with the suggestions")
     elif args.write:
         print(f"wrote {args.notebook}: {changes}")

@@ -6,12 +6,19 @@ defect becomes one :class:`~jupyter_mlprod.errors.NotebookError` line instead of
 Output trees are written into a temporary sibling directory and renamed into place, so a
 failed conversion never leaves a half-written package behind. Tag edits (``nb2prod tag
 --write``) go the same way: a temporary file beside the notebook, renamed over it.
+
+Splitting a cell (``nb2prod tag --write`` proposes it when one cell fits and predicts) works
+like JupyterLab's split-cell: the first part keeps the cell's id, metadata and unrelated tags;
+the second part is a new code cell with a new id (nbformat 4.5 and later) and only the tags
+it is given; the outputs and execution count go with the second part, since what a cell
+shows comes from its last lines.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -153,10 +160,48 @@ def _read_cell(raw: Any, index: int, path: str) -> Cell:
     )
 
 
+def split_source(source: str, line: int) -> tuple[str, str]:
+    """A cell's source cut before its 1-based ``line``: (first part, second part).
+
+    The first part loses its trailing newlines, as JupyterLab's split-cell does.
+
+    Raises:
+        ValueError: ``line`` is not a line after the first one.
+    """
+    lines = source.splitlines(keepends=True)
+    if not 1 < line <= len(lines):
+        raise ValueError(f"no line {line} to split before")
+    return "".join(lines[: line - 1]).rstrip("\n"), "".join(lines[line - 1 :])
+
+
+def split_notebook(notebook: Notebook, splits: Mapping[int, int]) -> Notebook:
+    """The notebook as it reads after splitting cells (cell index → line, see
+    :func:`split_source`), as a value; the second parts have no id and no tags yet.
+
+    Raises:
+        ValueError: a cell index or line that does not exist.
+    """
+    cells: list[Cell] = []
+    for cell in notebook.cells:
+        if cell.index in splits:
+            head, tail = split_source(cell.source, splits[cell.index])
+            cells.append(Cell(len(cells), cell.cell_id, cell.cell_type, head, cell.tags))
+            cells.append(Cell(len(cells), None, cell.cell_type, tail, ()))
+        else:
+            cells.append(Cell(len(cells), cell.cell_id, cell.cell_type, cell.source, cell.tags))
+    if set(splits) - {cell.index for cell in notebook.cells}:
+        raise ValueError("no such cell to split")
+    return Notebook(path=notebook.path, cells=tuple(cells), metadata=dict(notebook.metadata))
+
+
 def write_cell_tags(
-    path: str | os.PathLike[str], tags_by_cell: Mapping[int, Sequence[str]]
+    path: str | os.PathLike[str],
+    tags_by_cell: Mapping[int, Sequence[str]],
+    *,
+    splits: Mapping[int, tuple[int, str]] | None = None,
 ) -> None:
-    """Set ``metadata.tags`` of some cells of the notebook at ``path``, atomically.
+    """Set ``metadata.tags`` of some cells of the notebook at ``path``, atomically, after
+    splitting cells if asked.
 
     Everything else in the file (outputs, other metadata, cell order) is written back as read,
     in nbformat's own layout (one-space indent, sorted keys), to a temporary file beside it
@@ -165,7 +210,11 @@ def write_cell_tags(
 
     Args:
         path: the notebook.
-        tags_by_cell: cell index (0-based, markdown cells count) → the cell's complete tags.
+        tags_by_cell: cell index (0-based, markdown cells count, as after the splits) → the
+            cell's complete tags.
+        splits: cell index (before the splits) → (the 1-based line the second part starts
+            at, the cell's source as analysed). A cell whose source changed meanwhile is
+            refused.
 
     Raises:
         NotebookError: the file is not a usable notebook, has no such cell, or cannot be
@@ -173,9 +222,23 @@ def write_cell_tags(
     """
     shown = str(path)
     target = Path(path)
-    load_notebook(target)  # the same one-line errors as every other reader
+    notebook = load_notebook(target)  # the same one-line errors as every other reader
     data = json.loads(target.read_text(encoding="utf-8"))
     cells = data["cells"]
+    for index, (line, source) in sorted((splits or {}).items(), reverse=True):
+        if not 0 <= index < len(cells) or notebook.cells[index].source != source:
+            raise NotebookError(
+                shown,
+                f"cell {index} is not the cell to split",
+                "was the notebook changed meanwhile?",
+            )
+        try:
+            head, tail = split_source(source, line)
+        except ValueError:
+            raise NotebookError(shown, f"cell {index} has no line {line} to split before") from None
+        cells.insert(index + 1, _second_part(data, cells[index], tail))
+        cells[index]["source"] = _as_stored(cells[index].get("source"), head)
+        cells[index]["outputs"], cells[index]["execution_count"] = [], None
     for index, tags in tags_by_cell.items():
         if not 0 <= index < len(cells):
             raise NotebookError(shown, f"no cell {index}", "was the notebook changed meanwhile?")
@@ -197,6 +260,29 @@ def write_cell_tags(
             raise
     except OSError as exc:
         raise NotebookError(shown, f"cannot write the notebook ({exc.strerror or exc})") from None
+
+
+def _second_part(data: Mapping[str, Any], cell: Mapping[str, Any], tail: str) -> dict[str, Any]:
+    """The new cell a split makes: the tail, the outputs, a new id when ids exist."""
+    part: dict[str, Any] = {
+        "cell_type": "code",
+        "execution_count": cell.get("execution_count"),
+        "metadata": {},
+        "outputs": cell.get("outputs", []),
+        "source": _as_stored(cell.get("source"), tail),
+    }
+    if "id" in cell or (data.get("nbformat"), data.get("nbformat_minor", 0)) >= (4, 5):
+        taken = {other.get("id") for other in data["cells"]}
+        new_id = secrets.token_hex(4)
+        while new_id in taken:
+            new_id = secrets.token_hex(4)
+        part["id"] = new_id
+    return part
+
+
+def _as_stored(previous: Any, text: str) -> str | list[str]:
+    """Source text in the form the file used: a list of lines (nbformat's) or one string."""
+    return text.splitlines(keepends=True) if isinstance(previous, list) else text
 
 
 def _refuse_surrogates(text: str, index: int, path: str) -> None:

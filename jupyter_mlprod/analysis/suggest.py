@@ -21,6 +21,14 @@ the cell that predicts — leaving the rest untagged for slicing to complete:
 What "the predict cell uses" means is a walk back from its reads through the cells that bind
 them, so a tutorial's earlier demos (another data set, another model) stay untagged.
 
+A cell that fits and then predicts on held-out data (``clf.fit(X_train, y_train)`` then
+``y_pred = clf.predict(X_test)``) cannot carry both roles: when no other cell would be the
+predict cell, :func:`suggest_splits` proposes splitting it before the predict statement, as a
+user would in JupyterLab, and the roles are then suggested for the notebook as split. Data is
+held out when a split bound it (``train_test_split``) or its name says so (``X_test``,
+``valid_df``) and the fitting statements before it in the cell did not read it. Only the
+split that gives the notebook its predict cell is proposed.
+
 Cells that only clean or engineer features between the read and the split stay untagged on
 purpose: slicing pulls the statements a stage needs into it, and a tag would also carry the
 cell's plots and checks along. Suggestions never propose ``skip`` and never remove one.
@@ -31,13 +39,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
 from .. import roles
 from ..errors import CellError
 from ..ipython import to_python
-from ..notebook import Cell, Notebook
+from ..notebook import Cell, Notebook, split_notebook
 from ..params_cell import parse_parameters_cell
 from .intake import Intake, read_cells
 from .log import ProblemLog
@@ -124,6 +133,35 @@ class TagChange:
 
 
 @dataclass(frozen=True)
+class CellSplit:
+    """A code cell ``nb2prod tag`` proposes to split in two, before a statement.
+
+    Attributes:
+        cell: the cell's index in the notebook as it is.
+        cell_id: its nbformat id, if it has one.
+        line: the 1-based line of the cell that starts the second part.
+        statement: that line's code, for the report.
+        reason: why, in one line.
+    """
+
+    cell: int
+    cell_id: str | None
+    line: int
+    statement: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The split as ``nb2prod tag --json`` reports it."""
+        return {
+            "cell": self.cell,
+            "cell_id": self.cell_id,
+            "line": self.line,
+            "statement": self.statement,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class TagPlan:
     """What ``--write`` changes and which differing roles it keeps (no ``--force``)."""
 
@@ -146,6 +184,91 @@ def suggest_roles(notebook: Notebook, intake: Intake | None = None) -> tuple[Sug
         intake = read_cells(notebook, ProblemLog(notebook))
     facts = _gather(notebook, intake)
     return _decide(facts, _current_roles(notebook))
+
+
+def suggest_splits(notebook: Notebook, intake: Intake | None = None) -> tuple[CellSplit, ...]:
+    """The cell to split so that fitting and predicting get a role each (see the module).
+
+    Nothing is proposed when the notebook already has a predict cell (tagged or suggested),
+    or when no split would give it one.
+
+    Args:
+        notebook: the notebook, already read.
+        intake: its cells as read for the analysis, to reuse their statements.
+
+    Returns:
+        At most one split.
+    """
+    if intake is None:
+        intake = read_cells(notebook, ProblemLog(notebook))
+    if roles.PREDICT in _current_roles(notebook).values():
+        return ()
+    facts = _gather(notebook, intake)
+    if any(s.role == roles.PREDICT for s in _decide(facts, _current_roles(notebook))):
+        return ()
+    candidates = _split_candidates(facts)
+    if not candidates:
+        return ()
+    split = split_notebook(notebook, {c.cell: c.line for c in candidates})
+    # Where each candidate's second part lands in the split notebook.
+    second_parts = {}
+    for candidate in candidates:
+        before = sum(1 for other in candidates if other.cell < candidate.cell)
+        second_parts[candidate.cell + before + 1] = candidate
+    chosen = [
+        second_parts[suggestion.cell]
+        for suggestion in suggest_roles(split)
+        if suggestion.role == roles.PREDICT and suggestion.cell in second_parts
+    ]
+    return tuple(chosen[:1])
+
+
+def _split_candidates(all_facts: list[_CellFacts]) -> list[CellSplit]:
+    """Cells whose code fits and then, in a later statement, predicts on held-out data."""
+    split_outputs: set[str] = set()
+    found: list[CellSplit] = []
+    for facts in all_facts:
+        fitted_reads: set[str] = set()
+        fitted_names: set[str] = set()
+        fits = ""
+        for position, statement in enumerate(facts.code_statements):
+            finder = _CallFinder()
+            statement.node.visit(finder)
+            one = _CellFacts(facts.cell, [statement], finder.calls)
+            predicted = [
+                call
+                for call in finder.calls
+                if call.last in _PREDICTS and (call.receiver or "") in fitted_names
+            ]
+            if fits and position > 0 and predicted:
+                data = predicted[0].argument_names - fitted_reads
+                held_out = sorted(
+                    name
+                    for name in data
+                    if name in split_outputs
+                    or any(part in name.lower() for part in _HELD_OUT_PARTS)
+                )
+                if held_out:
+                    found.append(
+                        CellSplit(
+                            facts.cell.index,
+                            facts.cell.cell_id,
+                            statement.line - len(getattr(statement.node, "leading_lines", ())),
+                            statement.summary,
+                            f"fits ({fits}), then predicts on held-out data "
+                            f"({predicted[0].shown}({', '.join(held_out)})): split before the "
+                            "prediction so each part gets its role",
+                        )
+                    )
+                    break
+            fitting = _fits(one)
+            if fitting:
+                fits = fits or fitting
+                fitted_reads |= statement.reads
+                fitted_names |= statement.defines
+            if any(call.last in _SPLITS for call in finder.calls):
+                split_outputs |= statement.defines
+    return found
 
 
 def plan_tags(
