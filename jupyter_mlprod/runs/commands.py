@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import MlprodError, ParameterError
 from . import record as records
 
-DEFAULT_RUNS_DIR = "runs"
+DEFAULT_RUNS_DIR = records.DEFAULT_RUNS_DIR
 
 
 def register(subparsers: Any) -> None:
@@ -28,16 +28,17 @@ def register(subparsers: Any) -> None:
         "run",
         help="execute a notebook headless with papermill and record the run",
         description="Execute NOTEBOOK in a fresh kernel with parameters injected into its "
-        "`parameters` cell, and write the executed notebook and run.json to RUNS_DIR/<run id>/.",
+        "`parameters` cell, and write the executed notebook and run.json to RUNS_DIR/<run id>/ "
+        "(default: runs/ next to the notebook).",
     )
     run.add_argument("notebook", metavar="NOTEBOOK")
     _add_parameter_options(run)
     run.add_argument(
         "-o",
         "--runs-dir",
-        default=DEFAULT_RUNS_DIR,
+        default=None,
         metavar="RUNS_DIR",
-        help="where run directories go (default: runs)",
+        help="where run directories go (default: runs/ next to the notebook)",
     )
     _add_kernel_options(run)
     run.set_defaults(func=cmd_run)
@@ -75,7 +76,14 @@ def register(subparsers: Any) -> None:
     )
     verify.add_argument("--kernel", metavar="K", help="kernel name (default: the notebook's)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    verify.add_argument("--keep", metavar="DIR", help="keep the package, run and models in DIR")
+    verify.add_argument(
+        "-o",
+        "--runs-dir",
+        default=None,
+        metavar="RUNS_DIR",
+        help="where the notebook's run directory goes (default: runs/ next to the notebook)",
+    )
+    verify.add_argument("--keep", metavar="DIR", help="keep the package and models in DIR")
     verify.set_defaults(func=cmd_verify)
 
 
@@ -177,7 +185,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     parameters = collect_parameters(args.params_file, args.param)
     result = verify_notebook(
-        args.notebook, parameters, rtol=args.rtol, kernel=args.kernel, work_dir=args.keep
+        args.notebook,
+        parameters,
+        rtol=args.rtol,
+        kernel=args.kernel,
+        work_dir=args.keep,
+        runs_dir=args.runs_dir,
     )
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
@@ -191,6 +204,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"train {result.durations.get('train', 0):.1f}s, "
             f"predict {result.durations.get('predict', 0):.1f}s",
         ],
+        ["run", result.run_dir],
         ["rows compared", str(result.rows)],
         ["columns", ", ".join(result.columns)],
         ["mismatches", f"{result.mismatches} (rtol {result.rtol:g} for floats)"],

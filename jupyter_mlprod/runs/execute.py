@@ -53,7 +53,7 @@ class PredictNames:
 def run_notebook(
     notebook_path: str | os.PathLike[str],
     parameters: Mapping[str, Any],
-    runs_dir: str | os.PathLike[str] = "runs",
+    runs_dir: str | os.PathLike[str] | None = None,
     *,
     kernel: str | None = None,
     timeout: float | None = None,
@@ -66,7 +66,7 @@ def run_notebook(
         notebook_path: the ``.ipynb`` to run; it executes in its own directory.
         parameters: overrides by name; strings are converted like ``-p`` values, other
             values are checked against the parameter's type.
-        runs_dir: where ``<run id>/`` is created.
+        runs_dir: where ``<run id>/`` is created (default: ``runs`` next to the notebook).
         kernel: kernel name; default the notebook's kernelspec, else ``python3``.
         timeout: seconds each cell may take (default: no limit).
         log_output: stream cell output to the log while running.
@@ -94,7 +94,7 @@ def run_notebook(
 def execute_run(
     notebook_path: str | os.PathLike[str],
     parameters: Mapping[str, Any],
-    runs_dir: str | os.PathLike[str] = "runs",
+    runs_dir: str | os.PathLike[str] | None = None,
     *,
     kernel: str | None = None,
     timeout: float | None = None,
@@ -127,8 +127,9 @@ def execute_run(
     kernel_name = choose_kernel(notebook, kernel)
     nb_dir = path.resolve().parent
 
+    runs_dir = Path(runs_dir) if runs_dir is not None else record.default_runs_dir(path)
     run_id = record.new_run_id()
-    run_dir = (Path(runs_dir) / run_id).resolve()
+    run_dir = (runs_dir / run_id).resolve()
     try:
         run_dir.mkdir(parents=True)
     except OSError as exc:
@@ -143,7 +144,7 @@ def execute_run(
     prepared_path = _prepare_notebook(path, run_dir, seed, wanted, snapshot_at)
 
     # The tree as the run found it; the runs directory is this run's own output.
-    git = git_state(nb_dir, exclude=[Path(runs_dir)])
+    git = git_state(nb_dir, exclude=[runs_dir])
     started, clock = utc_now(), time.perf_counter()
     interrupted = False
     try:

@@ -17,7 +17,8 @@ or writes ``run.json``; everything here is plain data and files, no kernels.
     packages {distribution: version}, git {commit, dirty} | null (taken when the run starts;
         dirty as runtime/provenance.py's git_state defines it), seed (int | null),
     predict {output: {name, type, kind, file, sha256}, input?: {...}} | null,
-    stdout, stderr (file names), tool {name, version},
+    stdout, stderr (file names), tool {name, version}, kind ("verify" for a verification's
+        notebook run; absent for plain runs),
     rerun {of, notebook_changed, changed_inputs, predict_output_identical}  (reruns only)
 """
 
@@ -41,6 +42,8 @@ from ..runtime import provenance
 from ..runtime.provenance import sha256_file
 
 RECORD_NAME = "run.json"
+#: Runs go to ``runs/`` next to the notebook unless told otherwise (CLI ``-o``, lab settings).
+DEFAULT_RUNS_DIR = "runs"
 RECORD_SCHEMA = "jupyter-mlprod/run"
 RECORD_SCHEMA_VERSION = 1
 STDOUT_NAME = "stdout.txt"
@@ -48,6 +51,11 @@ STDERR_NAME = "stderr.txt"
 
 # A quoted string literal, for cells that `ast` cannot parse (IPython magics).
 _STRING_LITERAL = re.compile(r"""(?P<quote>['"])(?P<text>[^'"\n]{1,400})(?P=quote)""")
+
+
+def default_runs_dir(notebook_path: str | os.PathLike[str]) -> Path:
+    """``runs`` next to the notebook: where ``nb2prod run``, ``verify`` and the lab keep runs."""
+    return Path(notebook_path).resolve().parent / DEFAULT_RUNS_DIR
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:

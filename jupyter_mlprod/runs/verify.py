@@ -6,6 +6,12 @@ last one), trains the package with the same seed and parameters, feeds it the no
 own predict input, and compares the two outputs with the runtime's comparator
 (:mod:`jupyter_mlprod.runtime.compare`): exactly for labels, integers and strings, within a
 relative tolerance for floats.
+
+The notebook's run is a run like ``nb2prod run``'s, kept in the runs directory next to the
+notebook (``runs/<run id>/``, ``kind: "verify"`` in its ``run.json``) with the verification's
+outcome beside it in ``verify.json``, so a failed verification points at a folder that
+exists. The package and its model store are scratch, removed afterwards unless kept.
+Progress is reported per phase (:data:`PHASES`) as well as per notebook cell.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +33,7 @@ from ..notebook import Notebook, load_notebook
 from ..roles import PREDICT, PREPARE
 from .execute import PredictNames, ProgressCallback, execute_run, find_predict_names
 from .execute import resolve_parameters as type_parameters
+from .record import default_runs_dir
 
 if TYPE_CHECKING:
     from ..runtime.compare import Comparison
@@ -38,6 +45,30 @@ DEFAULT_RTOL = 1e-9
 _ATOL = 0.0
 # Generous: a package's `train` repeats the notebook's whole training.
 _SUBPROCESS_TIMEOUT = 3600
+
+#: The verification's phases, in order, as ``on_phase`` reports them.
+CONVERTING = "converting notebook"
+EXECUTING = "executing notebook"
+TRAINING = "training package"
+PREDICTING = "predicting"
+COMPARING = "comparing"
+PHASES = (CONVERTING, EXECUTING, TRAINING, PREDICTING, COMPARING)
+
+#: The verification's outcome, written into the notebook run's directory.
+VERIFY_RECORD = "verify.json"
+#: ``run.json``'s ``kind`` for the notebook run of a verification.
+VERIFY_KIND = "verify"
+
+#: ``on_phase(name)``: called as each of :data:`PHASES` starts.
+PhaseCallback = Callable[[str], None]
+
+
+class VerifyFailure(VerificationError):
+    """The package failed after the notebook ran; ``run_dir`` holds that run and verify.json."""
+
+    def __init__(self, message: str, run_dir: Path) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
 
 
 @dataclass
@@ -57,6 +88,9 @@ class VerifyResult:
         predict_output: the predict stage's output variable.
         message: a one-line summary (why it failed, when it did).
         durations: seconds taken by ``notebook``, ``train`` and ``predict``.
+        run_dir: the notebook run's directory (``run.json``, the executed notebook).
+        executed_notebook: the executed notebook's file name in ``run_dir``.
+        metrics: the metrics the package's ``train`` recorded in its model manifest.
     """
 
     ok: bool
@@ -71,6 +105,9 @@ class VerifyResult:
     predict_output: str | None = None
     message: str = ""
     durations: dict[str, float] = field(default_factory=dict)
+    run_dir: str = ""
+    executed_notebook: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-ready data (the server extension returns it as is)."""
@@ -91,6 +128,8 @@ def verify_notebook(
     package_dir: str | os.PathLike[str] | None = None,
     python: str | None = None,
     work_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    on_phase: PhaseCallback | None = None,
 ) -> VerifyResult:
     """Run the notebook and its generated package on the same inputs; compare predictions.
 
@@ -103,25 +142,29 @@ def verify_notebook(
         package_dir: an already generated package to check instead of converting afresh.
         python: the interpreter to run the package with; when given, the package is
             expected to be installed there (no ``PYTHONPATH`` to its sources).
-        work_dir: where to keep the package, the run and the model store (default: a
-            temporary directory removed afterwards).
+        work_dir: where to keep the package and the model store (default: a temporary
+            directory removed afterwards).
+        runs_dir: where the notebook's run directory goes (default: ``runs`` next to the
+            notebook, as for ``nb2prod run``).
+        on_phase: called with each of :data:`PHASES` as it starts.
 
     Raises:
         ParameterError: unknown or badly typed parameter (before anything runs).
         ConversionError: the notebook cannot be converted.
         ExecutionError: the notebook fails in a cell.
-        VerificationError: the package fails to train or predict, or the notebook's predict
-            values cannot be captured.
+        VerifyFailure: the package fails to train or predict, or the notebook's predict
+            values cannot be captured (``verify.json`` in the run directory says so too).
     """
-    # numpy and pandas only once a verification runs.
-    from ..runtime.compare import compare_predictions
-
     path = Path(notebook_path)
     notebook = load_notebook(path)
     typed = type_parameters(notebook, parameters or {})
+    phase = on_phase or (lambda _name: None)
+    runs = Path(runs_dir) if runs_dir is not None else default_runs_dir(path)
     scratch = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="nb2prod-verify-"))
     scratch.mkdir(parents=True, exist_ok=True)
+    run_dir: Path | None = None
     try:
+        phase(CONVERTING)
         if package_dir is None:
             package = _convert(path, scratch / "package")
         else:
@@ -132,59 +175,117 @@ def verify_notebook(
                 f"{path}: the predict input and output are unknown; set them with "
                 "--predict-input/--predict-output at conversion or in the Pipeline panel"
             )
+        phase(EXECUTING)
         record = execute_run(
             path,
             typed,
-            scratch / "runs",
+            runs,
             kernel=kernel,
             on_cell=on_cell,
             seed=SEED,
             capture_input=True,
             predict_names=names,
             input_before_cell=input_capture_cell(notebook),
+            extra={"kind": VERIFY_KIND},
         )
         run_dir = Path(record["run_dir"])
-        captured = record.get("predict") or {}
-        input_file = _captured_file(captured, "input", run_dir, path)
-        expected = load_value(_captured_file(captured, "output", run_dir, path))
-        if input_file.suffix not in (".parquet", ".npy"):
-            raise VerificationError(
-                f"{path}: the predict input {names.input} "
-                f"({captured['input'].get('type')}) cannot be written as a file the "
-                "package's `predict --input` reads; use a DataFrame or a NumPy array"
-            )
-        runner = PackageRunner(package, python=python, cwd=path.resolve().parent)
-        model_dir = scratch / "models"
-        train_seconds = runner.train(typed, model_dir)
-        output_file = scratch / ("package_predictions" + _output_suffix(expected))
-        predict_seconds = runner.predict(input_file, output_file, model_dir)
-        comparison = compare_predictions(expected, load_value(output_file), rtol=rtol, atol=_ATOL)
+        result = VerifyResult(
+            ok=False,
+            rows=0,
+            mismatches=0,
+            notebook=str(notebook_path),
+            parameters=typed,
+            rtol=rtol,
+            predict_input=names.input,
+            predict_output=names.output,
+            durations={"notebook": float(record.get("duration") or 0.0)},
+            run_dir=str(run_dir),
+            executed_notebook=record.get("executed_notebook"),
+        )
+        try:
+            _compare(result, record, path, names, package, scratch, python, phase)
+        except VerificationError as error:
+            result.message = str(error)
+            write_verify_record(run_dir, result)
+            raise VerifyFailure(f"{error} — run record in {run_dir}", run_dir) from None
     finally:
         if work_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    return VerifyResult(
-        ok=comparison.ok,
-        rows=comparison.rows,
-        mismatches=comparison.mismatches,
-        first_differences=first_differences(comparison),
-        notebook=str(notebook_path),
-        parameters=typed,
-        rtol=rtol,
-        columns=list(comparison.columns),
-        predict_input=names.input,
-        predict_output=names.output,
-        message=describe_mismatch(comparison)
-        or (
-            f"the package reproduces the notebook's {names.output} on {comparison.rows} rows"
-            if comparison.ok
-            else f"{comparison.mismatches} of {comparison.rows} rows differ"
-        ),
-        durations={
-            "notebook": float(record.get("duration") or 0.0),
-            "train": round(train_seconds, 3),
-            "predict": round(predict_seconds, 3),
-        },
+    write_verify_record(run_dir, result)
+    return result
+
+
+def _compare(
+    result: VerifyResult,
+    record: Mapping[str, Any],
+    path: Path,
+    names: PredictNames,
+    package: Path,
+    scratch: Path,
+    python: str | None,
+    phase: PhaseCallback,
+) -> None:
+    """Train and run the package on the notebook's predict input; fill in ``result``."""
+    from ..runtime.compare import compare_predictions
+
+    run_dir = Path(record["run_dir"])
+    captured = record.get("predict") or {}
+    input_file = _captured_file(captured, "input", run_dir, path)
+    expected = load_value(_captured_file(captured, "output", run_dir, path))
+    if input_file.suffix not in (".parquet", ".npy"):
+        raise VerificationError(
+            f"{path}: the predict input {names.input} "
+            f"({captured['input'].get('type')}) cannot be written as a file the "
+            "package's `predict --input` reads; use a DataFrame or a NumPy array"
+        )
+    runner = PackageRunner(package, python=python, cwd=path.resolve().parent)
+    model_dir = scratch / "models"
+    phase(TRAINING)
+    train_seconds = runner.train(result.parameters, model_dir)
+    result.durations["train"] = round(train_seconds, 3)
+    result.metrics = trained_metrics(model_dir)
+    output_file = scratch / ("package_predictions" + _output_suffix(expected))
+    phase(PREDICTING)
+    predict_seconds = runner.predict(input_file, output_file, model_dir)
+    result.durations["predict"] = round(predict_seconds, 3)
+    phase(COMPARING)
+    comparison = compare_predictions(
+        expected, load_value(output_file), rtol=result.rtol, atol=_ATOL
     )
+    result.ok = comparison.ok
+    result.rows = comparison.rows
+    result.mismatches = comparison.mismatches
+    result.first_differences = first_differences(comparison)
+    result.columns = list(comparison.columns)
+    result.message = describe_mismatch(comparison) or (
+        f"the package reproduces the notebook's {names.output} on {comparison.rows} rows"
+        if comparison.ok
+        else f"{comparison.mismatches} of {comparison.rows} rows differ"
+    )
+
+
+def trained_metrics(model_dir: Path) -> dict[str, Any]:
+    """The ``metrics`` of the newest version in a model store (manifest only), or ``{}``."""
+    from ..runtime.errors import ModelError
+    from ..runtime.store import ModelStore
+
+    store = ModelStore(model_dir)
+    try:
+        metrics = store.manifest(store.resolve("latest")).get("metrics")
+    except ModelError:
+        return {}
+    return dict(metrics) if isinstance(metrics, dict) else {}
+
+
+def write_verify_record(run_dir: Path, result: VerifyResult) -> Path:
+    """Write ``verify.json`` atomically beside the run's ``run.json``."""
+    import json
+
+    path = run_dir / VERIFY_RECORD
+    partial = run_dir / (VERIFY_RECORD + ".partial")
+    partial.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    return path
 
 
 class PackageRunner:

@@ -25,6 +25,23 @@ from ..errors import MlprodError
 #: ``on_cell(done, total)``: the progress callback handed to the work function.
 ProgressCallback = Callable[[int, int], None]
 
+
+class Progress:
+    """What a work function reports as it goes: called as ``progress(done, total)`` for
+    cells (so it is a :data:`ProgressCallback`), and ``progress.phase(name)`` as each phase
+    of the work starts (``"executing notebook"``, ``"training package"``, ...)."""
+
+    def __init__(self, update: Callable[..., None]) -> None:
+        self._update = update
+
+    def __call__(self, done: int, total: int) -> None:
+        self._update(done=done, total=total)
+
+    def phase(self, name: str) -> None:
+        """Say which phase the work is in; the job's snapshot shows it until the next."""
+        self._update(phase=name)
+
+
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -45,8 +62,8 @@ class JobOutcome:
     message: str = ""
 
 
-#: A job's body: called in a worker thread with the progress callback.
-Work = Callable[[ProgressCallback], JobOutcome]
+#: A job's body: called in a worker thread with its :class:`Progress`.
+Work = Callable[[Progress], JobOutcome]
 
 
 @dataclass
@@ -58,6 +75,7 @@ class Job:
     status: str = RUNNING
     done: int = 0
     total: int = 0
+    phase: str = ""
     result: dict[str, Any] | None = None
     message: str = ""
     sequence: int = field(default=0, repr=False)
@@ -69,6 +87,7 @@ class Job:
             "kind": self.kind,
             "status": self.status,
             "progress": {"done": self.done, "total": self.total},
+            "phase": self.phase,
             "result": self.result,
             "message": self.message,
         }
@@ -86,7 +105,7 @@ class JobRegistry:
         self._counter = 0
 
     def submit(self, kind: str, work: Work) -> str:
-        """Queue ``work(on_cell)`` for a worker thread and return the new job's id.
+        """Queue ``work(progress)`` for a worker thread and return the new job's id.
 
         ``work`` either returns a :class:`JobOutcome` or raises: a
         :class:`~jupyter_mlprod.errors.MlprodError` fails the job with its one-line message;
@@ -132,11 +151,9 @@ class JobRegistry:
             self._run(*item)
 
     def _run(self, job_id: str, work: Work) -> None:
-        def on_cell(done: int, total: int) -> None:
-            self._update(job_id, done=done, total=total)
-
+        progress = Progress(lambda **changes: self._update(job_id, **changes))
         try:
-            outcome = work(on_cell)
+            outcome = work(progress)
         except MlprodError as error:
             self._update(job_id, status=FAILED, message=str(error))
         except Exception as error:  # a bug in the work function: keep the server alive
@@ -157,6 +174,8 @@ class JobRegistry:
                 return
             for name, value in changes.items():
                 setattr(job, name, value)
+            if job.status != RUNNING:
+                job.phase = ""
             if job.status == SUCCEEDED and job.total:
                 # papermill may skip reporting the last cell; a finished job is complete.
                 job.done = job.total
