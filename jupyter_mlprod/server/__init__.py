@@ -21,6 +21,8 @@ from .handlers import (
     VerifyHandler,
 )
 from .jobs import JobRegistry
+from .models import ModelsHandler, PromoteHandler, RollbackHandler
+from .runs_index import RunsHandler
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -39,6 +41,10 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
         ("run", RunHandler),
         ("verify", VerifyHandler),
         (r"jobs/(?P<job_id>[^/]+)", JobHandler),
+        ("runs", RunsHandler),
+        ("models", ModelsHandler),
+        ("models/promote", PromoteHandler),
+        ("models/rollback", RollbackHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base_url, "mlprod", route), handler) for route, handler in routes]

@@ -36,12 +36,15 @@ from ..errors import (
 from ..notebook import MAX_JSON_DEPTH
 from ..runtime.errors import InputError
 from ..runtime.json_input import decode_json
-from .jobs import JobOutcome, JobRegistry, ProgressCallback
+from .jobs import JobOutcome, JobRegistry, Progress
 from .paths import confine, is_hidden, relative_to_root, strip_root
 from .responses import ApiError
 
 if TYPE_CHECKING:
     from ..notebook import Notebook
+
+#: Where runs go when the request does not say: next to the notebook (runs/record.py).
+DEFAULT_RUNS_DIR = "runs"
 
 #: Key of the :class:`JobRegistry` in the tornado application settings.
 JOBS_SETTING = "mlprod_jobs"
@@ -111,6 +114,11 @@ class MlprodHandler(APIHandler):
     def shown(self, path: Path) -> str:
         """How answers name a confined path: relative to the root, POSIX separators."""
         return relative_to_root(self.root_dir, path)
+
+    def runs_dir(self, body: dict[str, Any], notebook: Path) -> Path:
+        """The body's ``runs_dir``, confined; default ``runs`` next to the notebook (as the CLI)."""
+        requested = body.get("runs_dir") or self.shown(notebook.parent / DEFAULT_RUNS_DIR)
+        return self.confined(requested, "runs_dir")
 
     @property
     def jobs(self) -> JobRegistry:
@@ -229,12 +237,13 @@ class RunHandler(MlprodHandler):
         body = self.json_body()
         path = self.notebook_path(body)
         parameters = parameters_of(body)
-        runs_dir = self.confined(body.get("runs_dir", "runs"), "runs_dir")
+        runs_dir = self.runs_dir(body, path)
         if not await asyncio.to_thread(runs_available, "execute"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
+        root = self.root_dir
 
-        def work(on_cell: ProgressCallback) -> JobOutcome:
-            return run_job(path, parameters, runs_dir, on_cell)
+        def work(progress: Progress) -> JobOutcome:
+            return run_job(path, parameters, runs_dir, progress, root)
 
         self.set_status(202)
         self.finish({"job_id": self.jobs.submit("run", work)})
@@ -254,11 +263,13 @@ class VerifyHandler(MlprodHandler):
         rtol = body.get("rtol", 1e-9)
         if isinstance(rtol, bool) or not isinstance(rtol, int | float) or rtol < 0:
             raise ApiError(400, "`rtol` must be a non-negative number")
+        runs_dir = self.runs_dir(body, path)
         if not await asyncio.to_thread(runs_available, "verify"):
             raise ApiError(501, RUN_EXTRA_MESSAGE)
+        root = self.root_dir
 
-        def work(on_cell: ProgressCallback) -> JobOutcome:
-            return verify_job(path, parameters, float(rtol), on_cell)
+        def work(progress: Progress) -> JobOutcome:
+            return verify_job(path, parameters, float(rtol), runs_dir, progress, root)
 
         self.set_status(202)
         self.finish({"job_id": self.jobs.submit("verify", work)})
@@ -332,46 +343,55 @@ def problems_of(error: MlprodError) -> dict[str, Any]:
 
 
 def run_job(
-    path: Path, parameters: dict[str, Any], runs_dir: Path, on_cell: ProgressCallback
+    path: Path, parameters: dict[str, Any], runs_dir: Path, progress: Progress, root: Path
 ) -> JobOutcome:
-    """Run the notebook with papermill; a failing cell still yields its run record."""
+    """Run the notebook with papermill; a failing cell still yields its run's summary."""
     from ..errors import ExecutionError
     from ..runs.execute import run_notebook
+    from .runs_index import run_summary
 
+    progress.phase("executing notebook")
     try:
-        record = run_notebook(path, parameters, runs_dir, on_cell=on_cell)
+        record = run_notebook(path, parameters, runs_dir, on_cell=progress)
     except ExecutionError as error:
-        return JobOutcome(False, read_run_record(Path(error.executed_path).parent), str(error))
+        return JobOutcome(False, run_summary(Path(error.executed_path).parent, root), str(error))
     # run_notebook raises on a failing cell, so returning means the run went through.
-    return JobOutcome(True, json_safe(record), f"run {record.get('run_id', '')} finished".strip())
+    summary = run_summary(Path(record["run_dir"]), root)
+    return JobOutcome(True, summary, f"run {record.get('run_id', '')} finished".strip())
 
 
 def verify_job(
-    path: Path, parameters: dict[str, Any], rtol: float, on_cell: ProgressCallback
+    path: Path,
+    parameters: dict[str, Any],
+    rtol: float,
+    runs_dir: Path,
+    progress: Progress,
+    root: Path,
 ) -> JobOutcome:
     """Verify that the generated package reproduces the notebook's predictions."""
-    from ..runs.verify import verify_notebook
+    from ..errors import ExecutionError
+    from ..runs.verify import VerifyFailure, verify_notebook
+    from .runs_index import run_summary
 
-    outcome = verify_notebook(path, parameters, rtol=rtol, on_cell=on_cell)
+    try:
+        outcome = verify_notebook(
+            path,
+            parameters,
+            rtol=rtol,
+            runs_dir=runs_dir,
+            on_cell=progress,
+            on_phase=progress.phase,
+        )
+    except ExecutionError as error:
+        return JobOutcome(False, run_summary(Path(error.executed_path).parent, root), str(error))
+    except VerifyFailure as error:
+        return JobOutcome(False, run_summary(error.run_dir, root), str(error))
     if outcome.ok:
         default = f"predictions agree on {outcome.rows} rows"
     else:
         default = f"predictions differ in {outcome.mismatches} of {outcome.rows} rows"
-    return JobOutcome(outcome.ok, json_safe(outcome.to_json()), outcome.message or default)
-
-
-def read_run_record(run_dir: Path) -> dict[str, Any] | None:
-    """The ``run.json`` a failed run left behind, if it is there and readable."""
-    try:
-        record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` round-tripped through JSON, with paths and other objects as strings."""
-    return json.loads(json.dumps(value, default=str))
+    summary = run_summary(Path(outcome.run_dir), root)
+    return JobOutcome(outcome.ok, summary, outcome.message or default)
 
 
 def parameters_of(body: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ def test_progress_is_visible_while_the_job_runs(registry: JobRegistry) -> None:
         "kind": "run",
         "status": "running",
         "progress": {"done": 2, "total": 5},
+        "phase": "",
         "result": None,
         "message": "",
     }

@@ -80,11 +80,16 @@ async def test_failing_cell_fails_the_job_and_names_the_cell(
     assert job["result"]["status"] == "failed"
 
 
-async def test_verify_job_succeeds(call: Any, put_notebook: Any) -> None:
+async def test_verify_job_succeeds(call: Any, put_notebook: Any, jp_root_dir: Path) -> None:
     put_notebook("tiny.ipynb")
     status, body = await call("POST", "verify", body={"path": "tiny.ipynb", "rtol": 1e-9})
     assert status == 202, body
     job = await finished_job(call, body["job_id"])
     assert job["kind"] == "verify"
     assert job["status"] == "succeeded", job["message"]
-    assert job["result"]["ok"] is True
+    assert job["result"]["verify"]["ok"] is True
+    # The verification's notebook run is kept next to the notebook, with its outcome.
+    run_dir = jp_root_dir / job["result"]["run_dir"]
+    assert run_dir.parent == jp_root_dir / "runs"
+    assert (run_dir / "run.json").is_file() and (run_dir / "verify.json").is_file()
+    assert (jp_root_dir / job["result"]["executed_notebook"]).is_file()
