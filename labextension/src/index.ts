@@ -110,6 +110,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: () => tracker.currentWidget !== null,
       execute: () => panel.convert()
     });
+    app.commands.addCommand(CommandIDs.suggestRoles, {
+      label: 'Suggest Pipeline Roles…',
+      caption: 'Tag untagged code cells with the roles nb2prod tag suggests',
+      isEnabled: () => tracker.currentWidget !== null,
+      execute: () => panel.suggestRoles()
+    });
     app.commands.addCommand(CommandIDs.verify, {
       label: 'Verify Notebook Against Package',
       isVisible: () => panel.capabilities?.verify === true,
@@ -129,6 +135,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.openPanel,
         CommandIDs.refresh,
         CommandIDs.convert,
+        CommandIDs.suggestRoles,
         CommandIDs.verify,
         CommandIDs.run
       ]) {

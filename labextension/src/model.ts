@@ -313,8 +313,38 @@ export function pickerView(
   return { value: value ?? '', source: source ?? '', options };
 }
 
-/** Everything the panel shows, from one report. */
-export function pipelineView(report: ICheckReport): IPipelineView {
+/**
+ * The names a cell's top-level assignments bind (`y_pred = …`, `a, b = …`, `x: int = …`),
+ * read from its source: the predict cells' bindings are all output candidates, whether the
+ * analysis inferred them or not.
+ */
+export function assignedNames(source: string): string[] {
+  const names: string[] = [];
+  const assignment = /^([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*(?::[^=]+)?=(?!=)/;
+  for (const line of source.split('\n')) {
+    const match = assignment.exec(line);
+    if (!match) {
+      continue;
+    }
+    for (const name of match[1].split(',').map(part => part.trim())) {
+      if (!names.includes(name)) {
+        names.push(name);
+      }
+    }
+  }
+  return names;
+}
+
+/**
+ * Everything the panel shows, from one report.
+ *
+ * @param predictBindings names the predict cells bind (see `assignedNames`), offered as
+ * outputs besides the report's candidates.
+ */
+export function pipelineView(
+  report: ICheckReport,
+  predictBindings: readonly string[] = []
+): IPipelineView {
   const predict = report.predict;
   const problems = sortProblems(report.problems ?? []);
   const stages = stageViews(report.stages ?? []);
@@ -335,12 +365,10 @@ export function pipelineView(report: ICheckReport): IPipelineView {
       predict?.input_candidates,
       inputOthers
     ),
-    predictOutput: pickerView(
-      predict?.output,
-      predict?.output_source,
-      predict?.output_candidates,
-      predictStage?.provides ?? []
-    ),
+    predictOutput: pickerView(predict?.output, predict?.output_source, predict?.output_candidates, [
+      ...(predictStage?.provides ?? []),
+      ...predictBindings
+    ]),
     predictReason: predict?.reason ?? '',
     predictOutputColumn: predict?.output_column ?? null,
     leftOut: [...(report.left_out ?? [])],
@@ -496,4 +524,30 @@ export function describeJob(job: IJob): string {
 /** Whether a job is over (the panel stops polling). */
 export function jobFinished(job: IJob): boolean {
   return job.status !== 'running';
+}
+
+/** The Convert dialog's checkbox that does what `--lift-paths` does on the command line. */
+export const LIFT_PATHS_LABEL = 'Lift hard-coded paths into parameters';
+
+// Command-line wording of the analysis's hints → the lab action that does the same.
+const LAB_ACTIONS: readonly [RegExp, string][] = [
+  [/pass --lift-paths/g, `tick "${LIFT_PATHS_LABEL}" in the Convert dialog`],
+  [
+    /pass --predict-(input|output)(?: NAME)? or pick it in the Pipeline panel/g,
+    'pick the $1 under Predict in this panel'
+  ],
+  [/pass --predict-(input|output) with/g, 'pick as the Predict $1'],
+  [
+    /check --predict-input \/ --predict-output \(or the Pipeline panel's pickers\)/g,
+    "check the Predict pickers' Input and Output"
+  ]
+];
+
+/** A problem's hint as the lab says it: lab actions instead of command-line flags. */
+export function labHint(hint: string): string {
+  let text = hint;
+  for (const [pattern, action] of LAB_ACTIONS) {
+    text = text.replace(pattern, action);
+  }
+  return text;
 }

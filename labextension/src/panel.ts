@@ -11,19 +11,36 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import * as api from './api';
-import { defaultOutputDir, IPredictChoice, readPredictChoice, setPredictChoice } from './commands';
-import { FormBody, h } from './dom';
+import { setInferredRole } from './cellrole';
+import {
+  cellRole,
+  defaultOutputDir,
+  IPredictChoice,
+  IRoleChange,
+  planRoleChanges,
+  readPredictChoice,
+  setCellRole,
+  setPredictChoice
+} from './commands';
+import { h } from './dom';
+import { graphView, renderGraph } from './graph';
 import { JobSection, showFailure } from './jobs';
 import {
+  assignedNames,
+  cellNumber,
+  codeSpans,
   ICheckReport,
   IPickerView,
   IPipelineView,
+  IReportSuggestion,
   isCheckReport,
+  labHint,
+  LIFT_PATHS_LABEL,
   pipelineView,
   problemLabel,
   resolveCellIndex
 } from './model';
-import { DEFAULT_SETTINGS, IMlprodSettings, MLPROD_KEY, PANEL_ID } from './tokens';
+import { DEFAULT_SETTINGS, IMlprodSettings, isRoleName, MLPROD_KEY, PANEL_ID } from './tokens';
 
 /** The panel's icon: three stacked stages joined by a line. */
 export const pipelineIcon = new LabIcon({
@@ -132,14 +149,7 @@ export class PipelinePanel extends Widget {
       return;
     }
     const path = notebook.context.path;
-    const form = new FormBody([
-      {
-        name: 'output_dir',
-        label: 'Output directory',
-        value: defaultOutputDir(path, this._options.settings().outputDir),
-        hint: 'Relative to the server root. The notebook is saved first.'
-      }
-    ]);
+    const form = new ConvertBody(defaultOutputDir(path, this._options.settings().outputDir));
     const answer = await showDialog({
       title: 'Convert to a package',
       body: form,
@@ -149,14 +159,15 @@ export class PipelinePanel extends Widget {
     if (!answer.button.accept || !answer.value) {
       return;
     }
-    const outputDir = answer.value.output_dir.trim();
+    const outputDir = answer.value.outputDir.trim();
+    const liftPaths = answer.value.liftPaths;
     if (!outputDir) {
       return;
     }
     await notebook.context.save();
     let result: api.IConvertResult;
     try {
-      result = await api.convert({ path, output_dir: outputDir });
+      result = await api.convert({ path, output_dir: outputDir, lift_paths: liftPaths });
     } catch (error) {
       if (error instanceof api.ApiError && error.status === 409) {
         const overwrite = await showDialog({
@@ -168,7 +179,12 @@ export class PipelinePanel extends Widget {
           return;
         }
         try {
-          result = await api.convert({ path, output_dir: outputDir, force: true });
+          result = await api.convert({
+            path,
+            output_dir: outputDir,
+            lift_paths: liftPaths,
+            force: true
+          });
         } catch (again) {
           await showFailure('Conversion failed', again);
           return;
@@ -184,6 +200,61 @@ export class PipelinePanel extends Widget {
       body: new Widget({ node: this._convertedSummary(result) }),
       buttons: [Dialog.okButton()]
     });
+  }
+
+  /**
+   * Apply the roles `nb2prod tag` suggests to the open notebook's untagged code cells, after
+   * a dialog listing them with their reasons; one undoable change.
+   */
+  async suggestRoles(): Promise<void> {
+    const notebook = this._notebook;
+    if (!notebook?.model) {
+      return;
+    }
+    this._clearTimer();
+    await this._analyse(true);
+    const report = this._report;
+    if (!report || this._notebook !== notebook || !notebook.model) {
+      return;
+    }
+    const cells = notebook.content.widgets;
+    const current = cells.map(cell =>
+      cell.model.type === 'code' ? cellRole(cell.model) : undefined
+    );
+    const changes = planRoleChanges(current, report.suggestions ?? []);
+    const splits = (report.suggestions ?? []).filter(suggestion => suggestion.split);
+    if (!changes.length && !splits.length) {
+      await showDialog({
+        title: 'Suggest roles',
+        body: 'No suggestions: every code cell has a role or is best left untagged.',
+        buttons: [Dialog.okButton()]
+      });
+      return;
+    }
+    const answer = await showDialog({
+      title: 'Suggest roles',
+      body: new Widget({ node: this._suggestionList(changes, splits) }),
+      buttons: changes.length
+        ? [Dialog.cancelButton(), Dialog.okButton({ label: `Apply ${changes.length} role(s)` })]
+        : [Dialog.okButton()]
+    });
+    if (!answer.button.accept || !changes.length || this._notebook !== notebook) {
+      return;
+    }
+    const model = notebook.model;
+    if (!model) {
+      return;
+    }
+    // One transaction: one step for the notebook's undo, one analysis afterwards.
+    model.sharedModel.transact(() => {
+      for (const change of changes) {
+        const cell = cells[change.index];
+        if (cell && !cell.isDisposed && cell.model.type === 'code') {
+          setCellRole(cell.model, change.to);
+        }
+      }
+    });
+    this.refresh();
   }
 
   /** Start a verification of the saved notebook and follow it. */
@@ -238,13 +309,13 @@ export class PipelinePanel extends Widget {
     }
   }
 
-  private async _analyse(): Promise<void> {
+  private async _analyse(force = false): Promise<void> {
     const notebook = this._notebook;
     if (!notebook || !notebook.model) {
       this._render();
       return;
     }
-    if (!this.isVisible) {
+    if (!this.isVisible && !force) {
       // Analysis costs the server a parse; do it when the panel is shown.
       this._stale = true;
       return;
@@ -312,6 +383,11 @@ export class PipelinePanel extends Widget {
         button('run', 'Run headless', 'Run the notebook with papermill', () => this.runHeadless())
       );
     }
+    buttons.push(
+      button('suggest', 'Suggest roles', 'Tag untagged cells with the roles nb2prod suggests', () =>
+        this.suggestRoles()
+      )
+    );
     buttons.push(button('refresh', 'Refresh', 'Analyse the notebook again', () => this.refresh()));
     this._actions.replaceChildren(...buttons);
   }
@@ -352,9 +428,11 @@ export class PipelinePanel extends Widget {
       this._body.replaceChildren();
       return;
     }
-    const view = pipelineView(report);
+    const view = pipelineView(report, this._predictBindings(notebook, report));
+    this._markInferred(notebook, view);
     this._body.replaceChildren(
       this._renderStages(view),
+      this._renderGraph(view),
       this._renderFlows(view),
       this._renderPredict(view),
       this._renderProblems(view)
@@ -373,12 +451,99 @@ export class PipelinePanel extends Widget {
   private _cellLink(index: number, id: string | null | undefined, text: string): HTMLElement {
     const link = h('button', {
       className: 'jp-mlprod-cell-link',
-      text,
-      title: `Go to cell ${index}`,
-      data: { cell: String(index) }
+      title: `Go to cell ${cellNumber(index)}`,
+      data: { cell: String(index), cellNumber: String(cellNumber(index)) }
     });
+    link.append(...rich(text));
     link.addEventListener('click', () => void this._jump(index, id));
     return link;
+  }
+
+  /** The names the predict cells bind, from their sources as edited. */
+  private _predictBindings(notebook: NotebookPanel, report: ICheckReport): string[] {
+    const predict = report.stages.find(stage => stage.role === 'predict');
+    const names: string[] = [];
+    for (const cell of predict?.cells ?? []) {
+      const index = resolveCellIndex(
+        notebook.content.widgets.map(widget => widget.model.id),
+        cell.index,
+        cell.id
+      );
+      const widget = index === null ? undefined : notebook.content.widgets[index];
+      if (widget) {
+        names.push(...assignedNames(widget.model.sharedModel.getSource()));
+      }
+    }
+    return names;
+  }
+
+  /** Dashed "inferred" chips on the untagged cells slicing pulled into a stage. */
+  private _markInferred(notebook: NotebookPanel, view: IPipelineView): void {
+    const byCell = new Map<number, { stage: string; because: string }>();
+    for (const item of view.inferred) {
+      if (!byCell.has(item.cell)) {
+        byCell.set(item.cell, item);
+      }
+    }
+    notebook.content.widgets.forEach((cell, index) => {
+      const item = byCell.get(index);
+      setInferredRole(
+        cell,
+        item && isRoleName(item.stage) ? { stage: item.stage, because: item.because } : null
+      );
+    });
+  }
+
+  private _renderGraph(view: IPipelineView): HTMLElement {
+    const drawing = renderGraph(graphView(view.stages, view.flows), node => {
+      if (node.firstCell) {
+        void this._jump(node.firstCell.index, node.firstCell.id);
+      }
+    });
+    return this._section('Pipeline graph', 'jp-mlprod-graph-section', drawing);
+  }
+
+  private _suggestionList(
+    changes: readonly IRoleChange[],
+    splits: readonly IReportSuggestion[]
+  ): HTMLElement {
+    const list = h('ul', { className: 'jp-mlprod-suggestions' });
+    for (const change of changes) {
+      list.appendChild(
+        h(
+          'li',
+          {
+            className: 'jp-mlprod-suggestion',
+            data: { cell: String(change.index), role: change.to }
+          },
+          h('strong', { text: `cell ${cellNumber(change.index)} → ${change.to}` }),
+          h('span', { text: ': ' }),
+          ...rich(change.reason)
+        )
+      );
+    }
+    for (const split of splits) {
+      list.appendChild(
+        h(
+          'li',
+          { className: 'jp-mlprod-suggestion jp-mod-split', data: { cell: String(split.cell) } },
+          h('strong', { text: `cell ${cellNumber(split.cell)}: split` }),
+          h('span', { text: ': ' }),
+          ...rich(split.reason),
+          h('span', { text: ' (split it by hand: Edit → Split Cell)' })
+        )
+      );
+    }
+    return h(
+      'div',
+      { className: 'jp-mlprod-suggest-body' },
+      h('p', {
+        text: changes.length
+          ? 'Untagged code cells get these roles (cells you tagged keep theirs):'
+          : 'Nothing to tag; the analysis suggests:'
+      }),
+      list
+    );
   }
 
   private _renderStages(view: IPipelineView): HTMLElement {
@@ -387,7 +552,11 @@ export class PipelinePanel extends Widget {
       const cells = h('ul', { className: 'jp-mlprod-stage-cells' });
       for (const cell of stage.cells) {
         cells.appendChild(
-          h('li', {}, this._cellLink(cell.index, cell.id, `cell ${cell.index}: ${cell.summary}`))
+          h(
+            'li',
+            {},
+            this._cellLink(cell.index, cell.id, `cell ${cellNumber(cell.index)}: ${cell.summary}`)
+          )
         );
       }
       const item = h(
@@ -415,7 +584,7 @@ export class PipelinePanel extends Widget {
       list.appendChild(
         h('li', {
           className: 'jp-mlprod-empty',
-          text: 'No tagged cells yet: pick a role in a cell toolbar.'
+          text: 'No tagged cells yet: click “＋ role” beside a cell, or Suggest roles.'
         })
       );
     }
@@ -483,14 +652,40 @@ export class PipelinePanel extends Widget {
 
   private _renderPredict(view: IPipelineView): HTMLElement {
     const stored = readPredictChoice(this._notebook?.model?.getMetadata(MLPROD_KEY));
+    const leftOut = h('ul', { className: 'jp-mlprod-left-out' });
+    for (const item of view.leftOut) {
+      leftOut.appendChild(
+        h(
+          'li',
+          { data: { cell: String(item.cell) } },
+          this._cellLink(
+            item.cell,
+            null,
+            `cell ${cellNumber(item.cell)}, line ${item.line}: \`${item.code}\``
+          ),
+          h('span', { className: 'jp-mlprod-reason', text: ` — ${item.reason}` })
+        )
+      );
+    }
     return this._section(
       'Predict',
       'jp-mlprod-predict-section',
       this._picker('Input', 'predict_input', view.predictInput, stored.predict_input ?? ''),
       this._picker('Output', 'predict_output', view.predictOutput, stored.predict_output ?? ''),
+      view.predictOutputColumn
+        ? h(
+            'p',
+            { className: 'jp-mlprod-output-column' },
+            ...rich(`The predictions are the column \`${view.predictOutputColumn}\`.`)
+          )
+        : null,
       view.predictReason
-        ? h('p', { className: 'jp-mlprod-reason', text: view.predictReason })
-        : null
+        ? h('p', { className: 'jp-mlprod-reason' }, ...rich(view.predictReason))
+        : null,
+      view.leftOut.length
+        ? h('p', { className: 'jp-mlprod-left-out-title', text: 'Left out of the package:' })
+        : null,
+      view.leftOut.length ? leftOut : null
     );
   }
 
@@ -499,17 +694,17 @@ export class PipelinePanel extends Widget {
     for (const problem of view.problems) {
       const item = h('li', {
         className: `jp-mlprod-problem jp-mod-${problem.severity}`,
-        title: problem.hint ?? '',
+        title: labHint(problem.hint ?? ''),
         data: { code: problem.code, severity: problem.severity }
       });
       const label = problemLabel(problem);
       item.appendChild(
         typeof problem.cell === 'number'
           ? this._cellLink(problem.cell, problem.cell_id, label)
-          : h('span', { text: label })
+          : h('span', {}, ...rich(label))
       );
       if (problem.hint) {
-        item.appendChild(h('div', { className: 'jp-mlprod-hint', text: problem.hint }));
+        item.appendChild(h('div', { className: 'jp-mlprod-hint' }, ...rich(labHint(problem.hint))));
       }
       list.appendChild(item);
     }
@@ -584,4 +779,57 @@ export class PipelinePanel extends Widget {
   private readonly _body: HTMLElement;
   private readonly _job: JobSection;
   private readonly _converted: HTMLElement;
+}
+
+/** Text with its backticked parts as `<code>` (the server's messages quote names so). */
+function rich(text: string): Node[] {
+  return codeSpans(text).map(piece =>
+    piece.code ? h('code', { text: piece.text }) : document.createTextNode(piece.text)
+  );
+}
+
+/** The Convert dialog's body: the output folder and the lift-paths checkbox. */
+class ConvertBody extends Widget implements Dialog.IBodyWidget<IConvertChoice> {
+  constructor(outputDir: string) {
+    super();
+    this.addClass('jp-mlprod-form');
+    this._output = h('input', { className: 'jp-mod-styled jp-mlprod-form-input' });
+    this._output.name = 'output_dir';
+    this._output.value = outputDir;
+    this._output.spellcheck = false;
+    this._lift = h('input', { className: 'jp-mlprod-lift-paths' });
+    this._lift.type = 'checkbox';
+    this._lift.name = 'lift_paths';
+    this.node.append(
+      h(
+        'label',
+        { className: 'jp-mlprod-form-field' },
+        h('span', { text: 'Output directory' }),
+        this._output,
+        h('small', { text: 'Relative to the server root. The notebook is saved first.' })
+      ),
+      h(
+        'label',
+        { className: 'jp-mlprod-form-check' },
+        this._lift,
+        h('span', { text: LIFT_PATHS_LABEL }),
+        h('small', {
+          text: 'Each hard-coded file path or URL in the stages becomes a parameter of the package.'
+        })
+      )
+    );
+  }
+
+  getValue(): IConvertChoice {
+    return { outputDir: this._output.value, liftPaths: this._lift.checked };
+  }
+
+  private readonly _output: HTMLInputElement;
+  private readonly _lift: HTMLInputElement;
+}
+
+/** What the Convert dialog returns. */
+interface IConvertChoice {
+  outputDir: string;
+  liftPaths: boolean;
 }

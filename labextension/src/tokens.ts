@@ -18,6 +18,8 @@ export namespace CommandIDs {
   export const convert = 'mlprod:convert';
   export const verify = 'mlprod:verify';
   export const run = 'mlprod:run-headless';
+  /** Tag untagged cells with the roles `nb2prod tag` suggests (a dialog lists them first). */
+  export const suggestRoles = 'mlprod:suggest-roles';
 }
 
 /** The name of the cell-toolbar widget factory (referenced from `schema/plugin.json`). */
@@ -82,5 +84,5 @@ export interface IMlprodSettings {
 export const DEFAULT_SETTINGS: IMlprodSettings = {
   colours: true,
   outputDir: '{stem}_package',
-  analysisDebounceMs: 800
+  analysisDebounceMs: 300
 };

@@ -1,6 +1,8 @@
 import {
+  assignedNames,
   cellNumber,
   codeSpans,
+  labHint,
   describeJob,
   groupFlows,
   ICheckReport,
@@ -302,5 +304,38 @@ describe('cell numbers and code spans', () => {
     ]);
     expect(codeSpans('no code')).toEqual([{ text: 'no code', code: false }]);
     expect(codeSpans('an odd ` backtick')).toEqual([{ text: 'an odd ` backtick', code: false }]);
+  });
+});
+
+describe('labHint', () => {
+  it('names lab actions, not command-line flags', () => {
+    expect(labHint('pass --lift-paths to turn it into a parameter')).toBe(
+      'tick "Lift hard-coded paths into parameters" in the Convert dialog to turn it into a parameter'
+    );
+    expect(labHint('pass --predict-input NAME or pick it in the Pipeline panel')).toBe(
+      'pick the input under Predict in this panel'
+    );
+    expect(labHint('pass --predict-output with a variable the predict cell assigns')).toBe(
+      'pick as the Predict output a variable the predict cell assigns'
+    );
+    expect(
+      labHint("check --predict-input / --predict-output (or the Pipeline panel's pickers)")
+    ).toBe("check the Predict pickers' Input and Output");
+    expect(labHint('rename it')).toBe('rename it');
+  });
+});
+
+describe('assignedNames', () => {
+  it('reads the names top-level assignments bind', () => {
+    expect(
+      assignedNames(
+        'y_pred = model.predict(X)\nproba, other = f()\nn: int = 3\n  inner = 1\nx == 2\n'
+      )
+    ).toEqual(['y_pred', 'proba', 'other', 'n']);
+  });
+
+  it('offers them as predict outputs', () => {
+    const view = pipelineView(report(), ['proba', 'y_pred']);
+    expect(view.predictOutput.options).toEqual(['y_pred', 'proba']);
   });
 });
