@@ -5,7 +5,12 @@ directory and against the server's model store. So a failing or slow training ne
 server down, and the new version lands exactly as a ``train`` from the shell would: immutable,
 with its manifest, under the store's lock. What is served does not change by itself: the new
 version goes live through ``promote`` and ``/reload`` — the same two steps a person would take —
-which a request can ask for with ``"promote": true``.
+which a request can ask for with ``"promote": true``. With
+``"promote_if_better": "METRIC[:MIN_DELTA]"`` (and ``"higher_is_better"`` for a metric whose
+direction is not known) the child runs
+``train --promote-if-better``, which promotes only a version that beats production on this
+run's held-out data; the server then reloads, and the job reports the decision recorded in the
+new version's manifest.
 
 Parameters are checked against ``Params`` before any process starts (400 naming the parameter),
 then handed to ``train --params-file`` as JSON, so they get the command line's own validation.
@@ -26,16 +31,17 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .errors import InputError, MlprodError
 from .json_input import decode_json
+from .promotion import NOT_PROMOTED_EXIT, PromotionError, parse_rule
 from .provenance import utc_now
 
 PACKAGE = __package__ or "model"
 TOKEN_ENV = "MLPROD_RETRAIN_TOKEN"
 KEPT_JOBS = 50
-_REQUEST_KEYS = {"params", "seed", "promote"}
+_REQUEST_KEYS = {"params", "seed", "promote", "promote_if_better", "higher_is_better"}
 
 JobStatus = Literal["running", "succeeded", "failed"]
 
@@ -44,41 +50,60 @@ class RetrainBusy(MlprodError):
     """A retrain is already running (one at a time: training is the heaviest thing a host does)."""
 
 
+class RetrainRequest(NamedTuple):
+    """A checked ``POST /retrain`` body, in :meth:`Retrainer.start`'s argument order."""
+
+    params: dict[str, Any]
+    seed: int | None
+    promote: bool
+    promote_if_better: str | None = None
+    higher_is_better: bool | None = None
+
+
 @dataclasses.dataclass
 class RetrainJob:
-    """One retrain, as ``GET /retrain/<id>`` reports it."""
+    """One retrain, as ``GET /retrain/<id>`` reports it (``promotion``: the manifest's
+    decision when the request asked for ``promote_if_better``)."""
 
     id: str
     params: dict[str, Any]
     seed: int | None
     promote: bool
+    promote_if_better: str | None = None
+    higher_is_better: bool | None = None
     status: JobStatus = "running"
     started: str = ""
     finished: str | None = None
     version: str | None = None
     promoted: bool = False
     error: str | None = None
+    promotion: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         """The job as JSON fields."""
         return dataclasses.asdict(self)
 
 
-def parse_request(body: bytes) -> tuple[dict[str, Any], int | None, bool]:
-    """Read a ``POST /retrain`` body: ``{"params": {...}, "seed": N, "promote": false}``, all
-    optional; an empty body retrains with the defaults.
+def parse_request(body: bytes) -> RetrainRequest:
+    """Read a ``POST /retrain`` body: ``{"params": {...}, "seed": N, "promote": false}`` or
+    ``"promote_if_better": "METRIC[:MIN_DELTA]"`` (with ``"higher_is_better": true|false``
+    for a metric whose direction is not known) instead of ``promote``; all optional, and an
+    empty body retrains with the defaults.
 
     Raises:
         InputError: One line naming what is wrong (never echoing values).
     """
     if not body.strip():
-        return {}, None, False
+        return RetrainRequest({}, None, False)
     request = decode_json(body)
     if not isinstance(request, dict):
         raise InputError('expected a JSON object: {"params": {...}, "seed": N, "promote": false}')
     unknown = sorted(set(request) - _REQUEST_KEYS)
     if unknown:
-        raise InputError(f"unknown field {unknown[0]!r}; expected params, seed, promote")
+        raise InputError(
+            f"unknown field {unknown[0]!r}; expected params, seed, promote, promote_if_better, "
+            "higher_is_better"
+        )
     params = request.get("params", {})
     if not isinstance(params, dict):
         raise InputError('"params" must be an object of parameter names to values')
@@ -88,7 +113,23 @@ def parse_request(body: bytes) -> tuple[dict[str, Any], int | None, bool]:
     promote = request.get("promote", False)
     if type(promote) is not bool:
         raise InputError('"promote" must be true or false')
-    return params, seed, promote
+    better = request.get("promote_if_better")
+    higher = request.get("higher_is_better")
+    if higher is not None and type(higher) is not bool:
+        raise InputError('"higher_is_better" must be true or false')
+    if better is None:
+        if higher is not None:
+            raise InputError('"higher_is_better" goes with "promote_if_better"')
+        return RetrainRequest(params, seed, promote)
+    if not isinstance(better, str):
+        raise InputError('"promote_if_better" must be a string like "accuracy" or "rmse:0.01"')
+    if promote:
+        raise InputError('"promote" and "promote_if_better" exclude each other; send one')
+    try:
+        parse_rule(better, higher)
+    except PromotionError as error:
+        raise InputError(str(error).replace("--promote-if-better", '"promote_if_better"')) from None
+    return RetrainRequest(params, seed, promote, better, higher)
 
 
 class Retrainer:
@@ -99,6 +140,7 @@ class Retrainer:
         check_params: Raises :class:`ParameterError` for parameters ``train`` would refuse.
         promote_and_reload: Called with a new version when a job asked for promotion; returns
             nothing, raises :class:`MlprodError` if the version cannot go live.
+        reload: Called when a ``promote_if_better`` child promoted its version itself.
     """
 
     def __init__(
@@ -106,18 +148,28 @@ class Retrainer:
         store_root: Path,
         check_params: Callable[[Mapping[str, Any]], None],
         promote_and_reload: Callable[[str], None],
+        reload: Callable[[], object] | None = None,
     ) -> None:
         self.store_root = store_root
         self.check_params = check_params
         self.promote_and_reload = promote_and_reload
+        self.reload = reload
         self.jobs: dict[str, RetrainJob] = {}
         self._lock = threading.Lock()
         self._running: subprocess.Popen[str] | None = None
         self._busy = False
         self._stopped = False
 
-    def start(self, params: dict[str, Any], seed: int | None, promote: bool) -> RetrainJob:
-        """Check the parameters and start a retrain in the background.
+    def start(
+        self,
+        params: dict[str, Any],
+        seed: int | None,
+        promote: bool,
+        promote_if_better: str | None = None,
+        higher_is_better: bool | None = None,
+    ) -> RetrainJob:
+        """Check the parameters and start a retrain in the background (arguments as in
+        :class:`RetrainRequest`).
 
         Raises:
             ParameterError: A parameter ``train`` would refuse (nothing is started).
@@ -130,7 +182,15 @@ class Retrainer:
             if self._busy:
                 raise RetrainBusy("a retrain is already running; poll GET /retrain/<id>")
             self._busy = True
-            job = RetrainJob(uuid.uuid4().hex[:12], params, seed, promote, started=utc_now())
+            job = RetrainJob(
+                uuid.uuid4().hex[:12],
+                params,
+                seed,
+                promote,
+                promote_if_better,
+                higher_is_better,
+                started=utc_now(),
+            )
             self.jobs[job.id] = job
             while len(self.jobs) > KEPT_JOBS:
                 self.jobs.pop(next(iter(self.jobs)))
@@ -156,6 +216,12 @@ class Retrainer:
             command += ["--params-file", params_file]
             if job.seed is not None:
                 command += ["--seed", str(job.seed)]
+            if job.promote_if_better is not None:
+                command += ["--promote-if-better", job.promote_if_better]
+                if job.higher_is_better is not None:
+                    command.append(
+                        "--higher-is-better" if job.higher_is_better else "--lower-is-better"
+                    )
             # The child must find this package even when it is not installed (run from a
             # source tree); appended, so the environment's own search order is unchanged.
             here = str(Path(__file__).resolve().parent.parent)
@@ -176,9 +242,15 @@ class Retrainer:
             if self._stopped and process.returncode != 0:
                 job.status = "failed"
                 job.error = "stopped with the server"
-            elif process.returncode == 0 and out.strip():
+            elif process.returncode in (0, NOT_PROMOTED_EXIT) and out.strip():
                 job.version = out.strip().splitlines()[-1]
-                if job.promote:
+                if job.promote_if_better is not None:
+                    # The child decided and, if better, promoted; the manifest says which.
+                    job.promotion = self._promotion_of(job.version)
+                    job.promoted = bool(job.promotion and job.promotion.get("promoted"))
+                    if job.promoted and self.reload is not None:
+                        self.reload()
+                elif job.promote:
                     self.promote_and_reload(job.version)
                     job.promoted = True
                 job.status = "succeeded"
@@ -197,6 +269,16 @@ class Retrainer:
             with self._lock:
                 self._running = None
                 self._busy = False
+
+    def _promotion_of(self, version: str) -> dict[str, Any] | None:
+        """The ``promotion`` entry of a version's manifest (None if it cannot be read)."""
+        from .store import ModelStore
+
+        try:
+            promotion = ModelStore(self.store_root).manifest(version).get("promotion")
+        except MlprodError:
+            return None
+        return dict(promotion) if isinstance(promotion, dict) else None
 
 
 def token_problem(host: str, token: str | None) -> str | None:
