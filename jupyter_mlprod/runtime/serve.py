@@ -452,8 +452,8 @@ async def retrain(request: Request) -> Response:
     if isinstance(allowed, Response):
         return allowed
     try:
-        params, seed, promote = parse_retrain_request(await _read_body(request))
-        job = await run_in_threadpool(allowed.start, params, seed, promote)
+        wanted = parse_retrain_request(await _read_body(request))
+        job = await run_in_threadpool(allowed.start, *wanted)
     except _BodyTooLarge:
         limit = _server(request).max_body_bytes
         return _reply(request, {"error": f"request body larger than {limit} bytes"}, 413)
@@ -577,7 +577,7 @@ def _retrainer(server: ModelServer) -> Retrainer:
         server.store.promote(version)
         server.reload()
 
-    return Retrainer(server.store.root, check, promote_and_reload)
+    return Retrainer(server.store.root, check, promote_and_reload, server.reload)
 
 
 def run_server(
