@@ -33,7 +33,7 @@ reference rows        numeric column (> 5 distinct values)    categorical column
 The dataset drifts when the share of drifted input columns is at least
 ``DriftOptions.drift_share`` (0.5, Evidently's default [1]); prediction columns are reported
 beside it and not counted in the share. Columns without values in ``current`` (all missing)
-are reported with test ``"none"`` and not counted either.
+and datetime columns are reported with test ``"none"`` and not counted either.
 
 Two choices of ours, documented in the package README: the chi-squared test is the
 two-sample test of homogeneity (``scipy.stats.chi2_contingency`` on the reference and current
@@ -112,7 +112,7 @@ class ColumnDrift:
 
     Attributes:
         column: The column's name (``"[i]"`` for an array feature).
-        kind: ``"numeric"`` or ``"categorical"``, as profiled.
+        kind: ``"numeric"``, ``"categorical"`` or ``"datetime"`` (never tested), as profiled.
         test: ``"ks"``, ``"chisquare"``, ``"z"``, ``"wasserstein"``, ``"jensenshannon"``,
             ``"psi"``, or ``"none"`` when the current data has no values to test.
         statistic: The test's statistic (KS D, chi-squared, z) or the distance.
@@ -273,6 +273,8 @@ def column_drift(reference: ColumnProfile, current: Any, options: DriftOptions) 
         "current_null_rate": nulls / n_total if n_total else 0.0,
     }
     small = reference_rows <= SMALL_REFERENCE
+    if reference["kind"] not in ("numeric", "categorical"):
+        return _untested(common, n_total - nulls, options)
     if reference["kind"] == "numeric":
         numbers = numeric_values(array)
         if numbers is None:

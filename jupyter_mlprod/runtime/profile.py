@@ -18,11 +18,12 @@ Each column is one of
   :data:`TOP_K` most frequent values with their counts, the rest summed as ``other``.
 
 Numeric columns with at most :data:`CATEGORICAL_MAX_UNIQUE` distinct values are profiled as
-categorical (as Evidently treats them); so are booleans, strings and pandas categories. A
-2-d array is profiled per feature (columns ``"[0]"``, ``"[1]"``…); a Series or a list as one
-column; other inputs (images of more dimensions, objects) have no columns. Predictions are
-profiled the same way: class labels as categorical (the class frequencies), scores as numeric
-(the score quantiles); a 2-d result per output column.
+categorical (as Evidently treats them); so are booleans, strings and pandas categories;
+datetime columns are recorded (``"kind": "datetime"``) and not tested. A 2-d array is
+profiled per feature (columns ``"[0]"``, ``"[1]"``…); a Series or a list as one column; other
+inputs (images of more dimensions, objects) have no columns. Predictions are profiled the
+same way: class labels as categorical (the class frequencies), scores as numeric (the score
+quantiles); a 2-d result per output column.
 
 Why a sample is stored: the small-reference tests (KS, chi-squared, z) are two-sample tests
 and the large-reference Wasserstein distance needs the values, not only a histogram. The
@@ -213,6 +214,9 @@ def _profile_column(
         "count": count,
         "null_rate": _round(nulls / count) if count else 0.0,
     }
+    if values.dtype.kind in "mM":
+        # Timestamps move on by nature; like Evidently, they are described, not tested.
+        return {**base, "kind": "datetime"}
     if numbers is not None and _n_unique(numbers) > CATEGORICAL_MAX_UNIQUE:
         return {**base, "kind": "numeric", **_numeric_summary(numbers, sample_size)}
     counts = category_counts(values)

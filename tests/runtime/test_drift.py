@@ -253,3 +253,38 @@ def test_text_in_a_numeric_column_is_a_schema_error() -> None:
     profile = build_profile(_reference(100))
     with pytest.raises(SchemaError, match="'income'.*not numbers"):
         detect_drift(profile, {"income": ["a", "b"], "plan": ["basic", "pro"]})
+
+
+def test_datetime_columns_are_recorded_not_tested() -> None:
+    frame = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=50), "x": range(50)})
+    profile = build_profile(frame)
+    assert profile["columns"][0]["kind"] == "datetime"
+    later = frame.assign(when=pd.date_range("2030-01-01", periods=50))
+    report = detect_drift(profile, later)
+    assert report.columns[0].test == "none" and not report.drifted
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        [{"a": 1}, {"a": 2}],
+        [[1, 2], [3]],
+        np.zeros((5, 2, 2)),
+        np.zeros((0, 3)),
+        pd.DataFrame({"mixed": [1, "a", 2.5, None] * 5}),
+        pd.DataFrame({"blank": [np.nan] * 20, "inf": [np.inf, 1.0, 2.0, 3.0] * 5}),
+        pd.DataFrame(
+            {
+                "i": pd.array([1, 2, None, 4, 5, 6, 7], dtype="Int64"),
+                "s": pd.array(["a", None, "b", "c", "d", "e", "f"], dtype="string"),
+            }
+        ),
+    ],
+    ids=["dicts", "ragged", "3-d", "no-rows", "mixed", "nan-inf", "nullable"],
+)
+def test_any_predict_input_gets_a_json_profile_that_tests_against_itself(sample: object) -> None:
+    profile = build_profile(sample, sample)
+    json.dumps(profile, allow_nan=False)
+    report = detect_drift(profile, sample, predictions=sample)
+    json.dumps(report.to_json(), allow_nan=False)
+    assert not report.drifted
