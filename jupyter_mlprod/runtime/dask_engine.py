@@ -76,6 +76,8 @@ class _Job:
     schema: Schema
     output_name: str
     labels: tuple[str, ...]
+    # Absolute: a worker of a cluster started elsewhere has its own working directory.
+    paths: tuple[str, ...]
     columns: tuple[str, ...]
     dtypes: tuple[str, ...]
 
@@ -179,6 +181,7 @@ def run(
         schema=schema,
         output_name=output_name,
         labels=tuple(str(path) for path in files),
+        paths=tuple(str(path.resolve()) for path in files),
         columns=tuple(str(c) for c in meta.columns),
         dtypes=tuple(str(t) for t in meta.dtypes),
     )
@@ -347,11 +350,16 @@ def _worker_model(store_root: str, version: str) -> Any:
 
 def _read_partition(index: int, job: _Job) -> Any:
     # The single-process reader, so a partition reads exactly as that file would alone.
-    data = read_input(job.labels[index], job.schema)
+    label = job.labels[index]
+    try:
+        data = read_input(job.paths[index], job.schema)
+    except InputError as error:
+        # Named as the user wrote it, as the single-process predict names its file.
+        raise InputError(str(error).replace(job.paths[index], label, 1)) from None
     if isinstance(data, pd.DataFrame):
         return data
     if getattr(data, "ndim", 0) != 2:
-        raise InputError(f"{job.labels[index]}: --engine dask takes rows of a table")
+        raise InputError(f"{label}: --engine dask takes rows of a table")
     # An array model's CSV rows: a frame for Dask, turned back into the array by conform().
     return pd.DataFrame(data)
 
@@ -397,8 +405,10 @@ def _write_parts(
 ) -> DaskResult:
     import dask
 
+    # Absolute, like the inputs: workers write the parts themselves, so with a remote cluster
+    # the output directory must be on a file system they share with this machine.
     staging = Path(
-        tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARKER}", dir=output.parent or ".")
+        tempfile.mkdtemp(prefix=f".{output.name}{PARTIAL_MARKER}", dir=output.resolve().parent)
     )
     try:
         parts = predictions.to_delayed()
@@ -423,7 +433,9 @@ def _write_parts(
     except MlprodError:
         raise
     except OSError as error:
-        raise InputError(f"{output}: cannot write the output ({error.strerror})") from None
+        raise InputError(
+            f"{output}: cannot write the output ({error.strerror or _first_line(error)})"
+        ) from None
     except Exception as error:  # noqa: BLE001 - Dask and the readers raise their own types
         raise PredictionError(
             f"predict --engine dask failed: {type(error).__name__}: {_first_line(error)}"
