@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from .cli_common import Commands, ranged
+from .cli_common import PROG, Commands, ranged
+from .errors import printable
 from .http_limits import (
     DEFAULT_KEEP_ALIVE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -76,15 +78,43 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
         help="serve POST /retrain (runs train in a child process; $MLPROD_RETRAIN_TOKEN, if "
         "set, is required as a bearer token, and must be set to bind a non-loopback address)",
     )
+    serve.add_argument(
+        "--monitor-window",
+        type=ranged(int, 0, 1_000_000),
+        default=1000,
+        metavar="N",
+        help="rows of each served version kept for live drift tests, GET /monitor and "
+        "/metrics (default 1000; 0 turns monitoring off)",
+    )
+    serve.add_argument(
+        "--monitor-interval",
+        type=ranged(float, 0.05, 86400),
+        default=10.0,
+        metavar="S",
+        help="seconds between two drift tests of a window, off the request path (default 10)",
+    )
+    serve.add_argument(
+        "--alerts",
+        metavar="FILE",
+        help="alert rules (YAML, see alerts.example.yaml): checked at start, GET /alerts",
+    )
     serve.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .alerts import AlertsError, load_alerts
     from .retrain import TOKEN_ENV
     from .routing import parse_canary
     from .serve import run_server
     from .store import model_dir
 
+    try:
+        alerts = load_alerts(args.alerts) if args.alerts else None
+    except AlertsError as error:
+        # Every mistake of the file at once, one line each, so one edit can fix them all.
+        for problem in error.problems:
+            print(f"{PROG}: error: {printable(problem)}", file=sys.stderr)
+        return error.exit_code
     run_server(
         model_dir(args.model_dir),
         host=args.host,
@@ -105,5 +135,8 @@ def _serve(args: argparse.Namespace) -> int:
         micro_batch=not args.no_micro_batch,
         allow_retrain=args.allow_retrain,
         retrain_token=os.environ.get(TOKEN_ENV) or None,
+        monitor_window=args.monitor_window,
+        monitor_interval=args.monitor_interval,
+        alerts=alerts,
     )
     return 0

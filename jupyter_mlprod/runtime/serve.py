@@ -13,7 +13,9 @@ Endpoints::
     POST /predict   JSON records, {"columns": [...], "data": [[...]]} or {"instances": [...]}
     GET  /health    {"status": "ok", "version": "v3"}
     GET  /models    versions, aliases and what is being served
-    GET  /metrics   Prometheus text format
+    GET  /metrics   Prometheus text format (with the live monitor's drift gauges)
+    GET  /monitor   drift of each served version's window of rows (live_monitor.py)
+    GET  /alerts    the alert rules of ``--alerts`` and their states (alerts.py)
     POST /reload    re-resolve the model references and load new versions without restart
                     (off loopback, or with a token set: ``Authorization: Bearer <token>``)
     POST /retrain   run ``train`` in a child process (only with ``serve --allow-retrain``)
@@ -26,12 +28,15 @@ read and idle timeouts, connection count) is http_limits.py's.
 The endpoints are module-level functions that find their state in ``request.app.state``
 (``server``: the :class:`ModelServer`; ``retrainer``, ``retrain_token`` and ``loopback``), so
 :func:`create_app` only builds that state and wires the routes. Metrics are metrics.py's,
-canary and shadow routing routing.py's.
+canary and shadow routing routing.py's, the window of served rows and its drift
+live_monitor.py's, alert rules alerts.py's (which call back into :class:`ModelServer` to stop
+a canary or roll production back).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -52,16 +57,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from .alerts import AlertConfig, AlertEngine, load_alerts
 from .batching import Answer, MicroBatcher, answer_alone, answer_together
+from .drift import DriftReport
 from .errors import InputError, ModelError, ParameterError, PredictionError, SchemaError
 from .http_limits import ConnectionLimits
+from .live_monitor import DEFAULT_INTERVAL, DEFAULT_WINDOW, LiveMonitor
 from .metrics import PREDICT_PATH, Metrics
 from .predicting import call_predict
 from .provenance import utc_now
 from .retrain import TOKEN_ENV, RetrainBusy, Retrainer, is_loopback, token_problem
 from .retrain import parse_request as parse_retrain_request
 from .routing import Canary, Serving, compare_shadow
-from .store import LoadedModel, ModelStore
+from .store import DEFAULT_ALIAS, LoadedModel, ModelStore
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _T = TypeVar("_T")
@@ -106,6 +114,8 @@ class ModelServer:
         shadow_log: Path | None,
         predict_threads: int = 2,
         micro_batch: bool = True,
+        monitor: LiveMonitor | None = None,
+        alerts: AlertConfig | None = None,
     ) -> None:
         self.store = store
         self.predict_function = predict_function
@@ -123,6 +133,8 @@ class ModelServer:
         self.micro_batch = micro_batch
         self._batcher: MicroBatcher | None = None
         self.serving = self._resolve()
+        self.monitor = monitor
+        self.alerts = AlertEngine(alerts, self) if alerts is not None else None
 
     async def in_pool(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run blocking work in the prediction thread pool.
@@ -248,8 +260,60 @@ class ModelServer:
             shadow.version, int(outcome.get("disagreements", 0)), failed="error" in outcome
         )
         record["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        if self.alerts is not None and "error" not in outcome:
+            self.alerts.windows.record_shadow(
+                shadow.version, int(outcome["n_rows"]), int(outcome["disagreements"])
+            )
         if self.shadow_log is not None:
             self.shadow_log.write(record)
+
+    # ------------------------------------------- what alert rules read and do (alerts.Server)
+
+    def arm_version(self, arm: str) -> str | None:
+        """The version an arm serves: ``production`` the primary, ``canary`` the canary while
+        it gets traffic."""
+        serving = self.serving
+        if arm == "canary":
+            live = serving.canary is not None and serving.canary_percent > 0
+            return serving.canary.version if live and serving.canary else None
+        return serving.primary.version
+
+    def shadow_version(self) -> str | None:
+        """The shadow version, if any."""
+        return self.serving.shadow.version if self.serving.shadow else None
+
+    def drift_report(self, version: str) -> DriftReport | None:
+        """The live monitor's latest drift report of a version's window."""
+        return self.monitor.drifted(version)[1] if self.monitor is not None else None
+
+    def stop_canary(self, reason: Mapping[str, Any]) -> str:
+        """Send the canary no more traffic, now, and record it in the store's history.
+
+        The canary stays at 0 % across reloads; restart the server to give it traffic again.
+        """
+        with self._reload_lock:
+            serving = self.serving
+            if serving.canary is None or self.canary_spec is None:
+                return "no canary to stop"
+            was = serving.canary_percent
+            self.canary_spec = Canary(self.canary_spec.ref, 0.0)
+            self.serving = dataclasses.replace(serving, canary_percent=0.0)
+        self.store.record("canary_stopped", serving.canary.version, {**reason, "percent": was})
+        return f"canary {serving.canary.version} traffic set to 0% (was {was:g}%)"
+
+    def rollback_production(self, reason: Mapping[str, Any]) -> str:
+        """Move the ``production`` alias back one version (recorded with ``reason``) and
+        reload, so the previous version is served without a restart.
+
+        Raises:
+            ModelError: The alias has no earlier version, or the reload failed.
+        """
+        restored, rolled_from = self.store.rollback(DEFAULT_ALIAS, reason)
+        _, after = self.reload()
+        return (
+            f"{DEFAULT_ALIAS} rolled back from {rolled_from} to {restored}; "
+            f"serving {after.primary.version}"
+        )
 
 
 # ------------------------------------------------------------------- endpoints
@@ -275,7 +339,12 @@ def _instrumented(path: str, endpoint: Endpoint) -> Endpoint:
     async def counted(request: Request) -> Response:
         started = time.perf_counter()
         response = await endpoint(request)
-        _server(request).metrics.observe(path, response.status_code, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        server = _server(request)
+        server.metrics.observe(path, response.status_code, seconds)
+        if server.alerts is not None and path == PREDICT_PATH:
+            version = response.headers.get("x-model-version", "")
+            server.alerts.windows.record(version, response.status_code, seconds)
         return response
 
     return counted
@@ -345,6 +414,9 @@ async def predict(request: Request) -> Response:
             return _reply(request, {"error": problem}, 422, version)
         return _reply(request, {"error": "prediction failed; see the server log"}, 500, version)
     server.metrics.prediction(version, answer.rows)
+    if server.monitor is not None:
+        # References only: the window is tested later, in live_monitor.py's thread.
+        server.monitor.add(model, answer.payload, answer.predictions, answer.rows)
     tasks = BackgroundTasks()
     input_sha256 = hashlib.sha256(body).hexdigest()
     # A canary request already served by the shadow version has nothing to compare.
@@ -395,11 +467,30 @@ async def models(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """``GET /metrics``: the Prometheus text page (not itself counted)."""
     server = _server(request)
+    page = server.metrics.render()
+    if server.monitor is not None:
+        page += server.monitor.render()
     return PlainTextResponse(
-        server.metrics.render(),
+        page,
         media_type="text/plain; version=0.0.4",
         headers={"X-Model-Version": server.serving.primary.version},
     )
+
+
+async def monitor(request: Request) -> Response:
+    """``GET /monitor``: the latest drift test of every served version's window of rows."""
+    live: LiveMonitor | None = _server(request).monitor
+    if live is None:
+        return _reply(request, {"error": "monitoring is off (serve --monitor-window 0)"}, 404)
+    return _reply(request, live.describe())
+
+
+async def alerts(request: Request) -> Response:
+    """``GET /alerts``: every alert rule with its state, value and last firing."""
+    engine: AlertEngine | None = _server(request).alerts
+    if engine is None:
+        return _reply(request, {"rules": [], "file": None})
+    return _reply(request, await run_in_threadpool(engine.describe))
 
 
 async def reload(request: Request) -> Response:
@@ -479,7 +570,15 @@ async def retrain_status(request: Request) -> Response:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
-    yield
+    server: ModelServer = app.state.server
+    background = [job for job in (server.monitor, server.alerts) if job is not None]
+    for job in background:
+        job.start()
+    try:
+        yield
+    finally:
+        for job in background:
+            job.stop()
     retrainer: Retrainer | None = app.state.retrainer
     if retrainer is not None:
         retrainer.stop()  # a training child must not outlive the server
@@ -490,6 +589,8 @@ ROUTES = [
     Route("/health", _instrumented("/health", health), methods=["GET"]),
     Route("/models", _instrumented("/models", models), methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
+    Route("/monitor", _instrumented("/monitor", monitor), methods=["GET"]),
+    Route("/alerts", _instrumented("/alerts", alerts), methods=["GET"]),
     Route("/reload", _instrumented("/reload", reload), methods=["POST"]),
     Route("/retrain", _instrumented("/retrain", retrain), methods=["POST"]),
     Route("/retrain/{job}", _instrumented("/retrain", retrain_status), methods=["GET"]),
@@ -514,6 +615,9 @@ def create_app(
     allow_retrain: bool = False,
     retrain_token: str | None = None,
     loopback: bool = True,
+    monitor_window: int = DEFAULT_WINDOW,
+    monitor_interval: float = DEFAULT_INTERVAL,
+    alerts: AlertConfig | str | os.PathLike[str] | None = None,
 ) -> Starlette:
     """Build the Starlette app (used by ``serve`` and, in-process, by tests).
 
@@ -534,6 +638,11 @@ def create_app(
             ``Authorization: Bearer <token>``.
         loopback: Whether the server listens on loopback addresses only; otherwise
             ``/reload`` is refused unless ``retrain_token`` is set.
+        monitor_window: Rows of each served version kept for live drift tests
+            (live_monitor.py); 0 turns monitoring off.
+        monitor_interval: Seconds between two drift tests of a window.
+        alerts: Alert rules (alerts.py): a checked :class:`AlertConfig` or the path of
+            an alerts file.
 
     Returns:
         A Starlette application; ``app.state.server`` is the :class:`ModelServer`,
@@ -541,8 +650,11 @@ def create_app(
 
     Raises:
         ModelError: If a reference cannot be resolved or a model cannot be loaded.
+        AlertsError: If ``alerts`` is a file with mistakes (one line each).
     """
     from . import predict as predict_module
+
+    rules = alerts if isinstance(alerts, AlertConfig) or alerts is None else load_alerts(alerts)
 
     server = ModelServer(
         ModelStore(store_dir),
@@ -555,6 +667,8 @@ def create_app(
         shadow_log=Path(shadow_log) if shadow_log else None,
         predict_threads=predict_threads,
         micro_batch=micro_batch,
+        monitor=LiveMonitor(monitor_window, monitor_interval) if monitor_window > 0 else None,
+        alerts=rules,
     )
     app = Starlette(routes=ROUTES, lifespan=_lifespan)
     app.state.server = server
@@ -613,6 +727,15 @@ def run_server(
         file=sys.stderr,
         flush=True,
     )
+    engine: AlertEngine | None = app.state.server.alerts
+    if engine is not None:
+        for warning in engine.config.warnings:
+            print(f"{__package__}: warning: {warning}", file=sys.stderr, flush=True)
+        print(
+            f"{__package__}: {len(engine.config.rules)} alert rule(s) from {engine.config.path}",
+            file=sys.stderr,
+            flush=True,
+        )
     # The access log is off: it costs a log line per request; use --prediction-log instead.
     uvicorn.run(
         app,

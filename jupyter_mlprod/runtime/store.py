@@ -5,6 +5,7 @@ Layout of a store (``--model-dir``, else ``$MLPROD_MODEL_DIR``, else ``./models`
     models/
       .lock              flock'd while a version number is taken or aliases change
       aliases.json       {"production": {"version": "v2", "stack": [...], "history": [...]}}
+      history.jsonl      actions that move no alias (a canary stopped by an alert rule)
       v1/manifest.json   params, seed, metrics, schema, hashes, environment (see save())
       v1/artifacts/      one file per artifact name, in the safest format that fits it
 
@@ -49,6 +50,7 @@ from .signing import sign_version, signing_key, verify_version
 
 MANIFEST = "manifest.json"
 ALIASES = "aliases.json"
+HISTORY = "history.jsonl"
 ENV_MODEL_DIR = "MLPROD_MODEL_DIR"
 DEFAULT_MODEL_DIR = "models"
 DEFAULT_ALIAS = "production"
@@ -265,8 +267,15 @@ class ModelStore:
         leftovers += [(path, path) for path in self.root.glob(f".{ALIASES}.*")]
         return remove_abandoned(leftovers)
 
-    def promote(self, ref: str, alias: str = DEFAULT_ALIAS) -> tuple[str, str | None]:
+    def promote(
+        self, ref: str, alias: str = DEFAULT_ALIAS, reason: Mapping[str, Any] | None = None
+    ) -> tuple[str, str | None]:
         """Point ``alias`` at the version ``ref`` resolves to.
+
+        Args:
+            ref: The version to point at (``vN``, an alias or ``latest``).
+            alias: The alias to move.
+            reason: Why, recorded in the alias's history (e.g. the alert rule that fired).
 
         Returns:
             ``(new version, previous version or None)``.
@@ -281,12 +290,19 @@ class ModelStore:
             if previous != version:
                 entry["stack"].append(version)
             entry["version"] = version
-            entry["history"].append(_history("promote", version, previous))
+            entry["history"].append(_history("promote", version, previous, reason))
             _write_json(self.root / ALIASES, table)
         return version, previous
 
-    def rollback(self, alias: str = DEFAULT_ALIAS) -> tuple[str, str]:
+    def rollback(
+        self, alias: str = DEFAULT_ALIAS, reason: Mapping[str, Any] | None = None
+    ) -> tuple[str, str]:
         """Move ``alias`` back to the version it pointed to before the last promotion.
+
+        Args:
+            alias: The alias to move back.
+            reason: Why, recorded in the alias's history (an automatic rollback names the
+                alert rule, the values that fired it and the time).
 
         Returns:
             ``(restored version, version rolled away from)``.
@@ -301,9 +317,53 @@ class ModelStore:
                 raise ModelError(f"alias {alias!r} has no earlier version to roll back to")
             current = stack.pop()
             entry["version"] = stack[-1]
-            entry["history"].append(_history("rollback", stack[-1], current))
+            entry["history"].append(_history("rollback", stack[-1], current, reason))
             _write_json(self.root / ALIASES, table)
         return stack[-1], current
+
+    def record(self, action: str, version: str, reason: Mapping[str, Any]) -> dict[str, Any]:
+        """Append an action that moves no alias (a canary's traffic set to 0 % by an alert
+        rule) to the store's history, ``history.jsonl``: one JSON line, under the store lock.
+
+        Returns:
+            The recorded entry.
+        """
+        entry = {"time": utc_now(), "action": action, "version": version, "reason": dict(reason)}
+        line = json.dumps(entry, default=str) + "\n"
+        with self._lock():
+            try:
+                with open(self.root / HISTORY, "a", encoding="utf-8") as stream:
+                    stream.write(line)
+            except OSError as error:
+                raise ModelError(
+                    f"{self.root / HISTORY}: cannot write ({_os_reason(error)})"
+                ) from None
+        return entry
+
+    def history(self, alias: str | None = None) -> list[dict[str, Any]]:
+        """Every promotion, rollback and automatic action, oldest first.
+
+        Alias entries carry ``alias``; the others come from ``history.jsonl``. A line of that
+        file that is not a JSON object is skipped: one torn line must not hide the rest.
+
+        Args:
+            alias: Only the entries of this alias (and none of ``history.jsonl``'s).
+        """
+        entries: list[dict[str, Any]] = []
+        for name, entry in self.aliases().items():
+            if alias is None or name == alias:
+                entries += [{"alias": name, **item} for item in entry["history"]]
+        path = self.root / HISTORY
+        if alias is None and path.is_file():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(item, dict):
+                    entries.append(item)
+        # ISO 8601 times to the second sort as text; sorted() keeps each file's order on ties.
+        return sorted(entries, key=lambda item: str(item.get("time", "")))
 
     def _aliases_to_change(self) -> dict[str, dict[str, Any]]:
         """The alias table for a change: it is rewritten whole, so every entry must be sound."""
@@ -340,10 +400,14 @@ def _load_artifacts(directory: Path, manifest: Mapping[str, Any]) -> dict[str, A
 
 
 def _history(
-    action: Literal["promote", "rollback"], version: str, previous: str | None
+    action: Literal["promote", "rollback"],
+    version: str,
+    previous: str | None,
+    reason: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One entry of an alias's history."""
-    return {"time": utc_now(), "action": action, "version": version, "previous": previous}
+    """One entry of an alias's history (``reason`` only when something automatic did it)."""
+    entry = {"time": utc_now(), "action": action, "version": version, "previous": previous}
+    return {**entry, "reason": dict(reason)} if reason else entry
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
