@@ -1,5 +1,6 @@
 """The ``models`` command: list, show, promote and roll back the versions of the model store,
-and monitor a file for drift against a version's training reference (monitor_cmd.py)."""
+show their history (promotions, rollbacks, alert rules' automatic actions), and monitor a file
+for drift against a version's training reference (monitor_cmd.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import sys
 
 from .cli_common import PROG, Commands, ranged
-from .errors import ModelError
+from .errors import ModelError, printable
 
 
 def register(commands: Commands, store: argparse.ArgumentParser) -> None:
@@ -28,6 +29,14 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
     rollback = actions.add_parser("rollback", parents=[store], help="move an alias back one step")
     rollback.add_argument("--alias", default="production")
     rollback.set_defaults(handler=_models_rollback)
+    history = actions.add_parser(
+        "history",
+        parents=[store],
+        help="promotions, rollbacks and automatic actions (alert rules), oldest first",
+    )
+    history.add_argument("--alias", help="only this alias's promotions and rollbacks")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    history.set_defaults(handler=_models_history)
     monitor = actions.add_parser(
         "monitor",
         parents=[store],
@@ -127,6 +136,36 @@ def _models_rollback(args: argparse.Namespace) -> int:
     store = ModelStore(model_dir(args.model_dir))
     version, previous = store.rollback(args.alias)
     print(f"{args.alias} -> {version} (was {previous})")
+    return 0
+
+
+def _models_history(args: argparse.Namespace) -> int:
+    from .store import ModelStore, model_dir
+
+    store = ModelStore(model_dir(args.model_dir))
+    entries = store.history(args.alias)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    if not entries:
+        print(f"no history in {store.root}", file=sys.stderr)
+        return 0
+    print(f"{'TIME':<26} {'ACTION':<15} {'ALIAS':<12} {'VERSION':<8} {'FROM':<8} REASON")
+    for entry in entries:
+        reason = entry.get("reason") or {}
+        why = (
+            f"rule {reason.get('rule')}: {reason.get('when')}={reason.get('value'):.4g} "
+            f"over {reason.get('requests')} requests in {reason.get('window_seconds'):g}s "
+            f"(fired {reason.get('fired_at')})"
+            if isinstance(reason.get("value"), int | float)
+            and isinstance(reason.get("window_seconds"), int | float)
+            else ("by hand" if not reason else json.dumps(reason, default=str))
+        )
+        print(
+            f"{entry.get('time', '?'):<26} {entry.get('action', '?'):<15} "
+            f"{entry.get('alias') or '-':<12} {entry.get('version') or '-':<8} "
+            f"{entry.get('previous') or '-':<8} {printable(why)}"
+        )
     return 0
 
 
