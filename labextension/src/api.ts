@@ -6,6 +6,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { IRunSummary, IStoreView } from './lifecycle';
 import { ICheckReport, IJob, IReportProblem } from './model';
 
 /** What the server can do; Verify and Run are offered only when it says so. */
@@ -95,13 +96,38 @@ export function convert(request: IConvertRequest): Promise<IConvertResult> {
 
 export function startRun(
   path: string,
-  parameters: Record<string, unknown>
+  parameters: Record<string, unknown>,
+  runsDir?: string
 ): Promise<{ job_id: string }> {
-  return post<{ job_id: string }>('run', { path, parameters });
+  return post<{ job_id: string }>('run', { path, parameters, runs_dir: runsDir });
 }
 
-export function startVerify(path: string): Promise<{ job_id: string }> {
-  return post<{ job_id: string }>('verify', { path });
+export function startVerify(path: string, runsDir?: string): Promise<{ job_id: string }> {
+  return post<{ job_id: string }>('verify', { path, runs_dir: runsDir });
+}
+
+/** The notebook's runs under its runs directory, newest first. */
+export function listRuns(
+  path: string,
+  runsDir?: string
+): Promise<{ notebook: string; runs_dir: string; runs: IRunSummary[] }> {
+  const query = URLExt.objectToQueryString({ path, ...(runsDir ? { runs_dir: runsDir } : {}) });
+  return requestAPI(`runs${query}`);
+}
+
+/** A model store's versions, aliases, history and drift. */
+export function getModels(store: string): Promise<IStoreView> {
+  return requestAPI<IStoreView>(`models${URLExt.objectToQueryString({ store })}`);
+}
+
+/** Point `alias` at `version`; answers the store's new view. */
+export function promoteModel(store: string, version: string, alias: string): Promise<IStoreView> {
+  return post<IStoreView>('models/promote', { store, version, alias });
+}
+
+/** Move `alias` back to its previous version; answers the store's new view. */
+export function rollbackModel(store: string, alias: string): Promise<IStoreView> {
+  return post<IStoreView>('models/rollback', { store, alias });
 }
 
 export function getJob(jobId: string): Promise<IJob> {
