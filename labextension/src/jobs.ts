@@ -1,7 +1,9 @@
 /**
  * The Pipeline panel's job section: starts Run headless and Verify for one notebook,
- * follows the server job, and shows its outcome. It belongs to one notebook at a time
- * and resets when the panel follows another.
+ * follows the server job phase by phase, and shows its outcome as a summary card (status,
+ * duration, parameters as injected, metrics, first differing rows, links to the executed
+ * notebook and the run folder). Below it, the notebook's Runs view (runs.ts). It belongs to
+ * one notebook at a time, names it, and resets when the panel follows another.
  */
 
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
@@ -10,15 +12,36 @@ import { Widget } from '@lumino/widgets';
 
 import * as api from './api';
 import { FormBody, h, section } from './dom';
+import { IJobState, IRunSummary, phaseLine, runsDirFor, summaryCard } from './lifecycle';
 import {
   describeJob,
-  IJob,
   IReportParameter,
   jobFinished,
   parseParameterValue,
   problemLabel,
   runFormDefaults
 } from './model';
+import { RunsList } from './runs';
+
+/** What the job section needs from the application (commands, settings). */
+export interface IJobSectionOptions {
+  /** Open a root-relative file in JupyterLab (the executed notebook). */
+  openFile: (path: string) => void;
+  /** Show a root-relative directory in the file browser (the run folder). */
+  showFolder: (path: string) => void;
+  /** Open the Models view for the notebook (its last converted package's store). */
+  openModels: (notebookPath: string) => void;
+  /** The `runsDir` setting: runs go there, relative to the notebook's directory. */
+  runsDirSetting: () => string | undefined;
+}
+
+/** When no application hooks are given (tests): nothing opens. */
+const NO_HOOKS: IJobSectionOptions = {
+  openFile: () => undefined,
+  showFolder: () => undefined,
+  openModels: () => undefined,
+  runsDirSetting: () => undefined
+};
 
 /** How often a running job is polled (ms). */
 const POLL_INTERVAL_MS = 1000;
@@ -51,9 +74,21 @@ export async function showFailure(title: string, error: unknown): Promise<void> 
 
 /** The job section of the Pipeline panel. */
 export class JobSection extends Widget {
-  constructor() {
+  constructor(private readonly _options: IJobSectionOptions = NO_HOOKS) {
     super();
     this.addClass('jp-mlprod-job');
+    this._card = h('div', { className: 'jp-mlprod-job-card' });
+    this._runs = new RunsList({
+      show: summary => this.showSummary(summary),
+      rerun: summary => void this._rerun(summary),
+      openModels: () => this._path && this._options.openModels(this._path)
+    });
+    this.node.append(this._card, this._runs.node);
+  }
+
+  /** The runs directory of the followed notebook (root-relative). */
+  get runsDir(): string {
+    return runsDirFor(this._path, this._options.runsDirSetting());
   }
 
   /** The notebook path this section's job belongs to. */
@@ -69,7 +104,29 @@ export class JobSection extends Widget {
     this._stopPolling();
     this._path = path ?? '';
     this._jobId = '';
-    this.node.replaceChildren();
+    this._card.replaceChildren();
+    this._runs.setNotebook(this._path, this._path ? this.runsDir : '');
+  }
+
+  /** Show a finished run's summary card (from the Runs view or a finished job). */
+  showSummary(summary: IRunSummary, message = ''): void {
+    this._stopPolling();
+    this._jobId = '';
+    const card = summaryCard(summary, message);
+    const status = h('div', {
+      className: 'jp-mlprod-job-status',
+      text: `${summary.kind}: ${summary.status}`,
+      data: { status: summary.status }
+    });
+    this._card.replaceChildren(
+      section(
+        summary.kind === 'verify' ? 'Verification' : 'Headless run',
+        'jp-mlprod-job-section',
+        h('div', { className: 'jp-mlprod-job-notebook', text: this._path }),
+        status,
+        this._renderCard(card)
+      )
+    );
   }
 
   /** Save the notebook, start its verification and follow it. */
@@ -77,7 +134,7 @@ export class JobSection extends Widget {
     await notebook.context.save();
     this.setNotebook(notebook.context.path);
     try {
-      const { job_id } = await api.startVerify(notebook.context.path);
+      const { job_id } = await api.startVerify(notebook.context.path, this.runsDir);
       this.follow(job_id);
     } catch (error) {
       await showFailure('Verification could not start', error);
@@ -119,7 +176,7 @@ export class JobSection extends Widget {
     await notebook.context.save();
     this.setNotebook(notebook.context.path);
     try {
-      const { job_id } = await api.startRun(notebook.context.path, values);
+      const { job_id } = await api.startRun(notebook.context.path, values, this.runsDir);
       this.follow(job_id);
     } catch (error) {
       await showFailure('The run could not start', error);
@@ -130,18 +187,19 @@ export class JobSection extends Widget {
   follow(jobId: string): void {
     this._stopPolling();
     this._jobId = jobId;
-    this.node.replaceChildren(
+    this._card.replaceChildren(
       section(
         'Job',
         'jp-mlprod-job-section',
+        h('div', { className: 'jp-mlprod-job-notebook', text: this._path }),
         h('div', { className: 'jp-mlprod-job-status', text: 'starting…' })
       )
     );
     const poll = async (): Promise<void> => {
       this._pollTimer = null;
-      let job: IJob;
+      let job: IJobState;
       try {
-        job = await api.getJob(jobId);
+        job = (await api.getJob(jobId)) as IJobState;
       } catch (error) {
         if (this._jobId === jobId) {
           this._render(null, (error as Error).message);
@@ -154,6 +212,8 @@ export class JobSection extends Widget {
       this._render(job, '');
       if (!jobFinished(job)) {
         this._pollTimer = window.setTimeout(() => void poll(), POLL_INTERVAL_MS);
+      } else {
+        this._runs.refresh();
       }
     };
     void poll();
@@ -171,34 +231,121 @@ export class JobSection extends Widget {
     }
   }
 
-  private _render(job: IJob | null, failure: string): void {
+  private async _rerun(summary: IRunSummary): Promise<void> {
+    if (!this._path) {
+      return;
+    }
+    const what = summary.kind === 'verify' ? 'verification' : 'run';
+    const answer = await showDialog({
+      title: `Rerun ${summary.run_id}?`,
+      body: `Start a new ${what} of ${this._path} with the parameters of ${summary.run_id}.`,
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Rerun' })]
+    });
+    if (!answer.button.accept) {
+      return;
+    }
+    try {
+      const { job_id } =
+        summary.kind === 'verify'
+          ? await api.startVerify(this._path, this.runsDir)
+          : await api.startRun(this._path, summary.parameters, this.runsDir);
+      this.follow(job_id);
+    } catch (error) {
+      await showFailure('The rerun could not start', error);
+    }
+  }
+
+  private _render(job: IJobState | null, failure: string): void {
+    const finished = job !== null && jobFinished(job);
     const status = h('div', {
       className: 'jp-mlprod-job-status',
-      text: job ? describeJob(job) : `job lost: ${failure}`,
-      data: { status: job?.status ?? 'failed' }
+      text: job ? (finished ? describeJob(job) : phaseLine(job)) : `job lost: ${failure}`,
+      data: { status: job?.status ?? 'failed', phase: job?.phase ?? '' }
     });
     const progress = h('progress', { className: 'jp-mlprod-job-progress' });
-    if (job?.progress && job.progress.total > 0) {
+    if (job?.progress && job.progress.total > 0 && job.phase === 'executing notebook') {
       progress.max = job.progress.total;
       progress.value = job.progress.done;
     }
-    const result =
-      job && jobFinished(job) && job.result !== null && job.result !== undefined
-        ? h('pre', { className: 'jp-mlprod-job-result', text: JSON.stringify(job.result, null, 2) })
-        : null;
-    this.node.replaceChildren(
+    const card =
+      finished && job?.result ? this._renderCard(summaryCard(job.result, job.message)) : null;
+    this._card.replaceChildren(
       section(
         job?.kind === 'verify' ? 'Verification' : 'Headless run',
         'jp-mlprod-job-section',
         h('div', { className: 'jp-mlprod-job-notebook', text: this._path }),
         status,
-        job && !jobFinished(job) ? progress : null,
-        result
+        job && !finished ? progress : null,
+        card
       )
+    );
+  }
+
+  private _renderCard(card: ReturnType<typeof summaryCard>): HTMLElement {
+    const table = (caption: string, className: string, rows: string[][], head?: string[]) => {
+      if (!rows.length) {
+        return null;
+      }
+      const body = h('tbody', {});
+      for (const row of rows) {
+        body.appendChild(h('tr', {}, ...row.map(cell => h('td', { text: cell }))));
+      }
+      return h(
+        'table',
+        { className: `jp-mlprod-card-table ${className}` },
+        h('caption', { text: caption }),
+        head ? h('thead', {}, h('tr', {}, ...head.map(cell => h('th', { text: cell })))) : null,
+        body
+      );
+    };
+    const facts = h('dl', { className: 'jp-mlprod-card-facts' });
+    for (const [name, value] of card.rows) {
+      facts.append(h('dt', { text: name }), h('dd', { text: value }));
+    }
+    const buttons = h('div', { className: 'jp-mlprod-card-actions' });
+    const executed = card.executedNotebook;
+    if (executed) {
+      const open = h('button', {
+        className: 'jp-Button jp-mod-styled jp-mlprod-action',
+        text: 'Open executed notebook',
+        title: executed,
+        data: { action: 'open-executed', path: executed }
+      });
+      open.addEventListener('click', () => this._options.openFile(executed));
+      buttons.appendChild(open);
+    }
+    const folder = card.runDir;
+    if (folder) {
+      const show = h('button', {
+        className: 'jp-Button jp-mod-styled jp-mlprod-action',
+        text: 'Show run folder',
+        title: folder,
+        data: { action: 'show-run-folder', path: folder }
+      });
+      show.addEventListener('click', () => this._options.showFolder(folder));
+      buttons.appendChild(show);
+    }
+    return h(
+      'div',
+      { className: 'jp-mlprod-job-result jp-mlprod-card', data: { status: card.status } },
+      h('p', { className: 'jp-mlprod-card-headline', text: card.headline }),
+      facts,
+      table('Parameters as injected', 'jp-mlprod-card-parameters', card.parameters) ??
+        h('p', { className: 'jp-mlprod-empty', text: 'Parameters: the notebook defaults.' }),
+      table('Metrics', 'jp-mlprod-card-metrics', card.metrics),
+      table(
+        'First differing rows',
+        'jp-mlprod-card-differences',
+        card.differences.map(d => [d.row, d.column, d.notebook, d.package]),
+        ['row', 'column', 'notebook', 'package']
+      ),
+      buttons
     );
   }
 
   private _path = '';
   private _jobId = '';
   private _pollTimer: number | null = null;
+  private readonly _card: HTMLElement;
+  private readonly _runs: RunsList;
 }
