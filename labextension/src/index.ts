@@ -13,6 +13,7 @@ import { Widget } from '@lumino/widgets';
 import { getCapabilities } from './api';
 import { RoleDecorations, RolePicker } from './cellrole';
 import { cellRole, parseRoleChoice, setCellRole } from './commands';
+import { OPEN_MODELS_COMMAND, showModels, storeForNotebook } from './models';
 import { PipelinePanel } from './panel';
 import {
   CommandIDs,
@@ -53,7 +54,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const panel = new PipelinePanel({
       activate: (widget: Widget) => app.shell.activateById(widget.id),
       settings: () => settings,
-      capabilities: getCapabilities().catch(() => null)
+      capabilities: getCapabilities().catch(() => null),
+      jobs: {
+        openFile: path => void app.commands.execute('docmanager:open', { path }),
+        showFolder: path => void app.commands.execute('filebrowser:go-to-path', { path }),
+        openModels: notebookPath =>
+          void app.commands.execute(OPEN_MODELS_COMMAND, {
+            store: storeForNotebook(notebookPath, settings.outputDir)
+          }),
+        runsDirSetting: () => (settings as { runsDir?: string }).runsDir
+      }
+    });
+    app.commands.addCommand(OPEN_MODELS_COMMAND, {
+      label: 'Model Versions…',
+      caption: "Show a converted package's model store: versions, aliases, promote, roll back",
+      execute: args => {
+        const notebook = tracker.currentWidget?.context.path;
+        const store =
+          typeof args.store === 'string'
+            ? args.store
+            : notebook
+              ? storeForNotebook(notebook, settings.outputDir)
+              : '';
+        showModels(app.shell, store);
+      }
     });
     app.shell.add(panel, 'right', { rank: 600 });
     panel.setNotebook(tracker.currentWidget);
@@ -137,7 +161,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.convert,
         CommandIDs.suggestRoles,
         CommandIDs.verify,
-        CommandIDs.run
+        CommandIDs.run,
+        OPEN_MODELS_COMMAND
       ]) {
         palette.addItem({ command, category });
       }

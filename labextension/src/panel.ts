@@ -24,7 +24,7 @@ import {
 } from './commands';
 import { h } from './dom';
 import { graphView, renderGraph } from './graph';
-import { JobSection, showFailure } from './jobs';
+import { IJobSectionOptions, JobSection, showFailure } from './jobs';
 import {
   assignedNames,
   cellNumber,
@@ -40,6 +40,7 @@ import {
   problemLabel,
   resolveCellIndex
 } from './model';
+import { rememberPackage } from './models';
 import { DEFAULT_SETTINGS, IMlprodSettings, isRoleName, MLPROD_KEY, PANEL_ID } from './tokens';
 
 /** The panel's icon: three stacked stages joined by a line. */
@@ -60,6 +61,8 @@ export interface IPipelinePanelOptions {
   settings: () => IMlprodSettings;
   /** The server's capabilities; null when the server extension is missing. */
   capabilities: Promise<api.ICapabilities | null>;
+  /** What the job section opens (executed notebooks, run folders, the Models view). */
+  jobs?: IJobSectionOptions;
 }
 
 /** The Pipeline side panel. */
@@ -74,7 +77,7 @@ export class PipelinePanel extends Widget {
     this._actions = h('div', { className: 'jp-mlprod-actions' });
     this._status = h('div', { className: 'jp-mlprod-status' });
     this._body = h('div', { className: 'jp-mlprod-body' });
-    this._job = new JobSection();
+    this._job = new JobSection(_options.jobs);
     this._converted = h('div', { className: 'jp-mlprod-converted' });
     this.node.append(
       this._header,
@@ -195,6 +198,7 @@ export class PipelinePanel extends Widget {
       }
     }
     this._showConverted(result);
+    rememberPackage(path, result.output_dir);
     await showDialog({
       title: 'Package written',
       body: new Widget({ node: this._convertedSummary(result) }),
