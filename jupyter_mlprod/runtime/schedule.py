@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ScheduleError
+from .promotion import NOT_PROMOTED_EXIT
 
-NOT_PROMOTED = 3
+NOT_PROMOTED = NOT_PROMOTED_EXIT
 """Exit code of ``train --promote-if-better`` when the new version was saved, not promoted."""
 
 EVERY: dict[str, str] = {
@@ -366,6 +367,8 @@ def {dag_id}() -> None:
         try:
             with contextlib.redirect_stdout(printed):
                 code = main(TRAIN_ARGUMENTS)
+        except SystemExit as exit_:  # a usage error: argparse exits
+            code = exit_.code if isinstance(exit_.code, int) else 2
         finally:
             os.chdir(previous)
         if code not in (0, NOT_PROMOTED):
