@@ -12,9 +12,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import MlprodError
+
+if TYPE_CHECKING:
+    from .convert import ConversionResult
 
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -75,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_io_options(convert)
     convert.add_argument(
         "--force", action="store_true", help="replace DIR if it exists (atomically)"
+    )
+    convert.add_argument(
+        "--quality",
+        action="append",
+        default=[],
+        metavar="METRIC>=VALUE",
+        help="a floor the generated model tests hold a fresh train to (METRIC<=VALUE when "
+        "lower is better; repeatable; default: the notebook's metadata.mlprod.quality, else "
+        "the first trained version)",
     )
     convert.set_defaults(func=_convert)
 
@@ -157,6 +170,7 @@ def _convert(args: argparse.Namespace) -> int:
         lift_paths=args.lift_paths,
         force=args.force,
         strict=args.strict,
+        quality=tuple(args.quality),
     )
     result = convert_notebook(args.notebook, args.output, options)
     for warning in result.warnings:
@@ -164,8 +178,26 @@ def _convert(args: argparse.Namespace) -> int:
     print(f"wrote {result.names.distribution} to {result.out_dir} ({len(result.files)} files)")
     for name in result.files:
         print(f"  {name}")
-    print(f"next: pip install {args.output} && {result.names.distribution} train")
+    _print_next_steps(args.output, result)
     return 0
+
+
+def _print_next_steps(output: str, result: ConversionResult) -> None:
+    """What to do with the package: the files that deliver it and the commands, in order."""
+    command = result.names.distribution
+    gate = ", ".join(floor.describe() for floor in result.quality) or "none set: vs first version"
+    out = os.path.join(output, "")
+    lines = [
+        "next steps:",
+        f"  install       pip install '{output.rstrip(os.sep)}[test]'",
+        f"  train         {command} train    (where the notebook's relative data paths resolve)",
+        f"  test          cd {out} && pytest    (tests/test_smoke.py, tests/test_model.py;"
+        f" quality gate: {gate})",
+        f"  serve         {command} serve    (POST /predict, GET /health)",
+        f"  docker build  docker build -t {command} {out}    (Dockerfile, .dockerignore)",
+        f"  CI            {out}.github/workflows/ci.yml    (lint, tests, train smoke, manifest)",
+    ]
+    print("\n".join(lines))
 
 
 def _tag(args: argparse.Namespace) -> int:

@@ -9,14 +9,16 @@ runtime files it is given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
 from .. import roles
 from ..analysis import Analysis
+from ..quality import QualityFloor
 from . import scaffold
 from .modules import ModuleRenderer
 from .names import PackageNames, package_name_for, package_name_problem
+from .text import load_template
 
 __all__ = ["PackageNames", "package_name_for", "package_name_problem", "render_package"]
 
@@ -30,6 +32,7 @@ def render_package(
     runtime_files: Mapping[str, str],
     data_dir_from_package: str,
     extras: Mapping[str, Mapping[str, str]] | None = None,
+    quality: Sequence[QualityFloor] = (),
 ) -> dict[str, str]:
     """All files of the package, by path relative to its root.
 
@@ -44,6 +47,8 @@ def render_package(
             the smoke tests find the notebook's data.
         extras: extra name → its pinned distributions, as ``requirements``
             (``pip install '<dist>[dask]'``).
+        quality: the floors a fresh ``train`` must reach, recorded in pyproject.toml for the
+            model tests (none: they compare with the first trained version).
     """
     notebook_name = PurePath(analysis.path).name
     src = f"src/{names.module}"
@@ -62,8 +67,17 @@ def render_package(
     for file_name, text in runtime_files.items():
         files[f"{src}/{file_name}"] = text
     files[f"{src}/py.typed"] = ""
-    files["pyproject.toml"] = scaffold.pyproject(names, notebook_name, requirements, extras or {})
+    files["pyproject.toml"] = scaffold.pyproject(
+        names, notebook_name, requirements, extras or {}, quality
+    )
     files["requirements.txt"] = scaffold.requirements_txt(notebook_name, requirements)
     files["README.md"] = scaffold.readme(analysis, names, notebook_name)
+    files["alerts.example.yaml"] = load_template("alerts.example.yaml.tmpl").substitute(
+        command=names.distribution
+    )
     files["tests/test_smoke.py"] = scaffold.smoke_test(names, data_dir_from_package)
+    files["tests/test_model.py"] = scaffold.model_test(names, data_dir_from_package)
+    files[".github/workflows/ci.yml"] = scaffold.ci_workflow(names, data_dir_from_package)
+    files["Dockerfile"] = scaffold.dockerfile(names)
+    files[".dockerignore"] = scaffold.dockerignore()
     return files

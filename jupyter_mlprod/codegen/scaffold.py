@@ -1,13 +1,16 @@
 """Scaffolding of the generated package: ``__init__.py``, ``pyproject.toml``,
-``requirements.txt``, ``README.md`` and the smoke tests, rendered from the template files in
-``codegen/templates/``."""
+``requirements.txt``, ``README.md``, the smoke and model tests, the CI workflow and the
+Dockerfile, rendered from the template files in ``codegen/templates/``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import sys
+from collections.abc import Mapping, Sequence
 
 from .. import __version__
 from ..analysis import Analysis
+from ..quality import QualityFloor
 from .names import PackageNames
 from .text import load_template
 
@@ -24,8 +27,10 @@ def pyproject(
     notebook_name: str,
     requirements: Mapping[str, str],
     extras: Mapping[str, Mapping[str, str]],
+    quality: Sequence[QualityFloor] = (),
 ) -> str:
-    """``pyproject.toml``: the distribution, its pinned dependencies, extras and command."""
+    """``pyproject.toml``: the distribution, its pinned dependencies, extras and command, and
+    the quality floors the model tests hold a fresh ``train`` to."""
     dependencies = "\n".join(f'  "{dist}{spec}",' for dist, spec in requirements.items())
     optional = "".join(
         f"{extra} = [{', '.join(repr_toml(dist + spec) for dist, spec in pins.items())}]\n"
@@ -37,6 +42,20 @@ def pyproject(
         notebook_name=notebook_name,
         dependencies=dependencies,
         optional_dependencies=optional,
+        quality=quality_table(quality),
+    )
+
+
+def quality_table(floors: Sequence[QualityFloor]) -> str:
+    """The body of ``[tool.<module>.quality]``: one ``metric = {min|max = value}`` a floor, or
+    a comment saying none was set (the model tests then compare with the first version)."""
+    if not floors:
+        return (
+            "# No floor was set at conversion (`nb2prod convert --quality METRIC>=VALUE`): the\n"
+            "# model tests compare a fresh train with the first version in the model store."
+        )
+    return "\n".join(
+        f"{repr_toml(floor.metric)} = {{ {floor.bound} = {floor.value!r} }}" for floor in floors
     )
 
 
@@ -82,3 +101,47 @@ def smoke_test(names: PackageNames, data_dir_from_package: str) -> str:
         env=f"{names.module.upper()}_DATA_DIR",
         data_dir=repr(data_dir_from_package),
     )
+
+
+def model_test(names: PackageNames, data_dir_from_package: str) -> str:
+    """``tests/test_model.py``: the quality gate, invariance tests and corner cases."""
+    return load_template("test_model.py.tmpl").substitute(
+        module=names.module,
+        env=f"{names.module.upper()}_DATA_DIR",
+        data_dir=repr(data_dir_from_package),
+    )
+
+
+def python_minor() -> str:
+    """The converting Python's ``major.minor``: CI and the image run the same one."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def ci_workflow(names: PackageNames, data_dir_from_package: str) -> str:
+    """``.github/workflows/ci.yml``: install, lint, tests, a training smoke run, the manifest."""
+    return load_template("ci.yml.tmpl").substitute(
+        distribution=names.distribution,
+        command=names.distribution,
+        env=f"{names.module.upper()}_DATA_DIR",
+        data_dir=_yaml_string(data_dir_from_package.replace("\\", "/")),
+        python_version=python_minor(),
+    )
+
+
+def _yaml_string(text: str) -> str:
+    # A JSON string is a YAML double-quoted scalar.
+    return json.dumps(text)
+
+
+def dockerfile(names: PackageNames) -> str:
+    """``Dockerfile``: the serving image (slim Python of the converting minor version)."""
+    return load_template("Dockerfile.tmpl").substitute(
+        distribution=names.distribution,
+        command=names.distribution,
+        python_version=python_minor(),
+    )
+
+
+def dockerignore() -> str:
+    """``.dockerignore``: what stays out of the image's build context."""
+    return load_template("dockerignore.tmpl").substitute()

@@ -2,7 +2,8 @@
 
 The snapshots under ``tests/golden/<notebook stem>/`` are the generated modules (``params``,
 ``data``, ``train``, ``predict``, ``pipeline``, ``features``, ``__init__``) and the scaffolding
-(``pyproject.toml``, ``requirements.txt``, ``README.md``, ``tests/test_smoke.py``), as written
+(``pyproject.toml``, ``requirements.txt``, ``README.md``, ``tests/``, ``Dockerfile``,
+``.dockerignore``, ``.github/workflows/ci.yml``), as written
 after ruff formatting. Runtime files are copied verbatim and are not snapshotted here.
 
 What differs between machines is normalised first: version pins come from the installed
@@ -18,6 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
@@ -36,6 +38,9 @@ UPDATE_COMMAND = "python -m pytest tests/converter/test_golden.py --update-golde
 # `"numpy==2.4.6",` in pyproject.toml, `numpy==2.4.6` in requirements.txt.
 _PIN = re.compile(r"==[^\s\",;]+")
 _PINNED_FILES = frozenset({"pyproject.toml", "requirements.txt"})
+# The converting Python's minor version, which the image and the CI workflow are pinned to.
+_PYTHON_PINNED_FILES = frozenset({"Dockerfile", ".github/workflows/ci.yml"})
+_PYTHON_MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def snapshot_name(relative_path: str) -> str:
@@ -46,9 +51,14 @@ def snapshot_name(relative_path: str) -> str:
 
 
 def normalise(relative_path: str, text: str) -> str:
-    """Drop what depends on the machine that converted the notebook (version pins)."""
+    """Drop what depends on the machine that converted the notebook (version pins, the
+    Python minor version)."""
     if relative_path in _PINNED_FILES:
         return _PIN.sub("", text)
+    if relative_path in _PYTHON_PINNED_FILES:
+        return text.replace(f"python:{_PYTHON_MINOR}-", "python:X.Y-").replace(
+            f'"{_PYTHON_MINOR}"', '"X.Y"'
+        )
     return text
 
 
