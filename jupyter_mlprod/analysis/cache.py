@@ -61,9 +61,12 @@ class CellParse:
         return dataclasses.replace(self, cell=cell, statements=moved)
 
 
-def source_key(source: str) -> bytes:
-    """The cache key of a cell's source."""
-    return hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def source_key(source: str, occurrence: int = 0) -> bytes:
+    """The cache key of a cell's source, and of which of a notebook's cells with that very
+    source it is (0 for the first): each of them keeps its own nodes."""
+    digest = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16)
+    digest.update(occurrence.to_bytes(4, "little"))
+    return digest.digest()
 
 
 def parse_source(cell: int, source: str) -> CellParse:
@@ -105,9 +108,17 @@ class CellCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def parse(self, cell: int, source: str) -> CellParse:
-        """The parse of ``source`` as cell ``cell``: from the cache, else parsed and kept."""
-        key = source_key(source)
+    def parse(self, cell: int, source: str, occurrence: int = 0) -> CellParse:
+        """The parse of ``source`` as cell ``cell``: from the cache, else parsed and kept.
+
+        Args:
+            cell: the cell's index, stamped on its statements.
+            source: the cell's source.
+            occurrence: how many earlier cells of the notebook have the same source: cells
+                with equal sources (``df.head()`` twice) get parses of their own, since the
+                later steps tell statements apart by their nodes.
+        """
+        key = source_key(source, occurrence)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:

@@ -14,7 +14,7 @@ from ..ipython import MagicNote
 from ..notebook import Notebook
 from ..params_cell import ParamSpec, parse_parameters_cell
 from ..quality import floors_from
-from .cache import CELL_CACHE, CellCache, parse_source
+from .cache import CELL_CACHE, CellCache
 from .log import ProblemLog
 from .statements import Statement
 from .types import ERROR, WARNING, CellInfo
@@ -90,7 +90,7 @@ def read_cells(notebook: Notebook, log: ProblemLog, cache: CellCache = CELL_CACH
     magics: list[tuple[int, MagicNote]] = []
     parameters: tuple[ParamSpec, ...] = ()
     parameters_cell: int | None = None
-    seen_sources: set[str] = set()
+    seen_sources: dict[str, int] = {}  # source → cells seen with it
     for cell in notebook.cells:
         # A tag repeated (["train", "train"]) is still one role.
         cell_roles = list(dict.fromkeys(tag for tag in cell.tags if tag in roles.ROLE_TAGS))
@@ -114,13 +114,10 @@ def read_cells(notebook: Notebook, log: ProblemLog, cache: CellCache = CELL_CACH
                 hint="keep one role tag per cell; split the cell if it does two jobs",
             )
         roles_by_cell[cell.index] = role
-        # A source met twice in one notebook is parsed afresh: each cell gets its own nodes.
-        cached = (
-            parse_source(cell.index, cell.source)
-            if cell.source in seen_sources
-            else cache.parse(cell.index, cell.source)
-        )
-        seen_sources.add(cell.source)
+        # A source met twice in one notebook is cached twice: each cell keeps its own nodes.
+        occurrence = seen_sources.get(cell.source, 0)
+        seen_sources[cell.source] = occurrence + 1
+        cached = cache.parse(cell.index, cell.source, occurrence)
         plain = cached.plain
         if plain is None:
             _report_refusal(cached.refusal or too_deep(1), cell.index, role, log)

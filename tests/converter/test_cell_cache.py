@@ -58,6 +58,8 @@ def test_two_cells_with_one_source_get_their_own_statements() -> None:
     )
     assert (first.cell, second.cell) == (5, 6)
     assert first.node is not second.node
+    read_cells(nb, ProblemLog(nb), cache)
+    assert cache.misses == 7 and cache.hits == 7  # both stay cached
 
 
 def test_the_cache_keeps_at_most_its_capacity_dropping_the_least_recently_used() -> None:
