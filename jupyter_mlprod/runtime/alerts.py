@@ -254,7 +254,7 @@ def _check_rule(
         bad("below", "give either above or below, not both")
     if when == "drift" and (above is not None or below is not None):
         bad("above", "a drift rule fires on the monitor's verdict; remove above/below")
-    if when in (*_RATES, "p99_latency_ms") and above is None:
+    if when in (*_RATES, "p99_latency_ms") and raw.get("above") is None:
         example = "above: 250" if when == "p99_latency_ms" else "above: 0.05"
         bad("above", f"{when} needs a threshold; add e.g. {example}")
     if when in _RATES and above is not None and not 0 <= above < 1:
@@ -265,7 +265,7 @@ def _check_rule(
     if when == "drift_score":
         if not isinstance(column, str) or not column:
             bad("column", "drift_score needs the column to watch, e.g. column: age")
-        if above is None and below is None:
+        if raw.get("above") is None and raw.get("below") is None:
             bad(
                 "above",
                 "drift_score needs above: (for distances: wasserstein, jensenshannon, psi) "
