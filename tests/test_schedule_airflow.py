@@ -87,28 +87,34 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowEnv
     yield AirflowEnv(bin=python.parent, workdir=workdir)
 
 
+def write_dag(
+    airflow_env: AirflowEnv, env: dict[str, str], dag_file: Path, models: Path, *when: str
+) -> None:
+    """``churn-model schedule --export airflow``, as a user runs it in the Airflow venv."""
+    written = airflow_env.run(
+        "churn-model",
+        "schedule",
+        *when,
+        "--export",
+        "airflow",
+        "-o",
+        str(dag_file),
+        "--promote-if-better",
+        "acc",
+        "--model-dir",
+        str(models),
+        env=env,
+    )
+    assert written.returncode == 0, written.stderr
+
+
 def test_generated_dag_loads_and_its_run_registers_a_new_version(
     airflow_env: AirflowEnv, tmp_path: Path
 ) -> None:
     home, dags, models = tmp_path / "home", tmp_path / "dags", tmp_path / "models"
     env = airflow_env.env(home, dags)
     dag_file = dags / "churn_retrain.py"
-    written = airflow_env.run(
-        "churn-model",
-        "schedule",
-        "--every",
-        "daily",
-        "--export",
-        "airflow",
-        "-o",
-        dag_file,
-        "--promote-if-better",
-        "acc",
-        "--model-dir",
-        models,
-        env=env,
-    )
-    assert written.returncode == 0, written.stderr
+    write_dag(airflow_env, env, dag_file, models, "--every", "daily")
     migrated = airflow_env.run("airflow", "db", "migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr[-2000:]
 
@@ -151,22 +157,7 @@ def test_a_failing_train_fails_the_dag_run(airflow_env: AirflowEnv, tmp_path: Pa
     home, dags, models = tmp_path / "home", tmp_path / "dags", tmp_path / "models"
     env = airflow_env.env(home, dags)
     dag_file = dags / "churn_retrain.py"
-    written = airflow_env.run(
-        "churn-model",
-        "schedule",
-        "--cron",
-        "0 3 * * *",
-        "--export",
-        "airflow",
-        "-o",
-        dag_file,
-        "--promote-if-better",
-        "acc",
-        "--model-dir",
-        models,
-        env=env,
-    )
-    assert written.returncode == 0, written.stderr
+    write_dag(airflow_env, env, dag_file, models, "--cron", "0 3 * * *")
     # No retries here: the point is that a failure is a failed run, not a silent success.
     dag_file.write_text(dag_file.read_text().replace('"retries": 2', '"retries": 0'))
     # Train runs in a folder without the notebook's data: the notebook's code fails.
