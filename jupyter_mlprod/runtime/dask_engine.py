@@ -27,6 +27,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,9 @@ def run(
 
     # Partitions reach predict() as the single-process reader returns them: without this,
     # Dask would turn text columns into Arrow strings on the way.
-    with dask.config.set({"dataframe.convert-string": False}):
+    with dask.config.set({"dataframe.convert-string": False}), warnings.catch_warnings():
+        # Dask's advice ("Port … is already in use", large graph sizes) is not the user's.
+        warnings.simplefilter("ignore", UserWarning)
         return _run_on_cluster(
             dd,
             distributed,
@@ -300,7 +303,9 @@ def _client(distributed: Any, scheduler: str | None) -> tuple[Any, Any]:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # The scheduler's HTTP routes start even without a dashboard, on :8787 unless told
+        # otherwise; any free port keeps two runs (or a notebook's cluster) from clashing.
+        dashboard_address=":0",
         # A failing task is reported once, as the command's error line, not by each worker.
         silence_logs=logging.CRITICAL,
     )

@@ -151,7 +151,7 @@ def scheduler(package_src: Path) -> Iterator[str]:
         patch.setenv("MLPROD_UNSIGNED_OK", "1")
         patch.setenv("PYTHONPATH", os.pathsep.join([str(package_src), *sys.path]))
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster:
             assert len(cluster.workers) == 2
             yield str(cluster.scheduler_address)
