@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -435,3 +437,52 @@ def test_rule_evaluation_cooldown_and_arms(flaky_src: Path, tmp_path: Path) -> N
     assert stub.stopped[0]["rule"] == "4xx" and stub.stopped[0]["automatic"] is True
     described = {rule["name"]: rule for rule in engine.describe()["rules"]}
     assert described["4xx"]["last_outcome"] == "stopped" and described["slow"]["fired"] == 1
+
+
+@pytest.mark.slow
+def test_the_example_file_of_a_generated_package_loads_with_serve(tmp_path: Path) -> None:
+    from jupyter_mlprod.cli import main as nb2prod
+
+    examples = Path(__file__).resolve().parents[2] / "example_notebooks"
+    package = tmp_path / "churn_pkg"
+    assert nb2prod(["convert", str(examples / "churn.ipynb"), "-o", str(package)]) == 0
+    example = package / "alerts.example.yaml"
+    assert "auto_rollback: false" in example.read_text()
+    [module] = [p.name for p in (package / "src").iterdir() if (p / "serve.py").is_file()]
+    workdir = tmp_path / "work"
+    shutil.copytree(examples / "data", workdir / "data")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MLPROD_")},
+        "PYTHONPATH": str(package / "src"),
+        "MLPROD_UNSIGNED_OK": "1",
+        "MLPROD_MODEL_DIR": str(workdir / "models"),
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+
+    for _ in range(2):
+        assert run("train", "--quiet").returncode in (0, 3)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "serve", "--port", str(port), "--canary", "v2:10",
+         "--alerts", str(example)],
+        cwd=workdir, env={**env, "MLPROD_ALERT_WEBHOOK": "http://127.0.0.1:9/hook"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until_serving(process, f"http://127.0.0.1:{port}/health")
+        described = httpx.get(f"http://127.0.0.1:{port}/alerts").json()
+        assert [r["name"] for r in described["rules"]] == ["canary-errors", "production-drift"]
+        canary, drift = described["rules"]
+        assert canary["arm"] == "canary" and "rollback" in canary["actions"]
+        assert drift["auto_rollback"] is False
+        assert "webhook http://127.0.0.1:9" in drift["actions"] and described["warnings"] == []
+    finally:
+        stop(process)
+    # Without the variable the example still loads; the server says the webhook is skipped.
+    checked = run("serve", "--alerts", str(example), "--port", "1", "--host", "256.0.0.1")
+    assert "MLPROD_ALERT_WEBHOOK is not set" in checked.stderr
