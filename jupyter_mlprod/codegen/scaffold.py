@@ -89,6 +89,9 @@ def readme(analysis: Analysis, names: PackageNames, notebook_name: str) -> str:
         predict_input=analysis.predict_io.input,
         predict_output=analysis.predict_io.output_expression,
         parameters=parameters,
+        module=names.module,
+        data_env=f"{names.module.upper()}_DATA_DIR",
+        python_version=python_minor(),
     )
 
 

@@ -39,7 +39,7 @@ UPDATE_COMMAND = "python -m pytest tests/converter/test_golden.py --update-golde
 _PIN = re.compile(r"==[^\s\",;]+")
 _PINNED_FILES = frozenset({"pyproject.toml", "requirements.txt"})
 # The converting Python's minor version, which the image and the CI workflow are pinned to.
-_PYTHON_PINNED_FILES = frozenset({"Dockerfile", ".github/workflows/ci.yml"})
+_PYTHON_PINNED_FILES = frozenset({"Dockerfile", ".github/workflows/ci.yml", "README.md"})
 _PYTHON_MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
