@@ -20,6 +20,7 @@ into functions and :mod:`.hardcoded_paths` finds hard-coded paths (recognised by
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from .. import roles
 from ..notebook import Notebook
@@ -97,7 +98,22 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
     plain = [statement for statement, _ in intake.statements]
     display = scan_display(plain)
     constants = find_constants(plain)
-    completion = complete_stages(intake.statements, display, strict=options.strict)
+    completion = complete_stages(
+        intake.statements,
+        display,
+        strict=options.strict,
+        notebook_dir=Path(notebook.path).parent,
+    )
+    for warning in completion.generator_warnings:
+        log.add(
+            WARNING,
+            "global-generator",
+            f"untagged cell {warning.cell}, line {warning.line} {warning.because}; the "
+            "package will not make this draw (--strict), so its results can differ",
+            warning.cell,
+            warning.line,
+            hint="pass random_state= to the estimator, or drop --strict to keep the draws",
+        )
     # Which statements bridge into predict depends on the predict input, which the walk's
     # result decides: a trial walk finds them, and the walk is redone once they have moved.
     trial = ProblemLog(notebook)

@@ -9,17 +9,25 @@ trains nothing): a refit predict needs joins train, which runs before predict. U
 changes of a staged value between its definition and its use are reaching definitions too, so
 they are kept in order. Skipped cells are never pulled in; the walk
 reports a stage that needs one. Every statement added is reported as an :class:`Inference`.
+
+The global random generators are values too (:mod:`.global_rng`): a stage statement that
+draws from NumPy's global generator (a forest fitted without ``random_state``) reads the
+state every earlier draw left, so the untagged statements that advanced it since the last
+reseed join the stage, in order — else the package's fit would see another state than the
+notebook's. ``--strict`` turns these into warnings instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 
 from .. import roles
 from .display import DisplayScan
+from .global_rng import GENERATOR_LABELS, GeneratorScan
 from .statements import CODE, Statement, mutated_names
 from .types import Inference
 
@@ -39,10 +47,17 @@ class Completion:
     statements: tuple[RoledStatement, ...]
     inferred: tuple[Inference, ...]
     inferred_ids: frozenset[int]  # ``id`` of every statement that joined a stage
+    # With --strict: the untagged statements that advance a global generator a stage reads
+    # (they are not pulled in, and the package's draws will differ from the notebook's).
+    generator_warnings: tuple[Inference, ...] = ()
 
 
 def complete_stages(
-    statements: Sequence[RoledStatement], display: DisplayScan, *, strict: bool = False
+    statements: Sequence[RoledStatement],
+    display: DisplayScan,
+    *,
+    strict: bool = False,
+    notebook_dir: Path | None = None,
 ) -> Completion:
     """Give each untagged statement a stage needs the role of the earliest stage needing it.
 
@@ -50,11 +65,16 @@ def complete_stages(
         statements: every statement of the code cells, in notebook order, with its cell's role.
         display: the display-only statements (they need nothing and provide nothing).
         strict: complete nothing (``--strict``): the walk then reports every read of untagged
-            code as an error.
+            code as an error, and the generator draws left out are returned as warnings.
+        notebook_dir: where the notebook's own modules are (``helpers.py``), to see whether
+            their functions draw from a global generator.
     """
+    generators = GeneratorScan([statement for statement, _ in statements], notebook_dir)
+    reaching = _reaching_definitions(statements, generators)
     if strict:
-        return Completion(tuple(statements), (), frozenset())
-    reaching = _reaching_definitions(statements)
+        return Completion(
+            tuple(statements), (), frozenset(), _strict_generator_warnings(statements, reaching)
+        )
     joined: dict[int, str] = {}  # statement index → the role it joins
     reasons: dict[int, str] = {}
     # Backwards: every statement that needs statement j comes after it, so its role is final
@@ -81,8 +101,12 @@ def complete_stages(
             joined[source] = needed_by
             how = f"the {stage} stage" if index not in joined else f"inferred {stage} code"
             reasons[source] = (
-                f"provides `{name}`, which {how} reads in cell {statement.cell}, "
-                f"line {statement.line}"
+                _advances(name, how, statement)
+                if name in GENERATOR_LABELS
+                else (
+                    f"provides `{name}`, which {how} reads in cell {statement.cell}, "
+                    f"line {statement.line}"
+                )
             )
     completed = tuple(
         (statement, joined.get(index, role)) for index, (statement, role) in enumerate(statements)
@@ -109,7 +133,41 @@ def fits(node: cst.CSTNode) -> bool:
     return found
 
 
-def _reaching_definitions(statements: Sequence[RoledStatement]) -> list[dict[str, int]]:
+def _advances(generator: str, how: str, reader: Statement) -> str:
+    return (
+        f"advances {GENERATOR_LABELS[generator]}, which {how} draws from in cell "
+        f"{reader.cell}, line {reader.line}; `random_state=` on the estimators (or a seeded "
+        "generator of its own) avoids this"
+    )
+
+
+def _strict_generator_warnings(
+    statements: Sequence[RoledStatement], reaching: Sequence[dict[str, int]]
+) -> tuple[Inference, ...]:
+    """Under --strict: the untagged statements whose generator draws a stage reads."""
+    found: dict[int, Inference] = {}
+    for index, (statement, role) in enumerate(statements):
+        if role not in roles.TAGGED_STAGES:
+            continue
+        for name, first in reaching[index].items():
+            if name not in GENERATOR_LABELS:
+                continue
+            # Every untagged draw back to the last reseed or tagged statement.
+            reader, how = statement, f"the {role} stage"
+            source: int | None = first
+            while source is not None and statements[source][1] is None and source not in found:
+                provider = statements[source][0]
+                found[source] = Inference(
+                    provider.cell, provider.line, role, _advances(name, how, reader)
+                )
+                reader, how = provider, "untagged code"
+                source = reaching[source].get(name)
+    return tuple(found[source] for source in sorted(found))
+
+
+def _reaching_definitions(
+    statements: Sequence[RoledStatement], generators: GeneratorScan | None = None
+) -> list[dict[str, int]]:
     """For each statement, the index of the statement whose value each name it uses has.
 
     A statement uses the names it reads and the names it changes in place (``df["a"] = …``
@@ -123,6 +181,13 @@ def _reaching_definitions(statements: Sequence[RoledStatement]) -> list[dict[str
     for index, (statement, _role) in enumerate(statements):
         aliased = _alias_targets(statement.node, aliases)
         changed = set(statement.mutates)
+        if generators is not None:
+            # A draw reads the generator's state and leaves a new one; a reseed only sets it.
+            use = generators.uses.get(id(statement))
+            if use is not None:
+                changed |= set(use.draws)
+                for generator in use.reseeds - set(use.draws):
+                    latest[generator] = index
         # `for frame in frames: frame["a"] = …` changes its own loop variable, which
         # `mutates` leaves out (the statement binds it), and through it what it aliases.
         for name in mutated_names(statement.node) if statement.kind == CODE else ():
