@@ -129,3 +129,48 @@ def test_mutation_through_a_list_of_frames_is_kept(
         for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
             del sys.modules[name]
     assert list(run.predictions) == [0, 1, 1, 0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="codegen: a stage function that calls the carried helper `model` and then binds "
+    "`model` makes the name local to the function (UnboundLocalError); the helper should be "
+    "called through its module, as for helpers named like stage functions",
+)
+def test_a_helper_called_before_the_stage_rebinds_its_name_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PDSH 05.08 (both editions): `def model(x, sigma)` makes noisy data for an exploration
+    forest, which slicing keeps (it advances the global generator); the train cell then binds
+    `model = RandomForestClassifier(...)`, and the package's train failed."""
+    import importlib
+    import sys
+
+    path = write(
+        from_specs(
+            [
+                (IMPORTS, None),
+                (LOAD, "load"),
+                ("def model(x):\n    return 2 * x", None),
+                ("scaled = model(x)\nX = scaled[:, np.newaxis]", "train"),
+                ("model = LinearRegression()\nmodel.fit(X, y)", "train"),
+                ("y_fit = model.predict(X)", "predict"),
+            ],
+            mlprod={"predict_input": "X", "predict_output": "y_fit"},
+        ),
+        tmp_path / "nb.ipynb",
+    )
+    capsys.readouterr()
+    assert main(["convert", str(path), "-o", str(tmp_path / "package")]) == 0
+    src = tmp_path / "package" / "src"
+    (package,) = (child.name for child in src.iterdir() if child.is_dir())
+    sys.path.insert(0, str(src))
+    try:
+        params = importlib.import_module(f"{package}.params")
+        pipeline = importlib.import_module(f"{package}.pipeline")
+        run = pipeline.run(params.Params())
+    finally:
+        sys.path.remove(str(src))
+        for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+            del sys.modules[name]
+    assert len(run.predictions) == 50
