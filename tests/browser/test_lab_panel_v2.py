@@ -251,6 +251,15 @@ def test_suggest_roles_tags_an_untagged_example_as_nb2prod_tag_would(
     )
     others = [i for i, cell in enumerate(nb.cells) if i not in expected]
     assert all(not nb.cells[i].metadata.get("tags") for i in others)
+    # One undo takes every suggested role back: they were applied as one change.
+    tags = lab_ui.page.evaluate(
+        """() => {
+            const notebook = window.jupyterapp.shell.currentWidget.content;
+            notebook.model.sharedModel.undo();
+            return notebook.widgets.map(cell => cell.model.getMetadata('tags') ?? []);
+        }"""
+    )
+    assert all(not tags[index] for index in expected), tags
 
 
 def test_the_graph_has_one_node_per_stage_and_a_node_jumps_to_its_first_cell(
