@@ -21,6 +21,8 @@ from .errors import InputError
 MAX_DEPTH = 64
 """Containers inside containers a body may nest: records are 2 deep, a batch of RGB images 5."""
 
+_CONTAINERS = (list, dict)
+
 
 def decode_json(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """Decode a JSON document whose arrays and objects nest at most ``max_depth`` deep.
@@ -57,7 +59,7 @@ def nesting_exceeds(value: Any, max_depth: int) -> bool:
 
     Walked one level at a time, without recursion, stopping at the first level past the limit.
     """
-    level = [value] if isinstance(value, list | dict) else []
+    level = [value] if isinstance(value, _CONTAINERS) else []
     depth = 0
     while level:
         depth += 1
@@ -66,7 +68,9 @@ def nesting_exceeds(value: Any, max_depth: int) -> bool:
         below: list[Any] = []
         for container in level:
             items = container.values() if isinstance(container, dict) else container
-            below.extend(item for item in items if isinstance(item, list | dict))
+            # A comprehension with a tuple isinstance: the walk visits every value of a
+            # 100-record body, and this is several times faster than a generator over a union.
+            below += [item for item in items if isinstance(item, _CONTAINERS)]
         level = below
     return False
 

@@ -74,3 +74,17 @@ def test_deeply_nested_predict_and_retrain_bodies_get_400_without_a_traceback(
         records = b'[{"age": 30, "income": 50000.0, "plan": "basic"}]'
         assert client.post("/predict", content=records).status_code == 200
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_records_walk_every_value_for_nesting() -> None:
+    records = [{"a": i, "b": "x"} for i in range(200)]
+    assert not nesting_exceeds(records, 2) and nesting_exceeds(records, 1)
+    hidden = [*records, {"a": nested_value(MAX_DEPTH)}]  # deep inside the last record only
+    assert nesting_exceeds(hidden, MAX_DEPTH)
+
+
+def nested_value(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value

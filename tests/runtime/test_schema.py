@@ -213,3 +213,22 @@ def test_records_missing_a_key_name_the_column(schema: ModuleType, frame: pd.Dat
         schema.from_payload([full, partial], recorded)
     with pytest.raises(fakepkg.errors.SchemaError, match="'income': missing$"):
         schema.from_payload([partial], recorded)
+
+
+def test_a_frame_already_in_the_recorded_form_is_passed_through(
+    schema: ModuleType, frame: pd.DataFrame
+) -> None:
+    recorded = schema.infer_schema(frame)
+    assert schema.conform(frame, recorded) is frame  # nothing to coerce: not rebuilt
+    reordered = frame[["income", "age", "plan", "vip"]]
+    conformed = schema.conform(reordered, recorded)
+    assert conformed is not reordered and list(conformed.columns) == list(frame.columns)
+    narrower = frame.assign(age=frame["age"].astype("int32"))
+    assert schema.conform(narrower, recorded)["age"].dtype == np.int64
+    text = frame.assign(plan=frame["plan"].astype(object))
+    recorded_object = schema.infer_schema(text)
+    # An object column is still checked value by value, even with the recorded dtype.
+    import fakepkg.errors
+
+    with pytest.raises(fakepkg.errors.SchemaError, match="expected text"):
+        schema.conform(text.assign(plan=[1, "x"]), recorded_object)
