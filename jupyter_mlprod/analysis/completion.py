@@ -19,6 +19,7 @@ notebook's. ``--strict`` turns these into warnings instead.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ import libcst as cst
 from .. import roles
 from .display import DisplayScan
 from .global_rng import GENERATOR_LABELS, GeneratorScan
-from .statements import CODE, Statement, mutated_names
+from .statements import CODE, Statement, mutated_names, parse_cell
 from .types import Inference
 
 # A statement with its cell's role (None: untagged), as the intake and the walk pass them.
@@ -70,10 +71,12 @@ def complete_stages(
             their functions draw from a global generator.
     """
     generators = GeneratorScan([statement for statement, _ in statements], notebook_dir)
+    as_written = tuple(statements)
+    statements = _draws_kept_from_display(statements, display, generators)
     reaching = _reaching_definitions(statements, generators)
     if strict:
         return Completion(
-            tuple(statements), (), frozenset(), _strict_generator_warnings(statements, reaching)
+            as_written, (), frozenset(), _strict_generator_warnings(statements, reaching)
         )
     joined: dict[int, str] = {}  # statement index → the role it joins
     reasons: dict[int, str] = {}
@@ -131,6 +134,36 @@ def fits(node: cst.CSTNode) -> bool:
 
     node.visit(Finder())
     return found
+
+
+def _draws_kept_from_display(
+    statements: Sequence[RoledStatement], display: DisplayScan, generators: GeneratorScan
+) -> list[RoledStatement]:
+    """Display-only statements that draw, replaced by their draws alone.
+
+    ``plt.scatter(x, y, c=np.random.rand(50))`` shows something, but its draw moves the
+    generator a later fit reads: the statement becomes ``np.random.rand(50)``, in its place,
+    so the draw can be kept while the plot stays out. When a draw's arguments read what
+    display code made (``fig``, ``ax``), the statement stays display-only (its draw is lost).
+    """
+    shown = {name for st, _ in statements if display.shows_only(st) for name in st.defines}
+    result: list[RoledStatement] = []
+    for statement, role in statements:
+        calls = generators.draw_calls.get(id(statement), [])
+        if statement.kind == CODE and calls and display.shows_only(statement):
+            code = "\n".join(cst.Module([]).code_for_node(call) for call in calls) + "\n"
+            drawn = [
+                dataclasses.replace(st, line=statement.line, position=statement.position)
+                for st in parse_cell(statement.cell, code).statements
+            ]
+            if not any(st.reads & shown for st in drawn):
+                use = generators.uses[id(statement)]
+                for st in drawn:
+                    generators.uses[id(st)] = use
+                result.extend((st, role) for st in drawn)
+                continue
+        result.append((statement, role))
+    return result
 
 
 def _advances(generator: str, how: str, reader: Statement) -> str:

@@ -82,6 +82,9 @@ class GeneratorScan:
         self._notebook_dir = notebook_dir
         self._parents: Mapping[int, cst.CSTNode] = {}  # of the calls being classified
         self.uses: dict[int, GeneratorUse] = {}
+        # For each code statement (by ``id``): its outermost calls that draw by themselves
+        # (``np.random.rand(300)``, ``make_blobs()``), in order.
+        self.draw_calls: dict[int, list[cst.Call]] = {}
         for statement in statements:
             self.uses[id(statement)] = self._scan(statement)
 
@@ -105,6 +108,10 @@ class GeneratorScan:
         reseeds: set[str] = set()
         for call in finder.calls:
             self._classify(call, draws, reseeds, in_body=False)
+        plain = [call for call in finder.calls if self._draws_by_itself(call)]
+        self.draw_calls[id(statement)] = [
+            call for call in plain if not _inside_any(call, plain, finder.parents)
+        ]
         self._track_unseeded(node)
         return GeneratorUse(draws, frozenset(reseeds))
 
@@ -152,6 +159,18 @@ class GeneratorScan:
             found = _local_function_draws(self._notebook_dir, dotted)
             if found:
                 draws.setdefault(NUMPY_GENERATOR, f"{dotted}() ({found})")
+
+    def _draws_by_itself(self, call: cst.Call) -> bool:
+        dotted = self._resolve(call.func)
+        if dotted is None:
+            return False
+        if _global_generator(dotted) is not None:
+            return dotted.rsplit(".", 1)[-1] not in _RESEEDS | _NOT_DRAWS
+        return (
+            dotted.split(".")[0] == "sklearn"
+            and _unseeded_call(call)
+            and _random_state_kind(dotted) == "function"
+        )
 
     def _track_unseeded(self, node: cst.BaseStatement) -> None:
         if not isinstance(node, cst.SimpleStatementLine):
@@ -241,6 +260,18 @@ def _random_state_kind(dotted: str) -> str | None:
     if "random_state" not in parameters:
         return None
     return "class" if inspect.isclass(target) else "function"
+
+
+def _inside_any(
+    call: cst.Call, calls: Sequence[cst.Call], parents: Mapping[int, cst.CSTNode]
+) -> bool:
+    others = {id(other) for other in calls if other is not call}
+    node = parents.get(id(call))
+    while node is not None:
+        if id(node) in others:
+            return True
+        node = parents.get(id(node))
+    return False
 
 
 def _fitted_or_passed(call: cst.Call, parents: Mapping[int, cst.CSTNode]) -> bool:

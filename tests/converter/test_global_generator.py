@@ -85,6 +85,25 @@ def test_draws_before_an_unseeded_fit_join_train_in_order(
     )
 
 
+def test_a_plot_that_draws_keeps_only_its_draw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
+) -> None:
+    scatter = "plt.scatter(X[:, 0], X[:, 1], c=np.random.rand(len(X)))"
+    path = write_notebook(
+        tmp_path,
+        [(IMPORTS, None), (LOAD, "load"), (scatter, None), (FOREST, "train"), (PREDICT, "predict")],
+    )
+    code, report = check(path, capsys)
+    assert code == 0, report["problems"]
+    assert _generator_inferences(report) == [(2, 1)]
+    package = convert(path, capsys)
+    train = (next((package / "src").glob("*/train.py"))).read_text(encoding="utf-8")
+    assert "np.random.rand(len(X))" in train and "scatter" not in train
+    np.testing.assert_array_equal(
+        _seeded_run(run_package, package).predictions, _seeded_notebook_value(path, "y_pred")
+    )
+
+
 def test_a_reseed_cuts_the_draws_before_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
