@@ -265,3 +265,76 @@ def _request(request: urllib.request.Request) -> dict[str, Any]:
             return {"status": response.status, "body": response.read()}
     except urllib.error.HTTPError as error:
         return {"status": error.code, "body": error.read()}
+
+
+def _quality_gate(
+    package: Path, module: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        **env,
+        f"{module.upper()}_DATA_DIR": str(EXAMPLES),
+        "MLPROD_UNSIGNED_OK": "1",
+    }
+    env.pop("PYTHONPATH", None)  # the package's pytest config puts its src/ on the path
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_model.py",
+    ]
+    return subprocess.run(
+        [*command, "-k", "quality_gate"],
+        cwd=package,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "floor", "passes"),
+    [
+        ("churn.ipynb", "acc>=0.99", False),
+        ("messy_sales.ipynb", "mae<=1000", True),
+        ("messy_sales.ipynb", "mae<=0.01", False),
+    ],
+)
+def test_the_quality_gate_holds_train_to_the_recorded_floor(
+    name: str, floor: str, passes: bool, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    assert nb2prod(["convert", str(EXAMPLES / name), "-o", str(package), "--quality", floor]) == 0
+    result = _quality_gate(
+        package, package_module(package), {"MLPROD_MODEL_DIR": str(tmp_path / "none")}
+    )
+    assert (result.returncode == 0) is passes, result.stdout[-3000:]
+    if not passes:
+        metric = floor.split("<")[0].split(">")[0]
+        assert f"{metric}=" in result.stdout and floor[len(metric) + 2 :] in result.stdout, (
+            result.stdout[-3000:]
+        )
+
+
+def test_without_a_floor_the_first_stored_version_is_the_floor(tmp_path: Path) -> None:
+    package = tmp_path / "package"
+    module = _convert("churn.ipynb", package)
+    models = tmp_path / "models"
+    env = {**os.environ, "PYTHONPATH": str(package / "src"), "MLPROD_UNSIGNED_OK": "1"}
+    run_ok(
+        [sys.executable, "-m", module, "train", "--model-dir", str(models)], cwd=EXAMPLES, env=env
+    )
+    manifest_path = models / "v1" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    # The same train, now measured against a first version that did better than it can.
+    assert _quality_gate(package, module, {"MLPROD_MODEL_DIR": str(models)}).returncode == 0
+    manifest["metrics"]["acc"] = 0.999
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    result = _quality_gate(package, module, {"MLPROD_MODEL_DIR": str(models)})
+    assert result.returncode != 0 and "first 0.999" in result.stdout, result.stdout[-3000:]
+    assert "no quality floor was set" in result.stdout, result.stdout[-3000:]
