@@ -8,6 +8,10 @@ pipeline with a scaler, a one-hot encoder and a logistic regression):
   (a) ``predict`` called in-process (no HTTP: the floor), (b) the package's own
   ``serve`` (Starlette on uvicorn, one process) and (c) ``mlflow models serve`` on the same
   fitted model (skipped with a message when mlflow is not installed);
+- the cost of live monitoring: (b) runs with its defaults plus drift tests every second and the
+  generated ``alerts.example.yaml`` (``--alerts``), against the same server with
+  ``--monitor-window 0``; both servers run side by side and are loaded in turn, so each
+  ratio is between figures taken in the same minutes;
 - batch: rows/s of ``<pkg> predict`` on a 1M-row CSV against a plain script that does
   ``pandas.read_csv`` + ``model.predict`` + ``to_csv`` (both as fresh processes).
 
@@ -19,6 +23,7 @@ Usage::
 
     python bench/serve.py                 # full run (a few minutes)
     python bench/serve.py --quick         # small sizes, to check the script works
+    python bench/serve.py --skip-batch    # serving only
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +57,9 @@ from jupyter_mlprod import runtime  # noqa: E402
 FIXTURE = REPO / "tests" / "runtime" / "fixtures" / "fakepkg"
 PACKAGE = "fakepkg"
 FEATURES = ["age", "income", "plan"]
+ALERTS_TEMPLATE = REPO / "jupyter_mlprod" / "codegen" / "templates" / "alerts.example.yaml.tmpl"
+SERVE = "package serve (uvicorn)"
+SERVE_UNMONITORED = "package serve, monitoring off"
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,7 @@ def main() -> int:
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--mlflow", help="path to the mlflow executable")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script")
+    parser.add_argument("--skip-batch", action="store_true", help="serving figures only")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.requests, args.seconds, args.batch_rows = 1, 100, 5.0, 20_000
@@ -302,16 +311,7 @@ def main() -> int:
                 [in_process(call, args) for _ in range(args.runs)]
             )
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(port)]
-        with server(command, root, env, f"{base}/health"):
-            for rows, records in bodies.items():
-                print(f"package serve, {rows} row(s)…", file=sys.stderr)
-                body = json.dumps(records).encode()
-                results[("package serve (uvicorn)", rows)] = median_result(
-                    [load(f"{base}/predict", body, args) for _ in range(args.runs)]
-                )
+        serve_packages(root, env, bodies, args, results)
 
         mlflow = find_mlflow(args.mlflow)
         if mlflow is None:
@@ -353,6 +353,9 @@ def main() -> int:
                         [load(f"{base}/invocations", body, args) for _ in range(args.runs)]
                     )
 
+        if args.skip_batch:
+            print_tables(results, None, None, args)
+            return 0
         print(f"batch: writing {args.batch_rows} rows…", file=sys.stderr)
         big = root / "big.csv"
         churn_frame(args.batch_rows, seed=3).drop(columns="churn").to_csv(big, index=False)
@@ -396,10 +399,46 @@ def main() -> int:
     return 0
 
 
+def serve_packages(
+    root: Path,
+    env: dict[str, str],
+    bodies: dict[int, list[dict[str, Any]]],
+    args: argparse.Namespace,
+    results: dict[tuple[str, int], LoadResult],
+) -> None:
+    """The package's server with monitoring and alert rules on, and without monitoring.
+
+    Both run at once and are loaded in turn (run 1: on, off; run 2: on, off; …), so a change in
+    the machine's load during the benchmark reaches both figures alike.
+    """
+    alerts = root / "alerts.yaml"
+    alerts.write_text(ALERTS_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    configurations = {
+        SERVE: ["--alerts", str(alerts), "--monitor-interval", "1"],
+        SERVE_UNMONITORED: ["--monitor-window", "0"],
+    }
+    with ExitStack() as stack:
+        bases = {}
+        for name, options in configurations.items():
+            port = free_port()
+            bases[name] = f"http://127.0.0.1:{port}"
+            command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *options]
+            stack.enter_context(server(command, root, env, f"{bases[name]}/health"))
+        for rows, records in bodies.items():
+            body = json.dumps(records).encode()
+            runs: dict[str, list[LoadResult]] = {name: [] for name in configurations}
+            for run in range(args.runs):
+                for name, base in bases.items():
+                    print(f"{name}, {rows} row(s), run {run + 1}…", file=sys.stderr)
+                    runs[name].append(load(f"{base}/predict", body, args))
+            for name, measured in runs.items():
+                results[(name, rows)] = median_result(measured)
+
+
 def print_tables(
     results: dict[tuple[str, int], LoadResult],
-    package_seconds: float,
-    baseline_seconds: float,
+    package_seconds: float | None,
+    baseline_seconds: float | None,
     args: argparse.Namespace,
 ) -> None:
     generator = "wrk" if shutil.which("wrk") else "httpx (async)"
@@ -413,7 +452,7 @@ def print_tables(
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for (target, rows), result in results.items():
-        reference = results.get(("package serve (uvicorn)", rows))
+        reference = results.get((SERVE, rows))
         floor = results.get(("in-process predict", rows))
         ratio = f"{reference.per_second / result.per_second:.2f}x" if reference else "-"
         over = f"{result.p50_ms - floor.p50_ms:.2f}" if floor else "-"
@@ -421,6 +460,17 @@ def print_tables(
             f"| {target} | {rows} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {over} | "
             f"{result.per_second:.0f} | {ratio} |"
         )
+    print("\nLive monitoring (a window of 1000 rows, drift tests every second, the example alert")
+    print("rules) against the same server with --monitor-window 0:\n")
+    print("| rows/request | p50 added by monitoring (ms) | requests/s with ÷ without |")
+    print("|---:|---:|---:|")
+    for rows in sorted({rows for _, rows in results}):
+        on, off = results.get((SERVE, rows)), results.get((SERVE_UNMONITORED, rows))
+        if on is not None and off is not None:
+            added, ratio = on.p50_ms - off.p50_ms, on.per_second / off.per_second
+            print(f"| {rows} | {added:+.3f} | {ratio:.3f}x |")
+    if package_seconds is None or baseline_seconds is None:
+        return
     rows = args.batch_rows
     print(f"\nBatch prediction of a {rows:,}-row CSV (median of {args.runs} runs, whole process)\n")
     print("| command | seconds | rows/s | rows/s vs script |")
