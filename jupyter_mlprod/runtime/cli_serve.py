@@ -98,6 +98,21 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="alert rules (YAML, see alerts.example.yaml): checked at start, GET /alerts",
     )
+    serve.add_argument(
+        "--workers",
+        type=ranged(int, 1, 64),
+        default=1,
+        metavar="N",
+        help="server processes on one socket (default 1); each follows the model store",
+    )
+    serve.add_argument(
+        "--follow-interval",
+        type=ranged(float, 0.0, 3600),
+        default=2.0,
+        metavar="S",
+        help="seconds between two checks of the aliases: when a served one moves, reload "
+        "without /reload (default 2; 0: never)",
+    )
     serve.set_defaults(handler=_serve)
 
 
@@ -115,7 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"{PROG}: error: {printable(problem)}", file=sys.stderr)
         return error.exit_code
-    run_server(
+    return run_server(
         model_dir(args.model_dir),
         host=args.host,
         port=args.port,
@@ -138,5 +153,6 @@ def _serve(args: argparse.Namespace) -> int:
         monitor_window=args.monitor_window,
         monitor_interval=args.monitor_interval,
         alerts=alerts,
+        workers=args.workers,
+        follow_interval=args.follow_interval,
     )
-    return 0

@@ -70,6 +70,7 @@ from .retrain import TOKEN_ENV, RetrainBusy, Retrainer, is_loopback, token_probl
 from .retrain import parse_request as parse_retrain_request
 from .routing import Canary, Serving, compare_shadow
 from .store import DEFAULT_ALIAS, LoadedModel, ModelStore
+from .store_follower import StoreFollower
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _T = TypeVar("_T")
@@ -116,6 +117,7 @@ class ModelServer:
         micro_batch: bool = True,
         monitor: LiveMonitor | None = None,
         alerts: AlertConfig | None = None,
+        follow_interval: float = 0.0,
     ) -> None:
         self.store = store
         self.predict_function = predict_function
@@ -135,6 +137,7 @@ class ModelServer:
         self.serving = self._resolve()
         self.monitor = monitor
         self.alerts = AlertEngine(alerts, self) if alerts is not None else None
+        self.follower = StoreFollower(self.follow, follow_interval) if follow_interval else None
 
     async def in_pool(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run blocking work in the prediction thread pool.
@@ -197,6 +200,21 @@ class ModelServer:
             before = self.serving
             self.serving = self._resolve()
             return before, self.serving
+
+    def follow(self) -> bool:
+        """Reload when a reference now resolves to another version than the one served (an
+        alias moved); returns whether it reloaded. Cheap when nothing moved: the alias table
+        is read, no model."""
+        serving = self.serving
+        wanted = (
+            self.store.resolve(self.model_ref),
+            self.store.resolve(self.canary_spec.ref) if self.canary_spec else None,
+            self.store.resolve(self.shadow_ref) if self.shadow_ref else None,
+        )
+        if wanted == serving.versions():
+            return False
+        before, after = self.reload()
+        return before.versions() != after.versions()
 
     def describe(self) -> dict[str, Any]:
         """What is served, for /models and /reload."""
@@ -329,6 +347,9 @@ def _reply(
 ) -> JSONResponse:
     """A JSON response carrying ``X-Model-Version`` (the primary version unless given)."""
     headers["X-Model-Version"] = version or _server(request).serving.primary.version
+    # Which process answered: with serve --workers N, or several replicas, each follows the
+    # store on its own (store_follower.py).
+    headers["X-Server-PID"] = str(os.getpid())
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -571,7 +592,9 @@ async def retrain_status(request: Request) -> Response:
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     server: ModelServer = app.state.server
-    background = [job for job in (server.monitor, server.alerts) if job is not None]
+    background = [
+        job for job in (server.monitor, server.alerts, server.follower) if job is not None
+    ]
     for job in background:
         job.start()
     try:
@@ -618,6 +641,7 @@ def create_app(
     monitor_window: int = DEFAULT_WINDOW,
     monitor_interval: float = DEFAULT_INTERVAL,
     alerts: AlertConfig | str | os.PathLike[str] | None = None,
+    follow_interval: float = 0.0,
 ) -> Starlette:
     """Build the Starlette app (used by ``serve`` and, in-process, by tests).
 
@@ -643,6 +667,8 @@ def create_app(
         monitor_interval: Seconds between two drift tests of a window.
         alerts: Alert rules (alerts.py): a checked :class:`AlertConfig` or the path of
             an alerts file.
+        follow_interval: Seconds between two checks of the aliases: when one served moves,
+            reload without ``/reload`` (store_follower.py; ``serve`` uses 2); 0: never.
 
     Returns:
         A Starlette application; ``app.state.server`` is the :class:`ModelServer`,
@@ -669,6 +695,7 @@ def create_app(
         micro_batch=micro_batch,
         monitor=LiveMonitor(monitor_window, monitor_interval) if monitor_window > 0 else None,
         alerts=rules,
+        follow_interval=follow_interval,
     )
     app = Starlette(routes=ROUTES, lifespan=_lifespan)
     app.state.server = server
@@ -700,16 +727,21 @@ def run_server(
     host: str = "127.0.0.1",
     port: int = 8000,
     limits: ConnectionLimits | None = None,
+    workers: int = 1,
     **options: Any,
-) -> None:
+) -> int:
     """Load the models and serve until interrupted (``serve`` command).
 
     ``options`` are :func:`create_app`'s keyword arguments, passed on as they are, so the two
     never drift apart; ``loopback`` is decided here, from what ``host`` resolves to.
     ``limits`` bound what each connection may cost (http_limits.py's defaults if None).
+    ``workers`` > 1 runs that many processes on one socket (workers.py).
+
+    Returns:
+        The exit status.
     """
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - checked here so the hint comes before any work
     except ImportError:
         raise ModelError(
             "serving needs uvicorn and starlette: pip install uvicorn starlette"
@@ -718,12 +750,45 @@ def run_server(
         problem = token_problem(host, options.get("retrain_token"))
         if problem:
             raise ModelError(problem)
-    app = create_app(store_dir, loopback=is_loopback(host), **options)
+        if workers > 1:
+            raise ModelError(
+                "--allow-retrain runs retrain jobs in one server process; use --workers 1"
+            )
+    options["loopback"] = is_loopback(host)
+    if workers <= 1:
+        _serve_app(store_dir, host, port, limits, options, None)
+        return 0
+    from .workers import run_workers
+
+    # A store that cannot be served is one line from the parent, not one per worker.
+    create_app(store_dir, **options)
+    print(f"{__package__}: {workers} workers on http://{host}:{port}", file=sys.stderr, flush=True)
+    return run_workers(
+        workers,
+        host,
+        port,
+        functools.partial(_serve_app, store_dir, host, port, limits, options),
+    )
+
+
+def _serve_app(
+    store_dir: str | os.PathLike[str],
+    host: str,
+    port: int,
+    limits: ConnectionLimits | None,
+    options: Mapping[str, Any],
+    listener: Any,
+) -> None:
+    """Build the app and run uvicorn, on ``host:port`` or on an inherited socket."""
+    import uvicorn
+
+    app = create_app(store_dir, **options)
     described = app.state.server.describe()
     print(
         f"{__package__}: serving {described['model']['version']} on http://{host}:{port} "
         f"(shadow: {(described['shadow'] or {}).get('version', '-')}, "
-        f"canary: {(described['canary'] or {}).get('version', '-')})",
+        f"canary: {(described['canary'] or {}).get('version', '-')}"
+        + (f", pid {os.getpid()})" if listener is not None else ")"),
         file=sys.stderr,
         flush=True,
     )
@@ -736,11 +801,13 @@ def run_server(
             file=sys.stderr,
             flush=True,
         )
+    where: dict[str, Any] = (
+        {"fd": listener.fileno()} if listener is not None else {"host": host, "port": port}
+    )
     # The access log is off: it costs a log line per request; use --prediction-log instead.
     uvicorn.run(
         app,
-        host=host,
-        port=port,
+        **where,
         access_log=False,
         log_level="warning",
         **(limits or ConnectionLimits()).uvicorn_options(),
