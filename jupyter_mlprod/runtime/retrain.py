@@ -5,12 +5,11 @@ directory and against the server's model store. So a failing or slow training ne
 server down, and the new version lands exactly as a ``train`` from the shell would: immutable,
 with its manifest, under the store's lock. What is served does not change by itself: the new
 version goes live through ``promote`` and ``/reload`` — the same two steps a person would take —
-which a request can ask for with ``"promote": true``. With
-``"promote_if_better": "METRIC[:MIN_DELTA]"`` (and ``"higher_is_better"`` for a metric whose
-direction is not known) the child runs
-``train --promote-if-better``, which promotes only a version that beats production on this
-run's held-out data; the server then reloads, and the job reports the decision recorded in the
-new version's manifest.
+which a request can ask for with ``"promote": true``. With ``"promote_if_better":
+"METRIC[:MIN_DELTA]"`` (and ``"higher_is_better"`` for a metric whose direction is not known)
+the child runs ``train --promote-if-better``, which promotes only a version that beats
+production on this run's held-out data; the server then reloads, and the job reports the
+decision recorded in the new version's manifest.
 
 Parameters are checked against ``Params`` before any process starts (400 naming the parameter),
 then handed to ``train --params-file`` as JSON, so they get the command line's own validation.
