@@ -11,8 +11,14 @@ Each notebook is measured in two modes:
 
 - ``hand``: the spec's tags and predict input/output;
 - ``tag``: every role tag and the predict metadata removed and no cell split (the
-  patches that make it run are kept), then ``nb2prod tag --write`` alone decides
-  (reported as not available while ``nb2prod`` has no ``tag`` command).
+  patches that make it run are kept), then ``nb2prod tag --write`` alone decides, the split
+  of a cell that fits and predicts included (reported as not available while ``nb2prod``
+  has no ``tag`` command).
+
+Both runs are seeded alike: the baseline by the kernel prelude ``nb2prod verify`` uses and
+the package by ``train --seed 0``, both through the runtime's ``seed_everything``; a fit that
+draws from NumPy's global generator reproduces only because slicing keeps the draws before
+it, never because the baseline is seeded differently.
 
 and goes through the stages ``check`` → ``convert`` → ``baseline`` (the notebook run with
 papermill, seeded as ``nb2prod verify`` seeds it) → ``train`` → ``predict`` → ``compare``
