@@ -247,7 +247,7 @@ export class JobSection extends Widget {
     try {
       const { job_id } =
         summary.kind === 'verify'
-          ? await api.startVerify(this._path, this.runsDir)
+          ? await api.startVerify(this._path, this.runsDir, summary.parameters)
           : await api.startRun(this._path, summary.parameters, this.runsDir);
       this.follow(job_id);
     } catch (error) {

@@ -104,6 +104,19 @@ def test_run_card_runs_view_and_reset_per_notebook(
     panel.locator(".jp-mlprod-card[data-status='succeeded']").wait_for()
     assert panel.locator(".jp-mlprod-job-notebook").first.inner_text() == "jobs/first.ipynb"
 
+    # Rerun from the history: a second run with the same parameters, listed newest first.
+    row.locator("button[data-action='rerun']").click()
+    lab_ui.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    rows = panel.locator(".jp-mlprod-run")
+    lab_ui.page.wait_for_function(
+        "() => document.querySelectorAll('#jp-mlprod-pipeline .jp-mlprod-run').length === 2",
+        timeout=JOB_TIMEOUT_MS,
+    )
+    newest = rows.first.get_attribute("data-run-id")
+    assert newest is not None and newest > record["run_id"]
+    rerun = json.loads((lab_server.root / "jobs" / "runs" / newest / "run.json").read_text())
+    assert rerun["parameters"]["alpha"] == 2.5
+
 
 def test_failing_verify_points_at_a_run_folder_that_exists_and_opens(
     lab_ui: LabUI, lab_server: LabServer
