@@ -102,8 +102,12 @@ export function startRun(
   return post<{ job_id: string }>('run', { path, parameters, runs_dir: runsDir });
 }
 
-export function startVerify(path: string, runsDir?: string): Promise<{ job_id: string }> {
-  return post<{ job_id: string }>('verify', { path, runs_dir: runsDir });
+export function startVerify(
+  path: string,
+  runsDir?: string,
+  parameters: Record<string, unknown> = {}
+): Promise<{ job_id: string }> {
+  return post<{ job_id: string }>('verify', { path, runs_dir: runsDir, parameters });
 }
 
 /** The notebook's runs under its runs directory, newest first. */
