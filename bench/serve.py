@@ -24,6 +24,7 @@ Usage::
     python bench/serve.py                 # full run (a few minutes)
     python bench/serve.py --quick         # small sizes, to check the script works
     python bench/serve.py --skip-batch    # serving only
+    python bench/serve.py --decode-against REV   # the decode/validate path now vs at git REV
 """
 
 from __future__ import annotations
@@ -274,7 +275,15 @@ def main() -> int:
     parser.add_argument("--mlflow", help="path to the mlflow executable")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script")
     parser.add_argument("--skip-batch", action="store_true", help="serving figures only")
+    parser.add_argument(
+        "--decode-against",
+        metavar="REV",
+        help="only time a request's decode and validation (batching.answer_together with a "
+        "constant predict) for this runtime and the one at git revision REV, interleaved",
+    )
     args = parser.parse_args()
+    if args.decode_against:
+        return decode_against(args.decode_against, args)
     if args.quick:
         args.runs, args.requests, args.seconds, args.batch_rows = 1, 100, 5.0, 20_000
 
@@ -396,6 +405,60 @@ def main() -> int:
         )
 
     print_tables(results, statistics.median(package_times), statistics.median(baseline_times), args)
+    return 0
+
+
+def decode_against(revision: str, args: argparse.Namespace) -> int:
+    """CPU time of decoding and validating 1- and 100-row bodies: this runtime and ``revision``'s.
+
+    Both copies are imported side by side and timed in turn (best of 3×100 calls, median of
+    ``--runs`` such rounds), so the ratio holds even on a busy machine.
+    """
+    import importlib
+    import timeit
+
+    with tempfile.TemporaryDirectory(prefix="bench-decode-") as temp:
+        for name, source in (("now_runtime", None), ("then_runtime", revision)):
+            folder = Path(temp) / name
+            folder.mkdir()
+            for path in (REPO / "jupyter_mlprod" / "runtime").glob("*.py"):
+                relative = path.relative_to(REPO).as_posix()
+                text = path.read_text(encoding="utf-8")
+                if source is not None:
+                    shown = subprocess.run(
+                        ["git", "show", f"{source}:{relative}"],
+                        cwd=REPO,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    text = shown.stdout if shown.returncode == 0 else text
+                (folder / path.name).write_text(text, encoding="utf-8")
+        sys.path.insert(0, temp)
+        modules = {
+            name: importlib.import_module(f"{name}.batching")
+            for name in ("now_runtime", "then_runtime")
+        }
+        frame = churn_frame(100, seed=2).drop(columns="churn")
+        recorded = importlib.import_module("now_runtime.schema").infer_schema(frame)
+        print(f"\nDecode and validate one body (CPU, µs; median of {args.runs} rounds)\n")
+        print(f"| rows | now | at {revision} | now ÷ then |")
+        print("|---:|---:|---:|---:|")
+        for rows in (1, 100):
+            body = frame.head(rows).to_json(orient="records").encode()
+            best: dict[str, list[float]] = {name: [] for name in modules}
+            for _ in range(args.runs):
+                for name, module in modules.items():
+
+                    def call(module: Any = module, body: bytes = body) -> Any:
+                        return module.answer_together(
+                            [body], recorded, lambda data: np.zeros(len(data), dtype=int)
+                        )
+
+                    timing = timeit.repeat(call, number=100, repeat=3, timer=time.process_time)
+                    best[name].append(min(timing) / 100 * 1e6)
+            now, then = (statistics.median(best[n]) for n in ("now_runtime", "then_runtime"))
+            print(f"| {rows} | {now:.0f} | {then:.0f} | {now / then:.2f}x |")
     return 0
 
 
