@@ -206,25 +206,31 @@ def suggest_splits(notebook: Notebook, intake: Intake | None = None) -> tuple[Ce
     facts = _gather(notebook, intake)
     if any(s.role == roles.PREDICT for s in _decide(facts, _current_roles(notebook))):
         return ()
-    candidates = _split_candidates(facts)
-    if not candidates:
-        return ()
-    split = split_notebook(notebook, {c.cell: c.line for c in candidates})
-    # Where each candidate's second part lands in the split notebook.
-    second_parts = {}
-    for candidate in candidates:
-        before = sum(1 for other in candidates if other.cell < candidate.cell)
-        second_parts[candidate.cell + before + 1] = candidate
-    chosen = [
-        second_parts[suggestion.cell]
-        for suggestion in suggest_roles(split)
-        if suggestion.role == roles.PREDICT and suggestion.cell in second_parts
-    ]
-    return tuple(chosen[:1])
+    # Held-out data first (a tutorial's demo fit on a plotting grid comes before the real
+    # split); data the fitting did not read only when no such cell gives a predict cell.
+    for held_out_only in (True, False):
+        candidates = _split_candidates(facts, held_out_only=held_out_only)
+        if not candidates:
+            continue
+        split = split_notebook(notebook, {c.cell: c.line for c in candidates})
+        # Where each candidate's second part lands in the split notebook.
+        second_parts = {}
+        for candidate in candidates:
+            before = sum(1 for other in candidates if other.cell < candidate.cell)
+            second_parts[candidate.cell + before + 1] = candidate
+        chosen = [
+            second_parts[suggestion.cell]
+            for suggestion in suggest_roles(split)
+            if suggestion.role == roles.PREDICT and suggestion.cell in second_parts
+        ]
+        if chosen:
+            return (chosen[0],)
+    return ()
 
 
-def _split_candidates(all_facts: list[_CellFacts]) -> list[CellSplit]:
-    """Cells whose code fits and then, in a later statement, predicts on held-out data."""
+def _split_candidates(all_facts: list[_CellFacts], *, held_out_only: bool) -> list[CellSplit]:
+    """Cells whose code fits and then, in a later statement, predicts on held-out data (or,
+    without ``held_out_only``, on any data the fitting statements did not read)."""
     split_outputs: set[str] = set()
     found: list[CellSplit] = []
     for facts in all_facts:
@@ -248,15 +254,17 @@ def _split_candidates(all_facts: list[_CellFacts]) -> list[CellSplit]:
                     if name in split_outputs
                     or any(part in name.lower() for part in _HELD_OUT_PARTS)
                 )
-                if held_out:
+                what = "held-out data" if held_out else "new data"
+                shown = held_out or (sorted(data) if not held_out_only else [])
+                if shown:
                     found.append(
                         CellSplit(
                             facts.cell.index,
                             facts.cell.cell_id,
                             statement.line - len(getattr(statement.node, "leading_lines", ())),
                             statement.summary,
-                            f"fits ({fits}), then predicts on held-out data "
-                            f"({predicted[0].shown}({', '.join(held_out)})): split before the "
+                            f"fits ({fits}), then predicts on {what} "
+                            f"({predicted[0].shown}({', '.join(shown)})): split before the "
                             "prediction so each part gets its role",
                         )
                     )

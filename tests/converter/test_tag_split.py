@@ -132,3 +132,19 @@ def test_the_split_as_a_subprocess(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "split cell 1 before line 4 (`ypred = clf.predict(Xtest)`)" in done.stdout
     assert len(nbformat.read(str(path), as_version=4).cells) == 3
+
+
+def test_new_data_is_split_when_no_cell_predicts_on_held_out_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scipy-2016 19 (trees): the fit is followed by a prediction on a plotting grid."""
+    source = (
+        "clf = DecisionTreeClassifier(max_depth=3, random_state=0)\n"
+        "clf.fit(X, y)\n"
+        "X_fit = np.linspace(-3, 3, 20).reshape(-1, 2)\n"
+        "y_fit = clf.predict(X_fit)"
+    )
+    path = write(notebook(code(LOAD), code(source)), tmp_path / "nb.ipynb")
+    (split,) = _tag(path, capsys)["splits"]  # type: ignore[misc]
+    assert (split["line"], split["statement"]) == (4, "y_fit = clf.predict(X_fit)")
+    assert "predicts on new data (clf.predict(X_fit))" in split["reason"]
