@@ -114,8 +114,12 @@ def test_background_thread_runs_with_the_app(store: Path) -> None:
     with TestClient(app) as served:
         send(served, np.random.default_rng(5).normal(4.0, 1.0, size=(40, 4)))
         monitor = app.state.server.monitor
-        for _ in range(200):
-            if monitor.states().get("v1") is not None:
+        # The thread may test the window while it still fills: wait for the full one.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = monitor.states().get("v1")
+            if state is not None and state.rows == 40:
                 break
             time.sleep(0.05)
-        assert monitor.states()["v1"].report is not None
+        assert state is not None and state.rows == 40 and state.report is not None
+        assert state.report.drifted is True
