@@ -112,6 +112,10 @@ def _predict_local(args: argparse.Namespace) -> int:
             except SchemaError as error:
                 raise InputError(f"{args.input}: {error}") from None
         rows = n_rows(data)
+        if rows == 0:
+            # Most models refuse zero samples with an error of their own; say it plainly, and
+            # for every model, before any predict() runs (nothing is written either).
+            raise InputError(f"{args.input}: no rows to predict (the file holds only a header)")
         # One predict() call over all rows, as training checked it; the lines name the rows.
         with progress.stage(f"predict {rows:,} rows"):
             predictions = call_predict(predict_module.predict, model.artifacts, data)
