@@ -348,7 +348,7 @@ def run_job(
     """Run the notebook with papermill; a failing cell still yields its run's summary."""
     from ..errors import ExecutionError
     from ..runs.execute import run_notebook
-    from .runs_index import run_summary
+    from .run_summary import run_summary
 
     progress.phase("executing notebook")
     try:
@@ -371,7 +371,7 @@ def verify_job(
     """Verify that the generated package reproduces the notebook's predictions."""
     from ..errors import ExecutionError
     from ..runs.verify import VerifyFailure, verify_notebook
-    from .runs_index import run_summary
+    from .run_summary import run_summary
 
     try:
         outcome = verify_notebook(
