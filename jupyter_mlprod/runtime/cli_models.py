@@ -62,6 +62,11 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
         default="auto",
         help="auto: Evidently's defaults per column (default); psi: PSI for every column",
     )
+    monitor.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not append the verdict to monitoring/drift.jsonl in the store",
+    )
     monitor.set_defaults(handler=_models_monitor)
 
 

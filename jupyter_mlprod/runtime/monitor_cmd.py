@@ -11,9 +11,12 @@ error of the CLI).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
+from pathlib import Path
 
+from .cli_common import PROG
 from .drift import ColumnDrift, DriftOptions, DriftReport
 from .errors import InputError, MlprodError, ModelError, SchemaError, printable
 
@@ -77,11 +80,45 @@ def _monitor(args: argparse.Namespace) -> int:
         )
         written = write_report(args.report, page)
         print(f"report written to {written}", file=sys.stderr)
+    if not args.no_record:
+        _record(store.root, model.version, str(args.input), report)
     if args.json:
         print(json.dumps({"version": model.version, "input": str(args.input), **report.to_json()}))
     else:
         _print_table(report)
     return 1 if report.drifted else 0
+
+
+DRIFT_RECORDS = "monitoring/drift.jsonl"
+"""Where each check's verdict is appended, in the store: the per-version drift status that
+``models list`` readers (the lab's Models view) show."""
+
+
+def _record(store_root: Path, version: str, source: str, report: DriftReport) -> None:
+    """Append one line per check; a store that cannot be written only costs a warning, since
+    the check itself (and its exit status) stands."""
+    drifted = [column.column for column in report.columns if column.drifted]
+    record: dict[str, object] = {
+        "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "version": version,
+        "source": "models monitor",
+        "input": source,
+        "rows": report.rows,
+        "drifted": report.drifted,
+        "share": report.share,
+        "drifted_columns": drifted,
+    }
+    if report.drifted:
+        record["message"] = (
+            f"{len(drifted)} of {len(report.columns)} columns drifted in {source}"
+        )
+    path = store_root / DRIFT_RECORDS
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(record) + "\n")
+    except OSError as error:
+        print(f"{PROG}: warning: {path}: cannot record the verdict ({error})", file=sys.stderr)
 
 
 def _print_table(report: DriftReport) -> None:

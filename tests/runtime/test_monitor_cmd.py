@@ -235,3 +235,21 @@ def test_a_package_converted_from_the_churn_example_monitors_its_new_customers(
     assert drifted.returncode == 1, drifted.stdout + drifted.stderr
     assert drifted.stdout.splitlines()[-1].startswith("dataset drift: ")
     assert report.read_text(encoding="utf-8").count("<svg") == 9 + len(result["prediction"])
+
+
+def test_each_check_is_recorded_in_the_store_for_the_models_view(
+    fakepkg_cli: ModuleType, churn_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steady, drifted = _steady(tmp_path / "new.csv"), _drifted(tmp_path / "d.csv")
+    assert _monitor(fakepkg_cli, capsys, "--input", str(steady))[0] == 0
+    assert _monitor(fakepkg_cli, capsys, "--input", str(drifted))[0] == 1
+    assert _monitor(fakepkg_cli, capsys, "--input", str(drifted), "--no-record")[0] == 1
+    lines = (churn_store / "monitoring" / "drift.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [(r["version"], r["drifted"], r["input"]) for r in records] == [
+        ("v1", False, str(steady)),
+        ("v1", True, str(drifted)),
+    ]
+    assert records[1]["drifted_columns"] == ["age", "income", "plan"]
+    assert records[1]["message"] == f"3 of 3 columns drifted in {drifted}"
+    assert "message" not in records[0]
