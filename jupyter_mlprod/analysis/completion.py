@@ -80,6 +80,13 @@ def complete_stages(
         )
     joined: dict[int, str] = {}  # statement index → the role it joins
     reasons: dict[int, str] = {}
+    # Statements kept for the generator's state are placed by position: each joins the stage
+    # of the first tagged cell after it (unless a stage needs it earlier), so the draws keep
+    # their notebook order against the stages' own code, and what they bind is rebound by the
+    # later stage code as it was in the notebook (skt 02.2: an iris split before the digits
+    # load must not run after it, in train, and clobber the load's `Xtrain`).
+    by_generator: set[int] = set()
+    next_stage = _next_tagged_stage(statements)
     # Backwards: every statement that needs statement j comes after it, so its role is final
     # by the time j is reached.
     for index in reversed(range(len(statements))):
@@ -98,6 +105,13 @@ def complete_stages(
             needed_by = stage
             if needed_by == roles.PREDICT and fits(provider.node):
                 needed_by = roles.TRAIN
+            if name in GENERATOR_LABELS or index in by_generator:
+                positional = next_stage[source]
+                if positional is not None and roles.run_order(positional) < roles.run_order(
+                    needed_by
+                ):
+                    needed_by = positional
+                by_generator.add(source)
             current = joined.get(source)
             if current is not None and roles.run_order(current) <= roles.run_order(needed_by):
                 continue
@@ -133,6 +147,18 @@ def fits(node: cst.CSTNode) -> bool:
                 found = True
 
     node.visit(Finder())
+    return found
+
+
+def _next_tagged_stage(statements: Sequence[RoledStatement]) -> list[str | None]:
+    """For each statement, the stage of the first statement after it in a tagged stage cell."""
+    found: list[str | None] = [None] * len(statements)
+    following: str | None = None
+    for index in reversed(range(len(statements))):
+        found[index] = following
+        role = statements[index][1]
+        if role in roles.TAGGED_STAGES:
+            following = role
     return found
 
 

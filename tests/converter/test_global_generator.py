@@ -206,3 +206,28 @@ def test_check_as_a_subprocess_names_the_draw(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert _generator_inferences(report) == [(2, 1), (2, 2)]
+
+
+def test_a_draw_before_the_load_stays_before_it_and_cannot_clobber_its_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], run_package: Any
+) -> None:
+    """sklearn tutorial 02.2: an unseeded split of iris comes before the digits are loaded
+    under the same names; kept for the generator, it joins load in its place (not train,
+    where it would run after the load and replace the digits' X_train)."""
+    iris = (
+        "from sklearn.model_selection import train_test_split\n"
+        "X, y = make_blobs(n_samples=60, centers=2, random_state=1)\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y)"
+    )
+    path = write_notebook(
+        tmp_path,
+        [(IMPORTS, None), (iris, None), (LOAD, "load"), (FOREST, "train"), (PREDICT, "predict")],
+    )
+    code, report = check(path, capsys)
+    assert code == 0, report["problems"]
+    stages = {(item["cell"], item["line"]): item["stage"] for item in report["inferred"]}
+    assert stages[(1, 3)] == "load"  # the split, kept for its draw, stays before the load
+    package = convert(path, capsys)
+    np.testing.assert_array_equal(
+        _seeded_run(run_package, package).predictions, _seeded_notebook_value(path, "y_pred")
+    )
