@@ -10,12 +10,21 @@ the assignments its access refers to lies inside that same statement.
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final, Literal
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeVar
 
 import libcst as cst
-from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, ScopeProvider
+from libcst._metadata_dependent import _UNDEFINED_DEFAULT
+from libcst.metadata import (
+    BaseMetadataProvider,
+    BuiltinAssignment,
+    ExpressionContextProvider,
+    GlobalScope,
+    MetadataWrapper,
+    ProviderT,
+    ScopeProvider,
+)
 
 # Statement kinds. Definitions (imports, functions, classes) are carried to wherever they are
 # needed; only "code" statements run inside a stage function.
@@ -77,6 +86,25 @@ class ImportBinding:
         return self.module.split(".")[0]
 
 
+_T = TypeVar("_T")
+
+
+class StatementFacts:
+    """What later steps learn from a statement's tree alone (its ``global`` names, its calls),
+    kept with the statement.
+
+    A statement lives in its cell's cached parse (:mod:`.cache`) for as long as the cell's
+    source is unchanged, so a fact computed once here is not computed again on the next
+    analysis: walking every statement's tree on every call was most of a warm analysis.
+    Only facts that depend on the node alone belong here, never on other statements.
+    """
+
+    __slots__ = ("found",)
+
+    def __init__(self) -> None:
+        self.found: dict[Callable[[cst.BaseStatement], object], object] = {}
+
+
 @dataclass(frozen=True)
 class Statement:
     """One top-level statement of a cell and its data flow."""
@@ -98,6 +126,21 @@ class Statement:
     read_nodes: tuple[tuple[str, cst.Name], ...]
     # String literals (value, 1-based cell line, node): the candidates for hard-coded paths.
     strings: tuple[tuple[str, int, cst.SimpleString], ...]
+    # Shared by the copies `dataclasses.replace` makes: they keep the same node.
+    facts: StatementFacts = field(default_factory=StatementFacts, compare=False, repr=False)
+
+    def fact(self, compute: Callable[[cst.BaseStatement], _T]) -> _T:
+        """``compute(self.node)``, computed the first time it is asked for and then kept with
+        the statement (see :class:`StatementFacts`): ``compute`` must read the node only.
+
+        Two threads may both compute a fact the first time; they compute the same value.
+        """
+        try:
+            return typing.cast("_T", self.facts.found[compute])
+        except KeyError:
+            value = compute(self.node)
+            self.facts.found[compute] = value
+            return value
 
     @property
     def summary(self) -> str:
@@ -124,7 +167,7 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
     module = cst.parse_module(python)
     # Only the scope provider is resolved: each provider costs a fixed set-up per module, and
     # statement ownership and line numbers are cheap to derive from the tree itself.
-    scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(_Scopes)
     owners: dict[int, int] = {}
     for index, statement in enumerate(module.body):
         statement.visit(_Owner(owners, index))
@@ -209,6 +252,54 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
             )
         )
     return ParsedCell(module, tuple(statements))
+
+
+# libcst finds a batched provider's visitor methods with `inspect.getmembers` on every
+# resolve, about 3 ms per cell: half of a cold check. The methods are a class's own, so the
+# two providers scope analysis needs find them once per class here.
+_VisitorMethod = Callable[[cst.CSTNode], None]
+_VISITOR_NAMES: dict[type[BaseMetadataProvider[Any]], tuple[str, ...]] = {}
+
+
+def _visitors_of(
+    provider: BaseMetadataProvider[Any], find: Callable[[], Mapping[str, _VisitorMethod]]
+) -> dict[str, _VisitorMethod]:
+    names = _VISITOR_NAMES.get(type(provider))
+    if names is None:
+        names = _VISITOR_NAMES.setdefault(type(provider), tuple(find()))
+    return {name: getattr(provider, name) for name in names}
+
+
+class _Contexts(ExpressionContextProvider):
+    """libcst's expression contexts, with visitor methods found once."""
+
+    def get_visitors(self) -> Mapping[str, _VisitorMethod]:
+        return _visitors_of(self, super().get_visitors)
+
+
+class _Scopes(ScopeProvider):
+    """libcst's scope analysis, on :class:`_Contexts` instead of its own provider."""
+
+    METADATA_DEPENDENCIES = (_Contexts,)
+
+    @classmethod
+    def get_inherited_dependencies(cls) -> tuple[ProviderT, ...]:
+        # Not ScopeProvider's ExpressionContextProvider too: it would be resolved again.
+        return (_Contexts,)
+
+    def get_visitors(self) -> Mapping[str, _VisitorMethod]:
+        return _visitors_of(self, super().get_visitors)
+
+    def get_metadata(
+        self,
+        key: type[BaseMetadataProvider[_T]],
+        node: cst.CSTNode,
+        default: Any = _UNDEFINED_DEFAULT,
+    ) -> _T:
+        # libcst's scope visitor asks for ExpressionContextProvider by name.
+        if key is ExpressionContextProvider:
+            key = typing.cast("type[BaseMetadataProvider[_T]]", _Contexts)
+        return super().get_metadata(key, node, default)
 
 
 def is_display_call(node: cst.BaseStatement, display_names: set[str]) -> bool:
