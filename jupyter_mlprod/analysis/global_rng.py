@@ -93,7 +93,7 @@ class GeneratorScan:
             self._bindings[binding.name] = _dotted_of(binding)
         node = statement.node
         if statement.kind == FUNCTION and isinstance(node, cst.FunctionDef):
-            found = self._body_draws(node)
+            found = self._body_draws(statement.fact(_body_calls))
             if found:
                 self._drawing_functions[node.name.value] = found
             else:
@@ -101,8 +101,8 @@ class GeneratorScan:
             return GeneratorUse({}, frozenset())
         if statement.kind != "code":
             return GeneratorUse({}, frozenset())
-        finder = _Calls(into_functions=False)
-        node.visit(finder)
+        # The calls depend on the node alone: found once per parsed cell, kept with it.
+        finder = statement.fact(_top_calls)
         self._parents = finder.parents
         draws: dict[str, str] = {}
         reseeds: set[str] = set()
@@ -193,9 +193,8 @@ class GeneratorScan:
                     else:
                         self._unseeded.discard(target.target.value)
 
-    def _body_draws(self, node: cst.FunctionDef) -> str:
-        finder = _Calls(into_functions=True)
-        node.body.visit(finder)
+    def _body_draws(self, finder: _Calls) -> str:
+        """What a function's body draws, from its calls (``_Calls`` of the body)."""
         self._parents = finder.parents
         draws: dict[str, str] = {}
         for call in finder.calls:
@@ -304,6 +303,21 @@ class _Calls(cst.CSTVisitor):
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self._stack.pop()
+
+
+def _top_calls(node: cst.BaseStatement) -> _Calls:
+    """The calls of a statement outside the functions, lambdas and classes it defines."""
+    finder = _Calls(into_functions=False)
+    node.visit(finder)
+    return finder
+
+
+def _body_calls(node: cst.BaseStatement) -> _Calls:
+    """The calls of a function's body, nested functions' included (none for a non-def)."""
+    finder = _Calls(into_functions=True)
+    if isinstance(node, cst.FunctionDef):
+        node.body.visit(finder)
+    return finder
 
 
 def _local_function_draws(notebook_dir: Path, dotted: str) -> str:
