@@ -355,13 +355,18 @@ def _gather(notebook: Notebook, intake: Intake) -> list[_CellFacts]:
                 # What a plot call returns (`fig, ax = plt.subplots()`) is for showing too.
                 display_names |= statement.defines
             elif statement.kind == CODE:
-                finder = _CallFinder()
-                statement.node.visit(finder)
-                facts.calls.extend(finder.calls)
+                # Depends on the node alone: found once per parsed cell, kept with it.
+                facts.calls.extend(statement.fact(_calls_of))
                 facts.shows_only = False
             facts.reads |= statement.reads - facts.defines
             facts.defines |= statement.defines
     return list(by_cell.values())
+
+
+def _calls_of(node: cst.BaseStatement) -> tuple[_Call, ...]:
+    finder = _CallFinder()
+    node.visit(finder)
+    return tuple(finder.calls)
 
 
 # A decision for some cells: cell index → (role or None, reason).
