@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import MlprodError
+from .errors import MlprodError, cell_number
 
 if TYPE_CHECKING:
     from .convert import ConversionResult
@@ -242,8 +242,8 @@ def _tag(args: argparse.Namespace) -> int:
     for split in splits:
         done = "split" if args.write else "suggest splitting"
         print(
-            f"{done} cell {split.cell} before line {split.line} (`{split.statement}`): "
-            f"{split.reason}"
+            f"{done} cell {cell_number(split.cell)} before line {split.line} "
+            f"(`{split.statement}`): {split.reason}"
         )
     after = " (cell numbers as after the split)" if splits and not args.write else ""
     print(f"{args.notebook}: suggested roles{after}")
@@ -253,9 +253,13 @@ def _tag(args: argparse.Namespace) -> int:
             if suggestion.current not in (None, suggestion.role)
             else ""
         )
-        print(f"  cell {suggestion.cell:<3} {suggestion.role or '-':<10} {suggestion.reason}{now}")
+        print(
+            f"  cell {cell_number(suggestion.cell):<3} {suggestion.role or '-':<10} "
+            f"{suggestion.reason}{now}"
+        )
     changes = ", ".join(
-        f"cell {change.cell} {change.old_role or 'untagged'} -> {change.new_role or 'untagged'}"
+        f"cell {cell_number(change.cell)} {change.old_role or 'untagged'} -> "
+        f"{change.new_role or 'untagged'}"
         for change in plan.changes
     )
     if not plan.changes and not splits:
@@ -266,8 +270,8 @@ def _tag(args: argparse.Namespace) -> int:
         print(f"with --write: {changes}")
     for suggestion in plan.kept:
         print(
-            f"kept cell {suggestion.cell} as {suggestion.current or 'untagged'} (suggested "
-            f"{suggestion.role or 'untagged'}); pass --write --force to replace it"
+            f"kept cell {cell_number(suggestion.cell)} as {suggestion.current or 'untagged'} "
+            f"(suggested {suggestion.role or 'untagged'}); pass --write --force to replace it"
         )
     return 0
 

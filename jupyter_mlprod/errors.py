@@ -150,16 +150,24 @@ class ExecutionError(MlprodError):
         self.evalue = evalue
         self.executed_path = executed_path
         tag = f" ({role})" if role else ""
-        super().__init__(f"cell {cell_index}{tag}: {ename}: {evalue} — see {executed_path}")
+        super().__init__(
+            f"cell {cell_number(cell_index)}{tag}: {ename}: {evalue} — see {executed_path}"
+        )
 
 
 class VerificationError(MlprodError):
     """The generated package does not reproduce the notebook's predictions."""
 
 
+def cell_number(cell_index: int) -> int:
+    """The number a person reads for a 0-based cell index: 1-based, as JupyterLab's status
+    bar and ruff count. Indices stay 0-based in data and JSON (``cell``); text uses this."""
+    return cell_index + 1
+
+
 def locate(cell_index: int, cell_id: str | None = None, line: int | None = None) -> str:
-    """Render a cell location the same way everywhere: ``cell 5 (id ab12), line 3``."""
-    where = f"cell {cell_index}"
+    """Render a 0-based cell index as people read it: ``cell 6 (id ab12), line 3``."""
+    where = f"cell {cell_number(cell_index)}"
     if cell_id:
         where += f" (id {printable(cell_id, limit=ECHO_LIMIT)})"
     if line is not None:

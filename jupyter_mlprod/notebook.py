@@ -27,7 +27,13 @@ from json import JSONDecodeError
 from pathlib import Path
 from typing import Any
 
-from .errors import ForeignOutputError, NotebookError, OutputExistsError, OutputPathError
+from .errors import (
+    ForeignOutputError,
+    NotebookError,
+    OutputExistsError,
+    OutputPathError,
+    cell_number,
+)
 from .runtime.json_input import nesting_exceeds
 
 SUPPORTED_MAJOR = 4
@@ -136,18 +142,24 @@ def notebook_from_json(data: Any, path: str) -> Notebook:
 
 def _read_cell(raw: Any, index: int, path: str) -> Cell:
     if not isinstance(raw, Mapping) or raw.get("cell_type") not in {"code", "markdown", "raw"}:
-        raise NotebookError(path, f"cell {index}: not a code, markdown or raw cell", "re-save it")
+        raise NotebookError(
+            path, f"cell {cell_number(index)}: not a code, markdown or raw cell", "re-save it"
+        )
     source = raw.get("source", "")
     if isinstance(source, list) and all(isinstance(part, str) for part in source):
         source = "".join(source)
     if not isinstance(source, str):
-        raise NotebookError(path, f"cell {index}: `source` must be text", "re-save it")
+        raise NotebookError(path, f"cell {cell_number(index)}: `source` must be text", "re-save it")
     metadata = raw.get("metadata", {})
     if not isinstance(metadata, Mapping):
-        raise NotebookError(path, f"cell {index}: `metadata` must be an object", "re-save it")
+        raise NotebookError(
+            path, f"cell {cell_number(index)}: `metadata` must be an object", "re-save it"
+        )
     tags = metadata.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-        raise NotebookError(path, f"cell {index}: `metadata.tags` must be a list of strings")
+        raise NotebookError(
+            path, f"cell {cell_number(index)}: `metadata.tags` must be a list of strings"
+        )
     cell_id = raw.get("id")
     for text in (source, cell_id if isinstance(cell_id, str) else "", *tags):
         _refuse_surrogates(text, index, path)
@@ -229,19 +241,23 @@ def write_cell_tags(
         if not 0 <= index < len(cells) or notebook.cells[index].source != source:
             raise NotebookError(
                 shown,
-                f"cell {index} is not the cell to split",
+                f"cell {cell_number(index)} is not the cell to split",
                 "was the notebook changed meanwhile?",
             )
         try:
             head, tail = split_source(source, line)
         except ValueError:
-            raise NotebookError(shown, f"cell {index} has no line {line} to split before") from None
+            raise NotebookError(
+                shown, f"cell {cell_number(index)} has no line {line} to split before"
+            ) from None
         cells.insert(index + 1, _second_part(data, cells[index], tail))
         cells[index]["source"] = _as_stored(cells[index].get("source"), head)
         cells[index]["outputs"], cells[index]["execution_count"] = [], None
     for index, tags in tags_by_cell.items():
         if not 0 <= index < len(cells):
-            raise NotebookError(shown, f"no cell {index}", "was the notebook changed meanwhile?")
+            raise NotebookError(
+                shown, f"no cell {cell_number(index)}", "was the notebook changed meanwhile?"
+            )
         metadata = cells[index].setdefault("metadata", {})
         if tags:
             metadata["tags"] = list(tags)
@@ -294,7 +310,7 @@ def _refuse_surrogates(text: str, index: int, path: str) -> None:
         line = text.count("\n", 0, exc.start) + 1
         raise NotebookError(
             path,
-            f"cell {index}, line {line}: the text holds a lone surrogate "
+            f"cell {cell_number(index)}, line {line}: the text holds a lone surrogate "
             f"(U+{ord(text[exc.start]):04X}), which is not valid Unicode",
             "re-type the character or remove it, then re-save the notebook",
         ) from None

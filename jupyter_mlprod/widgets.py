@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConversionError, MlprodError
+from .errors import ConversionError, MlprodError, cell_number
 from .roles import ROLES
 
 try:
@@ -271,7 +271,7 @@ def _stages_html(stages: Sequence[Mapping[str, Any]]) -> str:
     items = []
     for stage in stages:
         role = str(stage.get("role", ""))
-        cells = ", ".join(str(cell.get("index")) for cell in stage.get("cells", []))
+        cells = ", ".join(_number(cell.get("index")) for cell in stage.get("cells", []))
         line = f"{_chip(role)} cell{'s' if ',' in cells else ''} {cells}"
         if stage.get("reads"):
             line += f" — reads {', '.join(_code(name) for name in stage['reads'])}"
@@ -299,8 +299,8 @@ def _flows_html(flows: Sequence[Mapping[str, Any]]) -> str:
         return ""
     items = "".join(
         f"<li>{_code(flow.get('name'))}: {_esc(flow.get('from_role'))} (cell "
-        f"{_esc(flow.get('from_cell'))}) → {_esc(flow.get('to_role'))} (cell "
-        f"{_esc(flow.get('to_cell'))})</li>"
+        f"{_number(flow.get('from_cell'))}) → {_esc(flow.get('to_role'))} (cell "
+        f"{_number(flow.get('to_cell'))})</li>"
         for flow in flows
     )
     return _section("Data flow", f"<ul>{items}</ul>")
@@ -325,12 +325,17 @@ def _predict_html(predict: Mapping[str, Any]) -> str:
     return _section("Predict", text)
 
 
+def _number(index: Any) -> str:
+    """A report's 0-based cell index as people read it (1-based, as JupyterLab shows)."""
+    return str(cell_number(index)) if isinstance(index, int) else _esc(index)
+
+
 def _problem_html(problem: Mapping[str, Any]) -> str:
     severity = str(problem.get("severity", "warning"))
     colour = "#c62828" if severity == "error" else "#b26a00"
     where = []
     if problem.get("cell") is not None:
-        where.append(f"cell {problem['cell']}")
+        where.append(f"cell {_number(problem['cell'])}")
     if problem.get("line") is not None:
         where.append(f"line {problem['line']}")
     location = f" [{', '.join(where)}]" if where else ""

@@ -273,8 +273,8 @@ def test_exploration_warning_names_the_train_cell_that_last_changed_the_artifact
     assert len(warnings) == len(report["problems"]) == expected
     for warning in warnings:
         assert warning["severity"] == "warning"
-        assert "cell 3" in warning["message"], warning["message"]
-        assert "uses cell 2's value" not in warning["message"]
+        assert "cell 4" in warning["message"], warning["message"]
+        assert "uses cell 3's value" not in warning["message"]
 
 
 def test_stage_variable_named_params_does_not_shadow_the_parameters(

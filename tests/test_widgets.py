@@ -181,8 +181,8 @@ def test_outline_lists_stages_in_report_order_with_their_cells() -> None:
         text.index(f">{role}</span>") for role in ("parameters", "load", "train", "predict")
     ]
     assert positions == sorted(positions)
-    assert "cells 2, 3" in text
-    assert "<code>X_train</code>: load (cell 3) → train (cell 4)" in text
+    assert "cells 3, 4" in text
+    assert "<code>X_train</code>: load (cell 4) → train (cell 5)" in text
     assert "Artifacts" in text and "<code>model</code>" in text
     assert "<code>seed</code>: int = <code>0</code> — random seed" in text
 
@@ -191,7 +191,7 @@ def test_outline_counts_errors_and_lists_errors_before_warnings() -> None:
     text = outline_html(REPORT)
     assert "1 error" in text
     assert text.index("threshold") < text.index("df.head()")
-    assert "[cell 6, line 1]" in text
+    assert "[cell 7, line 1]" in text
     assert "tag cell 5 load" in text
 
 

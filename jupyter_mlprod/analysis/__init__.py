@@ -23,6 +23,7 @@ import dataclasses
 from pathlib import Path
 
 from .. import roles
+from ..errors import cell_number
 from ..notebook import Notebook
 from .bridging import bridge_into_predict, find_bridges
 from .completion import complete_stages
@@ -108,8 +109,8 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         log.add(
             WARNING,
             "global-generator",
-            f"untagged cell {warning.cell}, line {warning.line} {warning.because}; the "
-            "package will not make this draw (--strict), so its results can differ",
+            f"untagged cell {cell_number(warning.cell)}, line {warning.line} {warning.because}; "
+            "the package will not make this draw (--strict), so its results can differ",
             warning.cell,
             warning.line,
             hint="pass random_state= to the estimator, or drop --strict to keep the draws",

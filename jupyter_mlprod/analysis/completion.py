@@ -27,6 +27,7 @@ from pathlib import Path
 import libcst as cst
 
 from .. import roles
+from ..errors import cell_number
 from .display import DisplayScan
 from .global_rng import GENERATOR_LABELS, GeneratorScan
 from .statements import CODE, Statement, mutated_names, parse_cell
@@ -121,7 +122,7 @@ def complete_stages(
                 _advances(name, how, statement)
                 if name in GENERATOR_LABELS
                 else (
-                    f"provides `{name}`, which {how} reads in cell {statement.cell}, "
+                    f"provides `{name}`, which {how} reads in cell {cell_number(statement.cell)}, "
                     f"line {statement.line}"
                 )
             )
@@ -195,8 +196,8 @@ def _draws_kept_from_display(
 def _advances(generator: str, how: str, reader: Statement) -> str:
     return (
         f"advances {GENERATOR_LABELS[generator]}, which {how} draws from in cell "
-        f"{reader.cell}, line {reader.line}; `random_state=` on the estimators (or a seeded "
-        "generator of its own) avoids this"
+        f"{cell_number(reader.cell)}, line {reader.line}; `random_state=` on the estimators "
+        "(or a seeded generator of its own) avoids this"
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import PurePath
 
 from .. import roles
+from ..errors import cell_number
 from ..params_cell import ParamSpec
 from .log import ProblemLog
 from .paths import is_absolute, param_name_for, path_kind, portable_default, unique
@@ -82,7 +83,7 @@ def find_paths(
                         default = portable_default(value, notebook_dir)
                         lifted[value] = ParamSpec(
                             name, "str", "str", False, default, repr(default),
-                            f"lifted from cell {statement.cell}, line {line}", 0,
+                            f"lifted from cell {cell_number(statement.cell)}, line {line}", 0,
                         )  # fmt: skip
                         if default != value and absolute:
                             log.add(

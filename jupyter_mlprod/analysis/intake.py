@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .. import roles
 from ..bounds import Refusal, too_deep
-from ..errors import CellError, ConversionError
+from ..errors import CellError, ConversionError, cell_number
 from ..ipython import MagicNote
 from ..notebook import Notebook
 from ..params_cell import ParamSpec, parse_parameters_cell
@@ -139,7 +139,8 @@ def read_cells(notebook: Notebook, log: ProblemLog, cache: CellCache = CELL_CACH
                 log.add(
                     ERROR,
                     "two-parameters-cells",
-                    f"a second `parameters` cell (the first is cell {parameters_cell + 1})",
+                    "a second `parameters` cell (the first is cell "
+                    f"{cell_number(parameters_cell)})",
                     cell.index,
                     hint="merge the parameters into one cell, as papermill expects",
                 )

@@ -44,7 +44,7 @@ from typing import Any
 import libcst as cst
 
 from .. import roles
-from ..errors import CellError
+from ..errors import CellError, cell_number
 from ..ipython import to_python
 from ..notebook import Cell, Notebook, split_notebook
 from ..params_cell import parse_parameters_cell
@@ -461,12 +461,12 @@ def _choose_train(
         if predict_cell is not None and index > predict_cell:
             decided[index] = (
                 None,
-                f"fits after the predict cell (cell {predict_cell}): exploration",
+                f"fits after {_the_predict_cell(predict_cell)}: exploration",
             )
         elif needed is not None and index not in needed:
             decided[index] = (
                 None,
-                f"fits a model the predict cell (cell {predict_cell}) does not use: exploration",
+                f"fits a model {_the_predict_cell(predict_cell)} does not use: exploration",
             )
         else:
             decided[index] = (roles.TRAIN, f"fits ({fits_of[index]})")
@@ -495,15 +495,14 @@ def _choose_load(
         if predict_cell is not None and index > predict_cell:
             decided[index] = (
                 None,
-                f"reads or splits data after the predict cell (cell {predict_cell}): "
+                f"reads or splits data after {_the_predict_cell(predict_cell)}: "
                 "checks or exploration",
             )
             continue
         if needed is not None and index not in needed:
             decided[index] = (
                 None,
-                f"reads or splits data the predict cell (cell {predict_cell}) does not use: "
-                "exploration",
+                f"reads or splits data {_the_predict_cell(predict_cell)} does not use: exploration",
             )
             continue
         from_training = sorted(facts.reads & trained_names)
@@ -542,6 +541,13 @@ def _choose_parameters(all_facts: list[_CellFacts], decided: _Decided) -> None:
             return
 
 
+def _the_predict_cell(predict_cell: int | None) -> str:
+    """``the predict cell (cell 6)``, numbered as people read it (1-based)."""
+    if predict_cell is None:
+        return "the predict cell"
+    return f"the predict cell (cell {cell_number(predict_cell)})"
+
+
 def _why_untagged(facts: _CellFacts, predict_cell: int | None, stage_outputs: set[str]) -> str:
     if not facts.statements:
         return "no Python statements (empty, IPython syntax only, or not valid Python)"
@@ -555,7 +561,7 @@ def _why_untagged(facts: _CellFacts, predict_cell: int | None, stage_outputs: se
         and facts.cell.index > predict_cell
         and any(call.last in _PREDICTS for call in facts.calls)
     ):
-        return f"predicts again after the predict cell (cell {predict_cell}): evaluation"
+        return f"predicts again after {_the_predict_cell(predict_cell)}: evaluation"
     if facts.shows_only:
         return "shows, prints or plots only: exploration"
     after_predict = predict_cell is not None and facts.cell.index > predict_cell

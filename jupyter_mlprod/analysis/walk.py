@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .. import roles
+from ..errors import cell_number
 from .completion import Completion
 from .display import DisplayScan
 from .intake import Intake
@@ -146,8 +147,8 @@ def report_redefined_helpers(carried: Iterable[Statement], log: ProblemLog) -> N
                 log.add(
                     ERROR,
                     "helper-redefined",
-                    f"`{name}` is defined again here after cell {earlier.cell}, and the stages "
-                    "use both versions; the package can hold only one",
+                    f"`{name}` is defined again here after cell {cell_number(earlier.cell)}, and "
+                    "the stages use both versions; the package can hold only one",
                     statement.cell,
                     statement.line,
                     hint="give the versions different names, or keep one definition",
@@ -194,12 +195,12 @@ def _resolve_reads(
                 WARNING if skipped else ERROR,
                 "redefined-by-exploration",
                 f"`{name}` is changed by {'skipped' if skipped else 'untagged'} cell "
-                f"{found.cell} after cell {earlier.cell} ({earlier.role}); the package would "
-                f"use cell {earlier.cell}'s value",
+                f"{cell_number(found.cell)} after cell {cell_number(earlier.cell)} "
+                f"({earlier.role}); the package would use cell {cell_number(earlier.cell)}'s value",
                 statement.cell,
                 statement.line,
-                hint=f"tag cell {found.cell} as `{earlier.role}` if the pipeline needs that "
-                "change, or tag it `skip` if it must stay out",
+                hint=f"tag cell {cell_number(found.cell)} as `{earlier.role}` if the pipeline "
+                "needs that change, or tag it `skip` if it must stay out",
             )
             found = earlier
         if roles.run_order(found.role or "") > roles.run_order(role):
@@ -211,19 +212,19 @@ def _resolve_reads(
                     "stage-order",
                     f"`{name}` would cross from {found.role} back to {role}: this untagged "
                     f"statement is needed by the {role} stage, but reads `{name}` from cell "
-                    f"{found.cell} ({found.role}), and the package runs {role} before "
+                    f"{cell_number(found.cell)} ({found.role}), and the package runs {role} before "
                     f"{found.role}",
                     statement.cell,
                     statement.line,
-                    hint=f"tag cell {statement.cell} as `{found.role}` and move what the "
-                    f"{role} stage needs from it into a {role} cell",
+                    hint=f"tag cell {cell_number(statement.cell)} as `{found.role}` and move "
+                    f"what the {role} stage needs from it into a {role} cell",
                 )
                 continue
             log.add(
                 ERROR,
                 "stage-order",
-                f"this {role} cell reads `{name}` from cell {found.cell} ({found.role}), "
-                f"but the package runs {role} before {found.role}",
+                f"this {role} cell reads `{name}` from cell {cell_number(found.cell)} "
+                f"({found.role}), but the package runs {role} before {found.role}",
                 statement.cell,
                 statement.line,
                 hint=f"move that code into a {found.role} cell or re-tag the cells",
@@ -251,11 +252,13 @@ def _report_undefined(walker: _Walker, statement: Statement, role: str, name: st
     )
     star = next((st for st, _ in statements if st.kind == IMPORT and "import *" in st.code), None)
     if later is not None:
-        hint = f"cell {later.cell} defines it later; move that definition above this cell"
+        hint = (
+            f"cell {cell_number(later.cell)} defines it later; move that definition above this cell"
+        )
     elif star is not None:
         hint = (
-            f"`{star.summary}` (cell {star.cell}) may provide it, but `import *` cannot be "
-            f"followed statically: import `{name}` by name"
+            f"`{star.summary}` (cell {cell_number(star.cell)}) may provide it, but `import *` "
+            f"cannot be followed statically: import `{name}` by name"
         )
     else:
         hint = "define it in a tagged cell, or add the missing import"
@@ -269,27 +272,36 @@ def _report_undefined(walker: _Walker, statement: Statement, role: str, name: st
     )
 
 
+def _cell_text(cell: int, parameters_cell: int | None) -> str:
+    """``cell 6`` as people read it; a parameter's definition (cell -1) names the parameters
+    cell."""
+    index = cell if cell >= 0 else parameters_cell
+    return "the parameters" if index is None else f"cell {cell_number(index)}"
+
+
 def _report_untagged(log: ProblemLog, statement: Statement, role: str, found: Definition) -> None:
     if found.role == roles.SKIP:
         log.add(
             ERROR,
             "untagged-variable",
-            f"the {role} stage (cell {statement.cell}) reads `{found.name}`, which only skipped "
-            f"cell {found.cell} defines; a skipped cell is never pulled into a stage",
+            f"the {role} stage (cell {cell_number(statement.cell)}) reads `{found.name}`, which "
+            f"only skipped cell {cell_number(found.cell)} defines; a skipped cell is never pulled "
+            "into a stage",
             statement.cell,
             statement.line,
-            hint=f"untag cell {found.cell} (or tag it `{role}`) if the pipeline needs "
+            hint=f"untag cell {cell_number(found.cell)} (or tag it `{role}`) if the pipeline needs "
             f"`{found.name}`, or define it in a tagged cell",
         )
         return
     log.add(
         ERROR,
         "untagged-variable",
-        f"the {role} stage reads `{found.name}`, which only untagged cell {found.cell} defines",
+        f"the {role} stage reads `{found.name}`, which only untagged cell "
+        f"{cell_number(found.cell)} defines",
         statement.cell,
         statement.line,
-        hint=f"tag cell {found.cell} as `load` (or the stage it belongs to), or move that code "
-        "into a tagged cell",
+        hint=f"tag cell {cell_number(found.cell)} as `load` (or the stage it belongs to), or "
+        "move that code into a tagged cell",
     )
 
 
@@ -322,7 +334,7 @@ def _need_definition(walker: _Walker, statement: Statement | None) -> None:
                     ERROR,
                     "helper-reads-global",
                     f"{what} `{_defined_name(current)}` reads the global variable `{name}` "
-                    f"(cell {found.cell if found.cell >= 0 else walker.intake.parameters_cell}), "
+                    f"({_cell_text(found.cell, walker.intake.parameters_cell)}), "
                     "which is runtime state, not a constant (it is computed from data or "
                     "parameters, skipped, or changed after it is assigned)",
                     current.cell,

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from .. import roles
 from ..analysis import Analysis, StagePlan, Statement
+from ..errors import cell_number
 from ..roles import EVALUATE, PREDICT, PREPARE, RESERVED_NAMES, stage_spec
 from .placement import SHARED_MODULE, Helper, place_helpers
 from .rewrite import AttributeAccess, function_source, rewrite_statement
@@ -72,7 +73,7 @@ class ModuleRenderer:
         """``params.py``: the ``Params`` dataclass, one field per parameter."""
         analysis = self.analysis
         where = (
-            f"notebook cell {analysis.parameters_cell}"
+            f"notebook cell {cell_number(analysis.parameters_cell)}"
             if analysis.parameters_cell is not None
             else "the notebook (it has no parameters cell)"
         )
@@ -116,7 +117,7 @@ class ModuleRenderer:
         plan = analysis.plan(PREDICT)
         io = analysis.predict_io
         statements = plan.statements if plan else ()
-        cells = ", ".join(str(cell) for cell in (plan.cells if plan else ()))
+        cells = ", ".join(str(cell_number(cell)) for cell in (plan.cells if plan else ()))
         input_name = io.input or "inputs"
         body: list[str] = [
             f'"""Compute `{io.output_expression}` from `{input_name}` as notebook cell {cells} '

@@ -10,6 +10,7 @@ from string import Template
 
 import libcst as cst
 
+from ..errors import cell_number
 from .placement import Helper
 
 
@@ -25,8 +26,9 @@ def load_template(name: str) -> Template:
 
 
 def cells_text(cells: Iterable[int]) -> str:
-    """``notebook cells 3, 5-9, 12``: consecutive cells as ranges, so headers stay one line."""
-    ordered = sorted(set(cells))
+    """``notebook cells 3, 5-9, 12`` for 0-based indices 2, 4-8, 11: numbered as JupyterLab
+    shows them, consecutive cells as ranges, so headers stay one line."""
+    ordered = sorted({cell_number(cell) for cell in cells})
     if not ordered:
         return "no cells"
     runs: list[list[int]] = []
@@ -51,7 +53,7 @@ def helper_code(helper: Helper) -> str:
     """A carried function or class as the notebook wrote it, under a comment naming its cell."""
     node = typing.cast("cst.SimpleStatementLine | cst.BaseCompoundStatement", helper.statement.node)
     code = cst.Module(body=[node]).code
-    return f"# From notebook cell {helper.statement.cell}.\n{code.lstrip()}"
+    return f"# From notebook cell {cell_number(helper.statement.cell)}.\n{code.lstrip()}"
 
 
 def result_dataclass(class_name: str, role: str, outputs: Iterable[str]) -> str:

@@ -178,7 +178,7 @@ def test_a_variable_only_an_untagged_cell_defines_joins_the_stage_reading_it() -
     assert analysis.ok, analysis.errors
     (inference,) = analysis.inferred
     assert (inference.cell, inference.line, inference.stage) == (4, 1, roles.PREDICT)
-    assert "`threshold`" in inference.because and "cell 5" in inference.because
+    assert "`threshold`" in inference.because and "cell 6" in inference.because
     assert 4 in plan(analysis, roles.PREDICT).cells
 
 
@@ -189,7 +189,7 @@ def test_strict_keeps_a_read_of_an_untagged_variable_an_error() -> None:
     analysis = analyse(*cells, strict=True)
     assert analysis.inferred == ()
     (problem,) = [p for p in analysis.errors if p.code == "untagged-variable"]
-    assert problem.cell == 5 and "threshold" in problem.message and "cell 4" in problem.message
+    assert problem.cell == 5 and "threshold" in problem.message and "cell 5" in problem.message
 
 
 def test_an_untagged_cell_changing_a_staged_variable_is_kept_in_order() -> None:
@@ -222,7 +222,7 @@ def test_an_undefined_name_names_the_later_cell_that_defines_it() -> None:
     cells[3] = code("model = LogisticRegression(C=C)\nmodel.fit(X_train, weights)\n", "train")
     cells.append(code("weights = None\n", "load"))
     (problem,) = [p for p in analyse(*cells).errors if p.code == "undefined-name"]
-    assert "cell 5 defines it later" in problem.hint
+    assert "cell 6 defines it later" in problem.hint
 
 
 def test_a_function_from_an_untagged_cell_is_carried_with_its_imports() -> None:
@@ -493,7 +493,7 @@ def test_an_absolute_path_is_an_error_unless_lifted() -> None:
 
 def test_a_problem_renders_its_location_and_hint() -> None:
     problem = Problem(ERROR, "x", "bad thing", cell=3, cell_id="ab", line=2, hint="fix it")
-    assert problem.render("nb.ipynb") == "nb.ipynb: cell 3 (id ab), line 2: bad thing; fix it"
+    assert problem.render("nb.ipynb") == "nb.ipynb: cell 4 (id ab), line 2: bad thing; fix it"
     assert problem.render(None) == "bad thing; fix it"
 
 
@@ -515,8 +515,8 @@ def test_conversion_error_carries_its_problems_and_one_line_per_problem() -> Non
     problems = [Problem(ERROR, "a", "first", cell=1), Problem(ERROR, "b", "second")]
     error = ConversionError(problems, "nb.ipynb")
     assert error.problems == tuple(problems)
-    assert error.messages == ("nb.ipynb: cell 1: first", "nb.ipynb: second")
-    assert str(error) == "nb.ipynb: cell 1: first (and 1 more problem: run `nb2prod check`)"
+    assert error.messages == ("nb.ipynb: cell 2: first", "nb.ipynb: second")
+    assert str(error) == "nb.ipynb: cell 2: first (and 1 more problem: run `nb2prod check`)"
 
 
 def test_problems_come_in_notebook_order() -> None:

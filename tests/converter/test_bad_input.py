@@ -52,7 +52,7 @@ def test_syntax_error_in_tagged_cell(tmp_path: Path) -> None:
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
     out = tmp_path / "pkg"
     result = run_cli(["convert", str(path), "-o", str(out)])
-    assert_refused(result, out, "nb.ipynb: cell 3", "line 1", "syntax error", "was never closed")
+    assert_refused(result, out, "nb.ipynb: cell 4", "line 1", "syntax error", "was never closed")
 
 
 def test_two_roles_on_one_cell(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_two_roles_on_one_cell(tmp_path: Path) -> None:
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
     out = tmp_path / "pkg"
     result = run_cli(["convert", str(path), "-o", str(out)])
-    assert_refused(result, out, "cell 3", "2 roles (train, load)", "one role tag per cell")
+    assert_refused(result, out, "cell 4", "2 roles (train, load)", "one role tag per cell")
 
 
 def test_no_predict_cell(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_stage_reads_untagged_variable_with_strict(tmp_path: Path) -> None:
     out = tmp_path / "pkg"
     result = run_cli(["convert", str(path), "-o", str(out), "--strict"])
     assert_refused(
-        result, out, "cell 5", "line 1", "`threshold`", "untagged cell 4", "tag cell 4 as `load`"
+        result, out, "cell 6", "line 1", "`threshold`", "untagged cell 5", "tag cell 5 as `load`"
     )
 
 
@@ -91,7 +91,7 @@ def test_non_literal_parameter(tmp_path: Path) -> None:
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
     out = tmp_path / "pkg"
     result = run_cli(["convert", str(path), "-o", str(out)])
-    assert_refused(result, out, "cell 1", "line 2", "is not a literal", "load cell")
+    assert_refused(result, out, "cell 2", "line 2", "is not a literal", "load cell")
 
 
 def test_existing_output_dir_is_kept(tmp_path: Path) -> None:
@@ -139,6 +139,6 @@ def test_undefined_name_in_stage(tmp_path: Path) -> None:
     result = run_cli(["convert", str(path), "-o", str(out)])
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "cell 1 (id" in result.stderr and "line 2" in result.stderr
+    assert "cell 2 (id" in result.stderr and "line 2" in result.stderr
     assert "`rows`" in result.stderr
     assert not out.exists()

@@ -70,7 +70,7 @@ def test_predict_imports_nothing_from_training(
 def test_functions_name_their_cells_and_comments_survive(packages: dict[str, Path]) -> None:
     src = packages["churn"] / "src" / "churn_model"
     data = (src / "data.py").read_text()
-    assert "(notebook cells 5, 15)" in data
+    assert "(notebook cells 6, 16)" in data
     assert "# New customers have not been billed yet" in data
     assert "params.data_path" in data
     predict = (src / "predict.py").read_text()
@@ -192,7 +192,7 @@ def test_check_reports_problem_with_cell(
     assert report["ok"] is False
     problem = next(p for p in report["problems"] if p["code"] == "untagged-variable")
     assert problem["severity"] == "error" and problem["cell"] == 3 and problem["line"] == 2
-    assert "`X_train`" in problem["message"] and "untagged cell 2" in problem["message"]
+    assert "`X_train`" in problem["message"] and "untagged cell 3" in problem["message"]
 
 
 def test_cli_as_subprocess(tmp_path: Path) -> None:
@@ -213,8 +213,8 @@ def test_cli_as_subprocess(tmp_path: Path) -> None:
 def test_cell_lists_in_headers_are_ranges() -> None:
     from jupyter_mlprod.codegen.text import cells_text
 
-    assert cells_text([9, 3, 4, 5, 7, 10]) == "notebook cells 3-5, 7, 9-10"
-    assert cells_text([2]) == "notebook cell 2"
+    assert cells_text([9, 3, 4, 5, 7, 10]) == "notebook cells 4-6, 8, 10-11"
+    assert cells_text([2]) == "notebook cell 3"
 
 
 def test_help_syntax_is_ipython_not_a_syntax_error() -> None:

@@ -74,8 +74,8 @@ def test_draws_before_an_unseeded_fit_join_train_in_order(
     assert code == 0, report["problems"]
     assert _generator_inferences(report) == [(2, 1), (2, 2)]
     because = {item["line"]: item["because"] for item in report["inferred"] if item["cell"] == 2}
-    assert "the train stage draws from in cell 3, line 2" in because[2]
-    assert "inferred train code draws from in cell 2, line 2" in because[1]
+    assert "the train stage draws from in cell 4, line 2" in because[2]
+    assert "inferred train code draws from in cell 3, line 2" in because[1]
     assert "random_state=" in because[1]
     package = convert(path, capsys)
     train = (next((package / "src").glob("*/train.py"))).read_text(encoding="utf-8")

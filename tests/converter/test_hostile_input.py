@@ -82,7 +82,7 @@ def test_two_thousand_nested_parentheses(
 ) -> None:
     deep = "z = " + "(" * 2000 + "1" + ")" * 2000
     path = write(notebook(*with_train_line(deep)), tmp_path / "nb.ipynb")
-    check_both_ways(path, capsys, "cell 3", "line 3", "too many nested parentheses")
+    check_both_ways(path, capsys, "cell 4", "line 3", "too many nested parentheses")
 
 
 def test_deep_brackets_after_an_earlier_syntax_error(
@@ -90,13 +90,13 @@ def test_deep_brackets_after_an_earlier_syntax_error(
 ) -> None:
     deep = "x = = 1\nz = " + "[" * 3000 + "]" * 3000
     path = write(notebook(*with_train_line(deep)), tmp_path / "nb.ipynb")
-    check_both_ways(path, capsys, "cell 3", "syntax error")
+    check_both_ways(path, capsys, "cell 4", "syntax error")
 
 
 def test_deep_lambdas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     deep = "z = " + "lambda: " * 5000 + "1"
     path = write(notebook(*with_train_line(deep)), tmp_path / "nb.ipynb")
-    check_both_ways(path, capsys, "cell 3", "too deeply nested", "split it")
+    check_both_ways(path, capsys, "cell 4", "too deeply nested", "split it")
 
 
 # -- item 2: long operator chains overflow libcst's visitors --------------------------------------
@@ -118,7 +118,7 @@ def test_deep_expression_in_a_tagged_cell(
 ) -> None:
     path = write(notebook(*with_train_line(f"z = {expression}")), tmp_path / "nb.ipynb")
     check_both_ways(
-        path, capsys, "cell 3", "line 3", "expression too deeply nested to analyse", "split it"
+        path, capsys, "cell 4", "line 3", "expression too deeply nested to analyse", "split it"
     )
 
 
@@ -128,7 +128,7 @@ def test_deep_expression_in_the_parameters_cell(
     cells = good_cells()
     cells[1] = code(cells[1].source + "z = " + "+".join(["1"] * 400) + "\n", "parameters")
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
-    check_both_ways(path, capsys, "cell 1", "line 3", "too deeply nested")
+    check_both_ways(path, capsys, "cell 2", "line 3", "too deeply nested")
 
 
 def test_deep_expression_in_an_untagged_cell_is_a_warning(
@@ -139,7 +139,7 @@ def test_deep_expression_in_an_untagged_cell_is_a_warning(
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "warning" in out and "cell 1" in out and "too deeply nested" in out
+    assert "warning" in out and "cell 2" in out and "too deeply nested" in out
 
 
 def test_ordinary_nesting_still_converts(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_deeply_nested_metadata(
 
 def test_nul_in_cell_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(notebook(*with_train_line("q = 'a\0b'")), tmp_path / "nb.ipynb")
-    check_both_ways(path, capsys, "cell 3", "line 3", "NUL")
+    check_both_ways(path, capsys, "cell 4", "line 3", "NUL")
 
 
 @pytest.mark.parametrize("where", ["source", "id", "tags"])
@@ -183,7 +183,7 @@ def test_lone_surrogate(where: str, tmp_path: Path, capsys: pytest.CaptureFixtur
         cell["metadata"]["tags"] = ["train", "x\ud83d"]
     # ensure_ascii writes the surrogate as a \ud800 escape, as a broken file carries it.
     path = write_raw(json.dumps(data), tmp_path / "nb.ipynb")
-    check_both_ways(path, capsys, "cell 3", "surrogate")
+    check_both_ways(path, capsys, "cell 4", "surrogate")
 
 
 # -- item 5: names the generated code needs ------------------------------------------------------
@@ -208,7 +208,7 @@ def test_parameter_shadowing_a_name_params_py_uses(
     cells = good_cells()
     cells[1] = code(parameters, "parameters")
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
-    check_both_ways(path, capsys, "cell 1", f"line {line}", f"`{name}`", "rename")
+    check_both_ways(path, capsys, "cell 2", f"line {line}", f"`{name}`", "rename")
 
 
 def test_parameter_named_like_an_unused_builtin_still_works(tmp_path: Path) -> None:
@@ -405,7 +405,7 @@ def test_huge_parameter_value_gives_a_bounded_line(tmp_path: Path) -> None:
     done = run_cli("convert", str(path), "-o", str(tmp_path / "pkg"))
     assert done.returncode == 1
     line = one_error_line(done.stderr)
-    assert len(line) < 600 and "cell 1" in line and "line 2" in line, line
+    assert len(line) < 600 and "cell 2" in line and "line 2" in line, line
     checked = run_cli("check", str(path))
     assert max(len(line) for line in checked.stdout.splitlines()) < 600
 

@@ -142,7 +142,7 @@ def test_untagged_definitions_join_the_earliest_stage_transitively(
     # predict; the print, the plot, describe() and the score stay out.
     assert joined == {(2, 2): "train", (3, 1): "train", (4, 1): "train", (6, 1): "predict"}
     because = {item["cell"]: item["because"] for item in report["inferred"]}
-    assert "`X_train`" in because[4] and "the train stage reads in cell 5" in because[4]
+    assert "`X_train`" in because[4] and "the train stage reads in cell 6" in because[4]
     package = convert(path, capsys)
     train_source = source_of(package, "train")
     assert 'df["ab"] = df["a"] * df["b"]' in train_source  # ruff-formatted
@@ -247,10 +247,10 @@ def test_a_skipped_cell_a_stage_needs_is_an_error_naming_both_cells(
     assert report["inferred"] == []
     (problem,) = [p for p in report["problems"] if p["severity"] == "error"]
     assert problem["cell"] == 4 and "`cut`" in problem["message"]
-    assert "cell 4" in problem["message"] and "skipped cell 2" in problem["message"]
+    assert "stage (cell 5)" in problem["message"] and "skipped cell 3" in problem["message"]
     out = tmp_path / "package"
     assert main(["convert", str(path), "-o", str(out)]) == 1
-    assert "skipped cell 2" in capsys.readouterr().err and not out.exists()
+    assert "skipped cell 3" in capsys.readouterr().err and not out.exists()
 
 
 def test_strict_restores_the_errors_on_check_and_convert(
@@ -269,10 +269,10 @@ def test_strict_restores_the_errors_on_check_and_convert(
     code, report = check(path, capsys, "--strict")
     assert code == 1 and report["inferred"] == []
     messages = [p["message"] for p in report["problems"] if p["code"] == "untagged-variable"]
-    assert any("`X_train`" in message and "untagged cell 2" in message for message in messages)
+    assert any("`X_train`" in message and "untagged cell 3" in message for message in messages)
     out = tmp_path / "package"
     assert main(["convert", str(path), "-o", str(out), "--strict"]) == 1
-    assert "only untagged cell 2 defines" in capsys.readouterr().err and not out.exists()
+    assert "only untagged cell 3 defines" in capsys.readouterr().err and not out.exists()
     # The same notebook without --strict converts; as a subprocess the text report names it.
     result = subprocess.run(
         [sys.executable, "-m", "jupyter_mlprod.cli", "check", str(path)],

@@ -153,7 +153,7 @@ def test_reading_data_after_the_predict_cell_is_not_load() -> None:
         code("submission = pd.read_csv('submission.csv')"),
     )
     assert reasons[3] == (
-        "reads or splits data after the predict cell (cell 2): checks or exploration"
+        "reads or splits data after the predict cell (cell 3): checks or exploration"
     )
 
 
@@ -247,7 +247,7 @@ def test_only_the_first_held_out_prediction_is_predict() -> None:
         code("proba = model.predict_proba(X_test)"),
     )
     assert reasons[2].startswith("predicts on held-out data (model.predict(X_test))")
-    assert reasons[3] == "predicts again after the predict cell (cell 2): evaluation"
+    assert reasons[3] == "predicts again after the predict cell (cell 3): evaluation"
 
 
 def test_fits_and_reads_the_predict_cell_does_not_use_are_exploration() -> None:
@@ -259,9 +259,9 @@ def test_fits_and_reads_the_predict_cell_does_not_use_are_exploration() -> None:
         code(PREDICT),
     )
     assert reasons[0] == (
-        "reads or splits data the predict cell (cell 4) does not use: exploration"
+        "reads or splits data the predict cell (cell 5) does not use: exploration"
     )
-    assert reasons[1] == "fits a model the predict cell (cell 4) does not use: exploration"
+    assert reasons[1] == "fits a model the predict cell (cell 5) does not use: exploration"
     assert reasons[2].startswith("reads data (pd.read_csv)")
     assert reasons[3] == "fits (model.fit)"
 
@@ -273,7 +273,7 @@ def test_a_fit_after_the_predict_cell_is_exploration() -> None:
         code(PREDICT),
         code("other = RandomForestClassifier().fit(X_train, y_train)"),
     )
-    assert reasons[3] == "fits after the predict cell (cell 2): exploration"
+    assert reasons[3] == "fits after the predict cell (cell 3): exploration"
 
 
 def test_plots_and_definitions_stay_untagged() -> None:
@@ -404,8 +404,8 @@ def test_tag_prints_a_role_and_reason_per_cell_and_writes_nothing(
     before = path.read_bytes()
     assert main(["tag", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "cell 3   train      fits (model.fit)" in out
-    assert "with --write: cell 1 untagged -> parameters" in out
+    assert "cell 4   train      fits (model.fit)" in out
+    assert "with --write: cell 2 untagged -> parameters" in out
     assert path.read_bytes() == before
 
 
@@ -445,7 +445,7 @@ def test_tag_write_keeps_an_existing_role_unless_forced(
     path = write(notebook(*cells), tmp_path / "nb.ipynb")
     assert main(["tag", str(path), "--write"]) == 0
     out = capsys.readouterr().out
-    assert "kept cell 3 as load (suggested train); pass --write --force" in out
+    assert "kept cell 4 as load (suggested train); pass --write --force" in out
     assert nbformat.read(path, as_version=4).cells[3].metadata.tags == ["load", "reviewed"]
     assert main(["tag", str(path), "--write", "--force"]) == 0
     assert nbformat.read(path, as_version=4).cells[3].metadata.tags == ["train", "reviewed"]
@@ -484,7 +484,7 @@ def test_tag_as_a_subprocess_writes_the_tags(tmp_path: Path) -> None:
     path = write(_untagged_pipeline(), tmp_path / "nb.ipynb")
     result = _run("tag", str(path), "--write")
     assert result.returncode == 0, result.stderr
-    assert "cell 4   predict" in result.stdout
+    assert "cell 5   predict" in result.stdout
     roles = [cell.tags for cell in load_notebook(path).cells]
     assert roles == [(), ("parameters",), ("load",), ("train",), ("predict",)]
 

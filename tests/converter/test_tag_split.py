@@ -115,7 +115,7 @@ def test_predicting_on_the_training_data_is_not_a_split(
 def test_a_cell_changed_meanwhile_is_refused_and_the_file_kept(tmp_path: Path) -> None:
     path = _notebook(tmp_path)
     before = path.read_bytes()
-    with pytest.raises(NotebookError, match="cell 1 is not the cell to split"):
+    with pytest.raises(NotebookError, match="cell 2 is not the cell to split"):
         write_cell_tags(path, {1: ["train"]}, splits={1: (4, "something else")})
     assert path.read_bytes() == before
     assert len(split_notebook(load_notebook(path), {1: 4}).cells) == 3
@@ -130,7 +130,7 @@ def test_the_split_as_a_subprocess(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "split cell 1 before line 4 (`ypred = clf.predict(Xtest)`)" in done.stdout
+    assert "split cell 2 before line 4 (`ypred = clf.predict(Xtest)`)" in done.stdout
     assert len(nbformat.read(str(path), as_version=4).cells) == 3
 
 

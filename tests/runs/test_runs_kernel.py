@@ -148,7 +148,7 @@ def test_failing_train_cell_exits_1_with_one_line_and_keeps_the_record(
     run_dir = _only_run_dir(runs_dir)
     executed = run_dir / "fail.ipynb"
     assert result.err.strip() == (
-        f"nb2prod: error: cell 3 (train): ValueError: loss diverged after 5 steps — see {executed}"
+        f"nb2prod: error: cell 4 (train): ValueError: loss diverged after 5 steps — see {executed}"
     )
     record = _record(run_dir)
     assert record["status"] == "failed"

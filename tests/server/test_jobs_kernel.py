@@ -71,7 +71,7 @@ async def test_failing_cell_fails_the_job_and_names_the_cell(
     assert status == 202, body
     job = await finished_job(call, body["job_id"])
     assert job["status"] == "failed"
-    assert f"cell {train_index}" in job["message"]
+    assert f"cell {train_index + 1} (train)" in job["message"]
     assert "ValueError" in job["message"]
     assert str(jp_root_dir) not in job["message"]
     assert "see runs/" in job["message"]
