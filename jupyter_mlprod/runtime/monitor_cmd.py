@@ -109,9 +109,7 @@ def _record(store_root: Path, version: str, source: str, report: DriftReport) ->
         "drifted_columns": drifted,
     }
     if report.drifted:
-        record["message"] = (
-            f"{len(drifted)} of {len(report.columns)} columns drifted in {source}"
-        )
+        record["message"] = f"{len(drifted)} of {len(report.columns)} columns drifted in {source}"
     path = store_root / DRIFT_RECORDS
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,7 @@ from pathlib import Path
 from .conftest import Workspace
 
 
-def test_a_header_only_file_is_refused_in_one_line(
-    churn_store: Path, workspace: Workspace
-) -> None:
+def test_a_header_only_file_is_refused_in_one_line(churn_store: Path, workspace: Workspace) -> None:
     source = workspace.root / "empty.csv"
     source.write_text("age,income,plan\n")
     output = workspace.root / "out.csv"
