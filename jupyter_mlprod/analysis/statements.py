@@ -169,8 +169,10 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
     # statement ownership and line numbers are cheap to derive from the tree itself.
     scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(_Scopes)
     owners: dict[int, int] = {}
-    for index, statement in enumerate(module.body):
-        statement.visit(_Owner(owners, index))
+    # One walk per statement for both its nodes' owner and its string literals.
+    walks = [_Owner(owners, index) for index in range(len(module.body))]
+    for statement, walk in zip(module.body, walks, strict=True):
+        statement.visit(walk)
     codes = [module.code_for_node(statement) for statement in module.body]
     lines = _statement_lines(module, codes)
 
@@ -213,10 +215,8 @@ def parse_cell(cell_index: int, python: str) -> ParsedCell:
                 defines[owning].add(assignment.name.split(".")[0])
     strings: list[list[tuple[str, int, cst.SimpleString]]] = [[] for _ in module.body]
     for index, statement in enumerate(module.body):
-        finder = _Strings()
-        statement.visit(finder)
         body_start = _leading_text_length(statement, codes[index])
-        for string in finder.found:
+        for string in walks[index].strings:
             value = string.evaluated_value
             if isinstance(value, str):
                 offset = codes[index].find(string.value, body_start)
@@ -418,14 +418,18 @@ class _NameFinder(cst.CSTVisitor):
 
 
 class _Owner(cst.CSTVisitor):
-    """Records, for every node under a top-level statement, that statement's index."""
+    """Records, for every node under a top-level statement, that statement's index, and the
+    statement's string literals in order."""
 
     def __init__(self, owners: dict[int, int], index: int) -> None:
         self.owners = owners
         self.index = index
+        self.strings: list[cst.SimpleString] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.owners[id(node)] = self.index
+        if isinstance(node, cst.SimpleString):
+            self.strings.append(node)
         return True
 
 
@@ -435,14 +439,6 @@ class _GlobalNames(cst.CSTVisitor):
 
     def visit_Global(self, node: cst.Global) -> None:
         self.names |= {item.name.value for item in node.names}
-
-
-class _Strings(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found: list[cst.SimpleString] = []
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self.found.append(node)
 
 
 def _statement_lines(module: cst.Module, codes: list[str]) -> list[int]:
