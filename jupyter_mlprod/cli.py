@@ -225,13 +225,25 @@ def _tag(args: argparse.Namespace) -> int:
     if args.json:
         report = {
             "notebook": args.notebook,
-            "splits": [split.to_json() for split in splits],
+            # Beside every 0-based `cell`, the 1-based number people know it by (as check).
+            "splits": [
+                {**split.to_json(), "cell_number": cell_number(split.cell)} for split in splits
+            ],
             "suggestions": [
-                {**suggestion.to_json(), "current": suggestion.current}
+                {
+                    **suggestion.to_json(),
+                    "cell_number": cell_number(suggestion.cell),
+                    "current": suggestion.current,
+                }
                 for suggestion in suggestions
             ],
             "changes": [
-                {"cell": change.cell, "old_role": change.old_role, "new_role": change.new_role}
+                {
+                    "cell": change.cell,
+                    "cell_number": cell_number(change.cell),
+                    "old_role": change.old_role,
+                    "new_role": change.new_role,
+                }
                 for change in plan.changes
             ],
             "written": written,

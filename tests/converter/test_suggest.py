@@ -464,6 +464,9 @@ def test_tag_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         (4, "predict", None),
     ]
     assert [change["cell"] for change in report["changes"]] == [1, 2, 3, 4]
+    # Beside each 0-based index, the number JupyterLab's status bar shows.
+    assert [s["cell_number"] for s in report["suggestions"]] == [1, 2, 3, 4, 5]
+    assert [change["cell_number"] for change in report["changes"]] == [2, 3, 4, 5]
 
 
 def test_tag_force_without_write_is_a_usage_error(
