@@ -42,6 +42,7 @@ from typing import Any, Protocol
 from .alert_actions import ActionRunner, Command, Webhook, describe_actions, log_line
 from .drift import DriftReport
 from .errors import ModelError, printable
+from .periodic import Periodic
 from .provenance import utc_now
 
 CONDITIONS = (
@@ -510,31 +511,23 @@ class AlertEngine:
         self.runner = runner or ActionRunner()
         self.windows = RequestWindows()
         self.states = {rule.name: RuleState() for rule in config.rules}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._timer = Periodic("mlprod-alerts", config.evaluate_every, self._evaluate_logged)
 
     def start(self) -> None:
         """Start evaluating (idempotent)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="mlprod-alerts", daemon=True)
-            self._thread.start()
+        self._timer.start()
 
     def stop(self) -> None:
         """Stop evaluating and let queued actions finish."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._timer.stop()
         self.runner.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.config.evaluate_every):
-            try:
-                self.evaluate()
-            except Exception as error:  # noqa: BLE001 - one bad evaluation must not stop alerting
-                log_line(f"alert evaluation failed ({type(error).__name__}: {error})")
+    def _evaluate_logged(self) -> None:
+        try:
+            self.evaluate()
+        except Exception as error:  # noqa: BLE001 - one bad evaluation must not stop alerting
+            log_line(f"alert evaluation failed ({type(error).__name__}: {error})")
 
     def evaluate(self) -> list[str]:
         """Evaluate every rule once; returns the names of the rules that fired."""

@@ -27,6 +27,7 @@ import numpy as np
 
 from .drift import DriftOptions, DriftReport, detect_drift
 from .errors import MlprodError
+from .periodic import Periodic
 from .profile import category_key, column_values, numeric_values
 from .provenance import utc_now
 from .schema import conform, from_payload
@@ -98,8 +99,7 @@ class LiveMonitor:
         self._tested: dict[str, int] = {}
         self._lock = threading.Lock()
         self._states: dict[str, WindowState] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._timer: Periodic | None = None
 
     # ----------------------------------------------------------- request path
 
@@ -120,23 +120,14 @@ class LiveMonitor:
 
     def start(self) -> None:
         """Start the background thread (idempotent)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._run, name="mlprod-live-monitor", daemon=True
-            )
-            self._thread.start()
+        if self._timer is None:
+            self._timer = Periodic("mlprod-live-monitor", self.interval, self.update)
+        self._timer.start()
 
     def stop(self) -> None:
         """Stop the background thread and wait for it."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.update()
+        if self._timer is not None:
+            self._timer.stop()
 
     def update(self) -> dict[str, WindowState]:
         """Test every window that changed since its last test; returns the latest states."""

@@ -11,11 +11,11 @@ a reload replaces what is served as a whole (routing.Serving).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 from .alert_actions import log_line
 from .errors import ModelError
+from .periodic import Periodic
 
 DEFAULT_INTERVAL = 2.0
 
@@ -32,29 +32,19 @@ class StoreFollower:
     def __init__(self, check: Callable[[], bool], interval: float = DEFAULT_INTERVAL) -> None:
         self.check = check
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_problem: str | None = None
+        self._timer: Periodic | None = None
 
     def start(self) -> None:
         """Start following (idempotent)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._run, name="mlprod-store-follower", daemon=True
-            )
-            self._thread.start()
+        if self._timer is None:
+            self._timer = Periodic("mlprod-store-follower", self.interval, self.tick)
+        self._timer.start()
 
     def stop(self) -> None:
         """Stop following."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.tick()
+        if self._timer is not None:
+            self._timer.stop()
 
     def tick(self) -> bool:
         """One check; returns whether the server reloaded."""
