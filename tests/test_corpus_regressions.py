@@ -131,36 +131,13 @@ def test_mutation_through_a_list_of_frames_is_kept(
     assert list(run.predictions) == [0, 1, 1, 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="codegen: a stage function that calls the carried helper `model` and then binds "
-    "`model` makes the name local to the function (UnboundLocalError); the helper should be "
-    "called through its module, as for helpers named like stage functions",
-)
-def test_a_helper_called_before_the_stage_rebinds_its_name_runs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """PDSH 05.08 (both editions): `def model(x, sigma)` makes noisy data for an exploration
-    forest, which slicing keeps (it advances the global generator); the train cell then binds
-    `model = RandomForestClassifier(...)`, and the package's train failed."""
+def convert_and_run(tmp_path: Path, nb: Any) -> tuple[Path, Any]:
+    """Convert a notebook in-process and run its generated pipeline with the default
+    parameters; the package's source folder and the training run."""
     import importlib
     import sys
 
-    path = write(
-        from_specs(
-            [
-                (IMPORTS, None),
-                (LOAD, "load"),
-                ("def model(x):\n    return 2 * x", None),
-                ("scaled = model(x)\nX = scaled[:, np.newaxis]", "train"),
-                ("model = LinearRegression()\nmodel.fit(X, y)", "train"),
-                ("y_fit = model.predict(X)", "predict"),
-            ],
-            mlprod={"predict_input": "X", "predict_output": "y_fit"},
-        ),
-        tmp_path / "nb.ipynb",
-    )
-    capsys.readouterr()
+    path = write(nb, tmp_path / "nb.ipynb")
     assert main(["convert", str(path), "-o", str(tmp_path / "package")]) == 0
     src = tmp_path / "package" / "src"
     (package,) = (child.name for child in src.iterdir() if child.is_dir())
@@ -173,4 +150,80 @@ def test_a_helper_called_before_the_stage_rebinds_its_name_runs(
         sys.path.remove(str(src))
         for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
             del sys.modules[name]
+    return src / package, run
+
+
+def test_a_helper_called_before_the_stage_rebinds_its_name_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PDSH 05.08 (both editions): `def model(x, sigma)` makes noisy data for an exploration
+    forest, which slicing keeps (it advances the global generator); the train cell then binds
+    `model = RandomForestClassifier(...)`, and the package's train failed with
+    UnboundLocalError: the stage now calls the helper through its module."""
+    nb = from_specs(
+        [
+            (IMPORTS, None),
+            (LOAD, "load"),
+            ("def model(x):\n    return 2 * x", None),
+            ("scaled = model(x)\nX = scaled[:, np.newaxis]", "train"),
+            ("model = LinearRegression()\nmodel.fit(X, y)", "train"),
+            ("y_fit = model.predict(X)", "predict"),
+        ],
+        mlprod={"predict_input": "X", "predict_output": "y_fit"},
+    )
+    package, run = convert_and_run(tmp_path, nb)
     assert len(run.predictions) == 50
+    train = (package / "train.py").read_text()
+    assert "scaled = features.model(x)" in train
+    assert "from .features import model" not in train
+    # After the binding, `model` is the stage's estimator again.
+    assert "model.fit(X, y)" in train
+
+
+def test_a_stage_with_its_own_features_variable_reaches_the_module_by_another_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same train stage also binds `features` (a column list, as many notebooks do):
+    the shared module is imported as `features_module` so neither hides the other."""
+    nb = from_specs(
+        [
+            (IMPORTS, None),
+            (LOAD, "load"),
+            ("def model(x):\n    return 2 * x", None),
+            ("features = ['x']\nscaled = model(x)\nX = scaled[:, np.newaxis]", "train"),
+            ("model = LinearRegression()\nmodel.fit(X, y)\nprint(features)", "train"),
+            ("y_fit = model.predict(X)", "predict"),
+        ],
+        mlprod={"predict_input": "X", "predict_output": "y_fit"},
+    )
+    package, run = convert_and_run(tmp_path, nb)
+    assert len(run.predictions) == 50
+    train = (package / "train.py").read_text()
+    assert "from . import features as features_module" in train
+    assert "scaled = features_module.model(x)" in train
+
+
+def test_a_predict_cell_that_rebinds_a_helper_name_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The predict cell's output is named like the helper that computes it
+    (`y_fit = y_fit(model, X)`): predict calls it through `features`, and still imports
+    nothing from training."""
+    nb = from_specs(
+        [
+            (IMPORTS, None),
+            (LOAD, "load"),
+            ("def y_fit(fitted, X):\n    return fitted.predict(X)", None),
+            ("X = x[:, np.newaxis]\nmodel = LinearRegression()\nmodel.fit(X, y)", "train"),
+            ("y_fit = y_fit(model, X)", "predict"),
+        ],
+        mlprod={"predict_input": "X", "predict_output": "y_fit"},
+    )
+    package, run = convert_and_run(tmp_path, nb)
+    assert len(run.predictions) == 50
+    predict = (package / "predict.py").read_text()
+    assert "y_fit = features.y_fit(model, X)" in predict
+    imported = {
+        line.split()[1] for line in predict.splitlines() if line.startswith(("from ", "import "))
+    }
+    assert not imported & {".data", ".train", ".pipeline"}, imported

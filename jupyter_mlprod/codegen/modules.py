@@ -62,6 +62,26 @@ class ModuleRenderer:
             for found in analysis.paths
             if found.lifted_to and found.lifted_to not in self._cell_params()
         }
+        self.shared_alias = self._shared_aliases()
+
+    def _shared_aliases(self) -> dict[str, str]:
+        """Module → the name it reaches ``features`` by: ``features_module`` where the
+        notebook's own code in that module uses the name ``features`` (a column list, often)."""
+        analysis = self.analysis
+        used: dict[str, set[str]] = {module.name: set() for module in roles.GENERATED_MODULES}
+        for plan in analysis.plans:
+            names = used[stage_spec(plan.role).module]
+            names.update(plan.inputs, plan.outputs, self._names_of(plan.statements))
+        used[stage_spec(PREDICT).module].update(
+            analysis.artifacts, [analysis.predict_io.input or ""]
+        )
+        for helper in self.helpers:
+            statement = helper.statement
+            used[helper.module] |= statement.reads | statement.deferred_reads | statement.defines
+        return {
+            module: f"{SHARED_MODULE}_module" if SHARED_MODULE in names else SHARED_MODULE
+            for module, names in used.items()
+        }
 
     def _cell_params(self) -> set[str]:
         lifted = {spec.name for spec in self.analysis.lifted_params}
@@ -131,7 +151,7 @@ class ModuleRenderer:
                 f"# The notebook changes `{input_name}` in place; the caller's object must not.\n"
                 f"{input_name} = {copy_module}.copy({input_name})"
             )
-        function = self._function(
+        function, routed = self._function(
             spec.function,
             f"artifacts: Mapping[str, Any], {input_name}: Any",
             "Any",
@@ -162,7 +182,7 @@ class ModuleRenderer:
             else "",
             "from collections.abc import Mapping",
             "from typing import Any",
-            *self._imports_for(statements, spec.module),
+            *self._imports_for(statements, spec.module, routed=routed),
         ]
         return assemble(header, imports, code)
 
@@ -182,12 +202,13 @@ class ModuleRenderer:
         outputs_class = self._result_dataclass(role, plan)
         if outputs_class:
             code.append(outputs_class)
-        code.append(self._stage_function(role, plan))
+        function, routed = self._stage_function(role, plan)
+        code.append(function)
         imports = [
             "from dataclasses import dataclass" if outputs_class else "",
             "from typing import Any" if _uses_any(plan) else "",
             "from .params import Params",
-            *self._imports_for(statements, spec.module, helpers),
+            *self._imports_for(statements, spec.module, helpers, routed=routed),
         ]
         return assemble(header, imports, code)
 
@@ -230,13 +251,17 @@ class ModuleRenderer:
             template_text("training_run.py.tmpl"),
         ]
         code += [helper_code(h) for h in helpers]
+        routed: frozenset[str] = frozenset()
         if prepare is not None:
             outputs_class = self._result_dataclass(PREPARE, prepare)
             if outputs_class:
                 code.append(outputs_class)
-            code.append(self._stage_function(PREPARE, prepare))
+            function, routed = self._stage_function(PREPARE, prepare)
+            code.append(function)
         if evaluate is not None:
-            code.append(self._stage_function(EVALUATE, evaluate))
+            function, routed_by_evaluate = self._stage_function(EVALUATE, evaluate)
+            code.append(function)
+            routed |= routed_by_evaluate
         code.append(self._run_function())
         if evaluate is not None:
             code.append(template_text("numeric.py.tmpl"))
@@ -258,7 +283,7 @@ class ModuleRenderer:
             f"from . import {', '.join(stage_modules)}" if stage_modules else "",
             "from .params import Params",
             f"from .{stage_spec(PREDICT).module} import {stage_spec(PREDICT).function}",
-            *self._imports_for(statements, "pipeline", helpers),
+            *self._imports_for(statements, "pipeline", helpers, routed=routed),
         ]
         return assemble(header, imports, code)
 
@@ -270,7 +295,7 @@ class ModuleRenderer:
             return ""
         return result_dataclass(class_name, role, plan.outputs)
 
-    def _stage_function(self, role: str, plan: StagePlan | None) -> str:
+    def _stage_function(self, role: str, plan: StagePlan | None) -> tuple[str, frozenset[str]]:
         spec = stage_spec(role)
         statements = plan.statements if plan else ()
         inputs = plan.inputs if plan else ()
@@ -379,13 +404,19 @@ class ModuleRenderer:
         *,
         rewrite_params: bool = True,
         keep_names: frozenset[str] = frozenset(),
-    ) -> str:
-        """A stage function whose body is ``head``, the notebook statements, then ``tail``."""
+    ) -> tuple[str, frozenset[str]]:
+        """A stage function whose body is ``head``, the notebook statements, then ``tail``.
+
+        Returns:
+            The function's source, and the shared helpers it calls through their module.
+        """
         module = roles.stage_of_function(name).module
+        statements = tuple(statements)
+        shared = self.shared_alias[module]
         # A helper named like this module's own function (`def train(...)` in a PyTorch
         # notebook) is called through its module instead.
         names: dict[str, AttributeAccess] = {
-            helper: (SHARED_MODULE, helper)
+            helper: (shared, helper)
             for helper, home in self.helper_module.items()
             if home == SHARED_MODULE and helper in RESERVED_NAMES[module]
         }
@@ -397,8 +428,41 @@ class ModuleRenderer:
                 if param not in keep_names
             }
             strings = {value: (self.params_var, lifted) for value, lifted in self.lifted.items()}
-        body = [rewrite_statement(statement, names, strings) for statement in statements]
-        return function_source(name, arguments, returns, head, body, tail)
+        routed = self._reads_before_binding(arguments, head, statements)
+        body = [
+            rewrite_statement(
+                statement, names | {helper: (shared, helper) for helper in early}, strings
+            )
+            for statement, early in zip(statements, routed, strict=True)
+        ]
+        reads = {name for statement in statements for name in statement.reads}
+        through_module = frozenset(reads & names.keys() & self.helper_module.keys()).union(*routed)
+        return function_source(name, arguments, returns, head, body, tail), through_module
+
+    def _reads_before_binding(
+        self, arguments: str, head: Iterable[str], statements: tuple[Statement, ...]
+    ) -> list[frozenset[str]]:
+        """Per statement, the shared helpers it reads whose name the function also binds.
+
+        Python makes a name the function binds anywhere local to the whole function, so a
+        call of the helper `model(x)` before `model = LinearRegression()` would fail with
+        UnboundLocalError: those reads go through the helper's module instead. Reads after
+        the binding are the function's own value and stay as they are.
+        """
+        local = {name for st in statements for name in st.defines - st.mutates}
+        helpers = {
+            name
+            for name, home in self.helper_module.items()
+            if home == SHARED_MODULE and name in local
+        }
+        if not helpers:
+            return [frozenset() for _ in statements]
+        bound = _bound_names(arguments, head)
+        result = []
+        for statement in statements:
+            result.append(frozenset((statement.reads & helpers) - bound))
+            bound |= statement.defines - statement.mutates
+        return result
 
     @staticmethod
     def _names_of(statements: Iterable[Statement]) -> set[str]:
@@ -409,15 +473,26 @@ class ModuleRenderer:
         statements: Iterable[Statement],
         module: str,
         helpers: Iterable[Helper] = (),
+        *,
+        routed: frozenset[str] = frozenset(),
     ) -> list[str]:
+        """The import lines of a module: what its stage code and its helpers read, and its
+        shared module when ``routed`` (helpers its stage functions call through it) is set."""
         used: set[str] = set()
+        stage_locals: set[str] = set()
         for statement in statements:
             used |= statement.reads
+            stage_locals |= statement.defines - statement.mutates
+        # A helper whose name the stage code binds is the stage's own value after the
+        # binding and reached through its module before it (`routed`): no name import.
+        used -= stage_locals & self.helper_module.keys()
         local: set[str] = set()
         for helper in helpers:
             used |= helper.statement.reads | helper.statement.deferred_reads
             local |= helper.statement.defines
         lines = []
+        if routed:
+            lines.append(_module_import(SHARED_MODULE, self.shared_alias[module]))
         for name in sorted(used - local):
             binding = self.imports.get(name)
             if binding is not None and name not in self._cell_params():
@@ -426,10 +501,27 @@ class ModuleRenderer:
             home = self.helper_module.get(name)
             if home is not None and home != module:
                 if name in RESERVED_NAMES.get(module, ()):
-                    lines.append(f"from . import {home}")
+                    lines.append(_module_import(home, self.shared_alias[module]))
                 else:
                     lines.append(f"from .{home} import {name}")
         return lines
+
+
+def _module_import(module: str, alias: str) -> str:
+    return f"from . import {module}" if alias == module else f"from . import {module} as {alias}"
+
+
+def _bound_names(arguments: str, head: Iterable[str]) -> set[str]:
+    """The names a generated function's arguments and head lines bind."""
+    lines = [part for line in head for part in line.splitlines()]
+    tree = ast.parse(f"def _({arguments}):\n" + "".join(f" {line}\n" for line in lines) + " pass")
+    function = tree.body[0]
+    assert isinstance(function, ast.FunctionDef)
+    bound = {arg.arg for arg in function.args.args}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+    return bound
 
 
 def _uses_any(plan: StagePlan | None) -> bool:

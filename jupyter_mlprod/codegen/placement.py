@@ -30,8 +30,10 @@ def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> t
 
     Classes and everything predict needs go to ``features`` (a pickled model must find its
     classes without importing training code); a function used by one stage stays with that
-    stage's module, unless the module binds the same name itself. A constant sits beside the
-    helpers that read it: in their module when they share one, else in ``features``.
+    stage's module, unless the module binds the same name itself, or the stage's code does
+    (`model(x)` then `model = LinearRegression()`): the stage then calls it through
+    ``features``. A constant sits beside the helpers that read it: in their module when they
+    share one, else in ``features``.
 
     Args:
         carried: the functions and classes the stages need and the constants they read (other
@@ -46,9 +48,12 @@ def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> t
     definitions = [st for st in carried if st.kind in {FUNCTION, CLASS}]
     by_name = {name: st for st in definitions for name in st.defines}
     users: dict[int, set[str]] = {}
+    # The names each module's stage code binds: local names of its stage functions.
+    bound: dict[str, set[str]] = {}
     for plan in plans:
         module = roles.stage_spec(plan.role).module
         for statement in plan.statements:
+            bound.setdefault(module, set()).update(statement.defines - statement.mutates)
             for name in statement.reads:
                 helper = by_name.get(name)
                 if helper is not None:
@@ -73,7 +78,7 @@ def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> t
             module = SHARED_MODULE
         else:
             (module,) = used_by
-            if statement.defines & roles.RESERVED_NAMES[module]:
+            if statement.defines & (roles.RESERVED_NAMES[module] | bound.get(module, set())):
                 module = SHARED_MODULE  # `def train(...)` cannot live beside the stage's train()
         helpers.append(Helper(statement, module))
     helpers += _place_constants(constants, helpers)
