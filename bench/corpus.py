@@ -28,7 +28,9 @@ reached, pass or fail and a one-line reason go into a markdown table with both r
 Runs are heavy, so notebooks run one at a time, each in its own process group with a
 timeout, and papermill baselines are cached under the work directory, keyed by the
 executed notebook's content: a rerun after a converter change only converts, trains and
-predicts again.
+predicts again. A baseline cell may run for 600 s unless the spec's ``cell_timeout``
+(``{"seconds": N, "why": …}``) sets a shorter limit for a notebook whose cells are known to
+keep the papermill client waiting (the reason says which and why).
 
 Usage::
 
@@ -92,17 +94,24 @@ class Entry:
     file_patches: Sequence[Mapping[str, Any]] = ()
     parameters: Mapping[str, Any] = field(default_factory=dict)
     note: str = ""
+    # The baseline's per-cell limit when the spec sets one ({"seconds": …, "why": …}).
+    cell_timeout: float = CELL_TIMEOUT
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Entry:
         """An entry from its spec object (unknown keys are a spec error)."""
         known = {
             "id", "repo", "commit", "path", "tags", "predict", "files", "patches",
-            "splits", "file_patches", "parameters", "note",
+            "splits", "file_patches", "parameters", "note", "cell_timeout",
         }  # fmt: skip
         unknown = set(data) - known
         if unknown:
             raise SpecError(f"{data.get('id', '?')}: unknown spec keys {sorted(unknown)}")
+        cell_timeout = data.get("cell_timeout", {"seconds": CELL_TIMEOUT, "why": "default"})
+        if not isinstance(cell_timeout, dict) or set(cell_timeout) != {"seconds", "why"}:
+            raise SpecError(
+                f'{data.get("id", "?")}: cell_timeout is {{"seconds": N, "why": "..."}}'
+            )
         return cls(
             id=data["id"],
             repo=data["repo"],
@@ -117,6 +126,7 @@ class Entry:
             file_patches=tuple(data.get("file_patches", ())),
             parameters=data.get("parameters", {}),
             note=data.get("note", ""),
+            cell_timeout=float(cell_timeout["seconds"]),
         )
 
 
@@ -405,7 +415,7 @@ def run_baseline(
             notebook_path,
             entry.parameters,
             slot / "runs",
-            timeout=CELL_TIMEOUT,
+            timeout=entry.cell_timeout,
             seed=SEED,
             capture_input=True,
             predict_names=PredictNames(*names),
