@@ -18,6 +18,7 @@ request keeps its own answer: one with a bad value or a failing prediction gets 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -298,7 +299,9 @@ class _Waiting:
 
 @dataclass
 class _Lane:
-    queue: asyncio.Queue[_Waiting] = field(default_factory=asyncio.Queue)
+    # A deque, not an asyncio.Queue: only the event loop's thread touches it and nothing
+    # awaits it, so the queue's waiters and futures would be paid per request for nothing.
+    waiting: deque[_Waiting] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
 
 
@@ -327,17 +330,18 @@ class MicroBatcher:
         """
         lane = self._lanes.setdefault(version, _Lane())
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        lane.queue.put_nowait(_Waiting(body, future))
+        lane.waiting.append(_Waiting(body, future))
         if lane.worker is None or lane.worker.done():
             lane.worker = asyncio.get_running_loop().create_task(self._drain(lane, answer_batch))
         return await future
 
     async def _drain(self, lane: _Lane, answer_batch: AnswerBatch) -> None:
-        while not lane.queue.empty():
-            batch = [lane.queue.get_nowait()]
+        waiting = lane.waiting
+        while waiting:
+            batch = [waiting.popleft()]
             size = len(batch[0].body)
-            while not lane.queue.empty() and size < MAX_BATCH_BYTES:
-                batch.append(lane.queue.get_nowait())
+            while waiting and size < MAX_BATCH_BYTES:
+                batch.append(waiting.popleft())
                 size += len(batch[-1].body)
             results: list[Any]
             try:
