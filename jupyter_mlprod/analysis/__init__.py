@@ -48,6 +48,7 @@ from .types import (
     Inference,
     IOSource,
     LeftOut,
+    LiftedConstant,
     PathKind,
     PredictIO,
     Problem,
@@ -70,6 +71,7 @@ __all__ = [
     "IOSource",
     "ImportBinding",
     "LeftOut",
+    "LiftedConstant",
     "PathKind",
     "PredictIO",
     "Problem",
@@ -141,7 +143,7 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
     planned = plan_stages(walked, predict_io, log)
     carried = walked.carried
     report_redefined_helpers(carried, log)
-    found_paths, lifted, input_files = find_paths(
+    found_paths, lifted, input_files, lifted_constants = find_paths(
         intake.parameters,
         intake.parameters_cell,
         planned.plans,
@@ -149,6 +151,8 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         options.lift_paths,
         log,
         constants=[statement for statement in carried if statement.kind == CODE],
+        helpers=[statement for statement in carried if statement.kind != CODE],
+        imports={binding.name: binding for binding in used_imports(walked.needed)},
     )
     pip_requirements = tuple(
         requirement for _, note in intake.magics for requirement in note.requirements
@@ -182,6 +186,7 @@ def analyse_notebook(notebook: Notebook, options: AnalysisOptions | None = None)
         left_out=planned.left_out,
         suggestions=suggest_roles(notebook, intake),
         inferred=_planned_inferences(completion.inferred, planned.plans),
+        lifted_constants=lifted_constants,
     )
 
 

@@ -1,20 +1,21 @@
 """The paths step: find the hard-coded paths in parameter defaults, stage code and the
-constants carried helpers read, report them, lift the stage code's into parameters with
-``--lift-paths``, and name the load stage's input files."""
+constants carried helpers read, report them, lift them into parameters with ``--lift-paths``
+(the constants as :mod:`.constant_lifts` decides), and name the load stage's input files."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 
 from .. import roles
 from ..errors import cell_number
 from ..params_cell import ParamSpec
+from .constant_lifts import ConstantLifts, key_of, lift_constants
 from .log import ProblemLog
 from .paths import is_absolute, param_name_for, path_kind, portable_default, unique
-from .statements import Statement
-from .types import ERROR, WARNING, FoundPath, StagePlan
+from .statements import ImportBinding, Statement
+from .types import ERROR, WARNING, FoundPath, LiftedConstant, StagePlan
 
 # A string parameter with such a name read by the load stage is an input file.
 PATHISH_NAME = re.compile(r"(path|file|dir|url|uri)s?$", re.IGNORECASE)
@@ -28,22 +29,44 @@ def find_paths(
     lift_paths: bool,
     log: ProblemLog,
     constants: Iterable[Statement] = (),
-) -> tuple[tuple[FoundPath, ...], tuple[ParamSpec, ...], tuple[str, ...]]:
+    helpers: Iterable[Statement] = (),
+    imports: Mapping[str, ImportBinding] | None = None,
+) -> tuple[
+    tuple[FoundPath, ...], tuple[ParamSpec, ...], tuple[str, ...], tuple[LiftedConstant, ...]
+]:
     """Find the hard-coded paths of parameter defaults, stage code and carried constants.
 
-    A constant is evaluated when its module is imported, before any parameter exists, so
-    ``--lift-paths`` cannot make it a parameter: it is reported, with the way to lift it.
+    With ``lift_paths``, a path-like constant that carried helpers read becomes a parameter
+    named after it when :func:`.constant_lifts.lift_constants` allows; otherwise it is
+    reported with the reason.
 
     Returns:
-        The paths found, the parameters lifted from them (with ``lift_paths``), and the input
-        files of the load stage as Python expressions (``params.data_path`` or a literal).
+        The paths found, the parameters lifted from them (with ``lift_paths``), the input
+        files of the load stage as Python expressions (``params.data_path`` or a literal),
+        and the constants lifted.
     """
     plans = tuple(plans)
+    constants = tuple(constants)
+    helpers = tuple(helpers)
     found: list[FoundPath] = []
     lifted: dict[str, ParamSpec] = {}
-    taken = {spec.name for spec in parameters}
+    # A new parameter's name must not be a name the notebook's code uses: its reads in stage
+    # code would be taken for the parameter.
+    taken = {spec.name for spec in parameters} | {
+        name
+        for statement in (*constants, *helpers, *(st for plan in plans for st in plan.statements))
+        for name in statement.defines | statement.reads | statement.deferred_reads
+    }
     input_files: list[str] = []
     notebook_dir = PurePath(notebook_path).parent
+    lifts = (
+        lift_constants(constants, helpers, plans, imports or {}, taken, notebook_dir)
+        if lift_paths
+        else ConstantLifts()
+    )
+    # Stage copies of lifted constants and of those computed from them are rendered from
+    # the parameter; their literals are not lifted again.
+    from_constants = lifts.lifted.keys() | lifts.derived.keys()
     for spec in parameters:
         default_kind = path_kind(spec.default) if isinstance(spec.default, str) else None
         if isinstance(spec.default, str) and default_kind:
@@ -70,6 +93,8 @@ def find_paths(
                 input_files.append(f"params.{spec.name}")
     for plan in plans:
         for statement in plan.statements:
+            if key_of(statement) in from_constants:
+                continue
             for value, line, _node in statement.strings:
                 kind = path_kind(value)
                 if kind is None:
@@ -120,21 +145,57 @@ def find_paths(
                     expression = f"params.{name}" if name else repr(value)
                     if expression not in input_files:
                         input_files.append(expression)
-    for statement in constants:
+    lifted_constants: list[LiftedConstant] = []
+    constant_params: list[ParamSpec] = []
+    for statement in sorted(constants, key=key_of):
+        constant = lifts.lifted.get(key_of(statement))
+        if constant is not None:
+            default = lifts.defaults[key_of(statement)]
+            spec = ParamSpec(
+                constant.param, "str", "str", False, default, repr(default),
+                f"the constant {constant.name} of cell {cell_number(statement.cell)}", 0,
+            )  # fmt: skip
+            constant_params.append(spec)
+            lifted_constants.append(constant)
+            if path_kind(default) == "path" and PurePath(default).suffix:
+                input_files.append(f"params.{constant.param}")
         for value, line, _node in statement.strings:
             kind = path_kind(value)
             if kind is None:
                 continue
             absolute = is_absolute(value)
             name = ", ".join(sorted(statement.defines))
+            if constant is not None:
+                found.append(FoundPath(statement.cell, line, value, kind, absolute, constant.param))
+                if absolute:
+                    log.add(
+                        WARNING,
+                        "absolute-path-lifted",
+                        f"absolute path {value!r} in the constant `{name}` became parameter "
+                        f"`{constant.param}` with default {default!r}",
+                        statement.cell,
+                        line,
+                        hint=f"pass --param {constant.param}=... to train",
+                    )
+                continue
+            found.append(FoundPath(statement.cell, line, value, kind, absolute, None))
+            follows = lifts.derived.get(key_of(statement))
+            if follows is not None:
+                continue  # computed again from the lifted constant's parameter on each run
+            refused = lifts.refused.get(key_of(statement))
+            message = f"hard-coded {kind} {value!r} in the constant `{name}`, which a helper reads"
+            if refused is not None:
+                message += f", is not lifted: {refused}"
+                hint = f"pass `{name}` to the helper as an argument, or make it a parameter"
+            else:
+                hint = "pass --lift-paths to turn it into a parameter"
             log.add(
                 ERROR if absolute else WARNING,
                 "absolute-path" if absolute else "hard-coded-path",
-                f"hard-coded {kind} {value!r} in the constant `{name}`, which a helper reads "
-                "(a module constant is read before parameters exist, so it is not lifted)",
+                message,
                 statement.cell,
                 line,
-                hint=f"to make it a parameter, pass `{name}` to the helper as an argument",
+                hint=hint,
             )
-            found.append(FoundPath(statement.cell, line, value, kind, absolute, None))
-    return tuple(found), tuple(lifted.values()), tuple(input_files)
+    params = (*lifted.values(), *constant_params)
+    return tuple(found), params, tuple(input_files), tuple(lifted_constants)

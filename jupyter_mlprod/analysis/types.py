@@ -131,6 +131,23 @@ class FoundPath:
 
 
 @dataclass(frozen=True)
+class LiftedConstant:
+    """A module constant carried with helpers that ``--lift-paths`` made a parameter.
+
+    The generated code keeps the notebook's assignment and, before any stage's code runs,
+    binds the name (and the constants and class attributes computed from it) to the run's
+    parameter; default arguments that read it are resolved when the helper is called.
+    """
+
+    name: str  # DATA_PATH
+    param: str  # data_path
+    cell: int
+    position: int
+    # The pathlib class as the package imports it ("Path") when the constant is a Path.
+    path_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Definition:
     """Where a name got its current value during the walk."""
 
@@ -256,6 +273,8 @@ class Analysis:
     left_out: tuple[LeftOut, ...] = ()
     # The role nb2prod tag proposes for each code cell (tags are not changed by the analysis).
     suggestions: tuple[Suggestion, ...] = ()
+    # The constants carried with helpers that --lift-paths made parameters, in notebook order.
+    lifted_constants: tuple[LiftedConstant, ...] = ()
 
     @property
     def ok(self) -> bool:

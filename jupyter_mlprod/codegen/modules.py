@@ -18,6 +18,7 @@ from .. import roles
 from ..analysis import Analysis, StagePlan, Statement
 from ..errors import cell_number
 from ..roles import EVALUATE, PREDICT, PREPARE, RESERVED_NAMES, stage_spec
+from .lifted import LiftedConstants
 from .placement import SHARED_MODULE, Helper, place_helpers
 from .rewrite import AttributeAccess, function_source, rewrite_statement
 from .text import assemble, cells_text, helper_code, result_dataclass, template_text
@@ -41,7 +42,8 @@ class ModuleRenderer:
         self.analysis = analysis
         self.notebook_name = notebook_name
         self.imports = {binding.name: binding for binding in analysis.imports}
-        self.helpers = place_helpers(analysis.carried, analysis.plans)
+        self.lifts = LiftedConstants.of(analysis)
+        self.helpers = place_helpers(analysis.carried, analysis.plans, self.lifts.pinned)
         self.helper_module = {
             name: helper.module for helper in self.helpers for name in helper.statement.defines
         }
@@ -198,7 +200,7 @@ class ModuleRenderer:
             f'"""{spec.purpose}: the {role} stage of {self.notebook_name} ({cells_text(cells)}).',
             '"""',
         ]
-        code: list[str] = [helper_code(h) for h in helpers]
+        code: list[str] = [self._helper_code(h) for h in helpers]
         outputs_class = self._result_dataclass(role, plan)
         if outputs_class:
             code.append(outputs_class)
@@ -227,7 +229,13 @@ class ModuleRenderer:
             '"""',
         ]
         imports = self._imports_for((), SHARED_MODULE, helpers)
-        return assemble(header, imports, [helper_code(h) for h in helpers])
+        code = [self._helper_code(h) for h in helpers]
+        if self.lifts:
+            function, reads = self.lifts.use_params_source(h.statement for h in helpers)
+            code.append(function)
+            imports += ["from .params import Params"]
+            imports += self._imports_for((), SHARED_MODULE, helpers, extra_reads=reads)
+        return assemble(header, sorted(set(imports), key=imports.index), code)
 
     def pipeline_module(self, notebook_sha256: str) -> str:
         """``pipeline.py``: ``NOTEBOOK``, the predict names, ``TrainingRun``, the prepare and
@@ -250,7 +258,7 @@ class ModuleRenderer:
             f"PREDICT_OUTPUT = {io.output_expression!r}",
             template_text("training_run.py.tmpl"),
         ]
-        code += [helper_code(h) for h in helpers]
+        code += [self._helper_code(h) for h in helpers]
         routed: frozenset[str] = frozenset()
         if prepare is not None:
             outputs_class = self._result_dataclass(PREPARE, prepare)
@@ -307,6 +315,10 @@ class ModuleRenderer:
             {name for st in statements for name in st.defines - st.mutates} & self.param_names
         )
         head = [docstring] + [f"{name} = {self.params_var}.{name}" for name in rebound]
+        if self.lifts:
+            # The helpers' lifted constants take this run's values before any helper runs.
+            shared = self.shared_alias[spec.module]
+            head.append(f"{shared}.{self._use_params_name()}({self.params_var})")
         if role == EVALUATE:
             metric_names = sorted({name for st in statements for name in st.defines - st.mutates})
             entries = ", ".join(f'"{name}": {name}' for name in metric_names)
@@ -318,7 +330,7 @@ class ModuleRenderer:
             returns = spec.result_class
         else:
             tail, returns = [], "None"
-        return self._function(
+        function, routed = self._function(
             spec.function,
             ", ".join(arguments),
             returns,
@@ -327,6 +339,9 @@ class ModuleRenderer:
             tail,
             keep_names=frozenset(rebound),
         )
+        if self.lifts:
+            routed |= {self._use_params_name()}
+        return function, routed
 
     def _run_function(self) -> str:
         analysis = self.analysis
@@ -430,7 +445,8 @@ class ModuleRenderer:
             strings = {value: (self.params_var, lifted) for value, lifted in self.lifted.items()}
         routed = self._reads_before_binding(arguments, head, statements)
         body = [
-            rewrite_statement(
+            (rewrite_params and self.lifts.stage_copy(statement, self.params_var))
+            or rewrite_statement(
                 statement, names | {helper: (shared, helper) for helper in early}, strings
             )
             for statement, early in zip(statements, routed, strict=True)
@@ -442,19 +458,22 @@ class ModuleRenderer:
     def _reads_before_binding(
         self, arguments: str, head: Iterable[str], statements: tuple[Statement, ...]
     ) -> list[frozenset[str]]:
-        """Per statement, the shared helpers it reads whose name the function also binds.
+        """Per statement, the shared helpers it reads whose name the function also binds, and
+        the lifted constants (``--lift-paths``) it reads that the function has not bound.
 
         Python makes a name the function binds anywhere local to the whole function, so a
         call of the helper `model(x)` before `model = LinearRegression()` would fail with
         UnboundLocalError: those reads go through the helper's module instead. Reads after
-        the binding are the function's own value and stay as they are.
+        the binding are the function's own value and stay as they are. A lifted constant is
+        read from its module (``features.DATA_PATH``) so that it has the run's value, which a
+        name imported before the run would not.
         """
         local = {name for st in statements for name in st.defines - st.mutates}
         helpers = {
             name
             for name, home in self.helper_module.items()
             if home == SHARED_MODULE and name in local
-        }
+        } | self.lifts.pinned
         if not helpers:
             return [frozenset() for _ in statements]
         bound = _bound_names(arguments, head)
@@ -463,6 +482,16 @@ class ModuleRenderer:
             result.append(frozenset((statement.reads & helpers) - bound))
             bound |= statement.defines - statement.mutates
         return result
+
+    def _helper_code(self, helper: Helper) -> str:
+        """A carried helper's code, with what ``--lift-paths`` changes in it."""
+        node, note = self.lifts.helper_node(helper.statement)
+        note = note or self.lifts.constant_note(helper.statement)
+        return helper_code(helper, node, note)
+
+    def _use_params_name(self) -> str:
+        shared = [h.statement for h in self.helpers if h.module == SHARED_MODULE]
+        return self.lifts.function_name(name for st in shared for name in st.defines)
 
     @staticmethod
     def _names_of(statements: Iterable[Statement]) -> set[str]:
@@ -475,17 +504,20 @@ class ModuleRenderer:
         helpers: Iterable[Helper] = (),
         *,
         routed: frozenset[str] = frozenset(),
+        extra_reads: Iterable[str] = (),
     ) -> list[str]:
-        """The import lines of a module: what its stage code and its helpers read, and its
-        shared module when ``routed`` (helpers its stage functions call through it) is set."""
-        used: set[str] = set()
+        """The import lines of a module: what its stage code, its helpers and ``extra_reads``
+        read, and its shared module when ``routed`` (helpers its stage functions call
+        through it) is set."""
+        used: set[str] = set(extra_reads)
         stage_locals: set[str] = set()
         for statement in statements:
             used |= statement.reads
             stage_locals |= statement.defines - statement.mutates
         # A helper whose name the stage code binds is the stage's own value after the
-        # binding and reached through its module before it (`routed`): no name import.
-        used -= stage_locals & self.helper_module.keys()
+        # binding and reached through its module before it (`routed`): no name import. So
+        # are lifted constants.
+        used -= (stage_locals & self.helper_module.keys()) | self.lifts.pinned
         local: set[str] = set()
         for helper in helpers:
             used |= helper.statement.reads | helper.statement.deferred_reads

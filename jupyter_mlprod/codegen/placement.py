@@ -25,7 +25,11 @@ class Helper:
     module: str  # "features", "data", "train" or "pipeline"
 
 
-def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> tuple[Helper, ...]:
+def place_helpers(
+    carried: Iterable[Statement],
+    plans: Iterable[StagePlan],
+    pinned: frozenset[str] = frozenset(),
+) -> tuple[Helper, ...]:
     """Decide the module of each carried function, class and constant.
 
     Classes and everything predict needs go to ``features`` (a pickled model must find its
@@ -33,12 +37,15 @@ def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> t
     stage's module, unless the module binds the same name itself, or the stage's code does
     (`model(x)` then `model = LinearRegression()`): the stage then calls it through
     ``features``. A constant sits beside the helpers that read it: in their module when they
-    share one, else in ``features``.
+    share one, else in ``features``. Constants bound to each run's parameters (``pinned``:
+    ``--lift-paths``) and the helpers reading them live in ``features`` too, where one
+    function binds them (a name imported from another module would keep its old value).
 
     Args:
         carried: the functions and classes the stages need and the constants they read (other
             statements are ignored).
         plans: the stage plans whose statements use them.
+        pinned: the names of lifted constants and of the constants computed from them.
 
     Returns:
         One :class:`Helper` per function, class or constant, in notebook order.
@@ -74,18 +81,25 @@ def place_helpers(carried: Iterable[Statement], plans: Iterable[StagePlan]) -> t
     helpers = []
     for statement in sorted(definitions, key=lambda st: (st.cell, st.position)):
         used_by = users.get(id(statement), set())
-        if statement.kind == CLASS or predict_module in used_by or len(used_by) != 1:
+        if (
+            statement.kind == CLASS
+            or predict_module in used_by
+            or len(used_by) != 1
+            or (statement.reads | statement.deferred_reads) & pinned
+        ):
             module = SHARED_MODULE
         else:
             (module,) = used_by
             if statement.defines & (roles.RESERVED_NAMES[module] | bound.get(module, set())):
                 module = SHARED_MODULE  # `def train(...)` cannot live beside the stage's train()
         helpers.append(Helper(statement, module))
-    helpers += _place_constants(constants, helpers)
+    helpers += _place_constants(constants, helpers, pinned)
     return tuple(sorted(helpers, key=lambda h: (h.statement.cell, h.statement.position)))
 
 
-def _place_constants(constants: list[Statement], placed: list[Helper]) -> list[Helper]:
+def _place_constants(
+    constants: list[Statement], placed: list[Helper], pinned: frozenset[str]
+) -> list[Helper]:
     """Each constant goes where its readers (helpers, or later constants) landed."""
     readers = [(h.statement, h.module) for h in placed]
     result: list[Helper] = []
@@ -97,6 +111,8 @@ def _place_constants(constants: list[Statement], placed: list[Helper]) -> list[H
             if constant.defines & (reader.reads | reader.deferred_reads)
         }
         module = modules.pop() if len(modules) == 1 else SHARED_MODULE
+        if constant.defines & pinned:
+            module = SHARED_MODULE
         helper = Helper(constant, module)
         result.append(helper)
         readers.append((constant, module))

@@ -49,11 +49,15 @@ def assemble(header: Iterable[str], imports: Iterable[str], code: Iterable[str])
     return "\n\n\n".join(part for part in parts if part) + "\n"
 
 
-def helper_code(helper: Helper) -> str:
-    """A carried function or class as the notebook wrote it, under a comment naming its cell."""
-    node = typing.cast("cst.SimpleStatementLine | cst.BaseCompoundStatement", helper.statement.node)
-    code = cst.Module(body=[node]).code
-    return f"# From notebook cell {cell_number(helper.statement.cell)}.\n{code.lstrip()}"
+def helper_code(helper: Helper, node: cst.BaseStatement | None = None, note: str = "") -> str:
+    """A carried function or class as the notebook wrote it (or as ``node``, when codegen
+    changed it), under a comment naming its cell and the ``note`` line saying what changed."""
+    written = typing.cast(
+        "cst.SimpleStatementLine | cst.BaseCompoundStatement", node or helper.statement.node
+    )
+    code = cst.Module(body=[written]).code
+    header = f"# From notebook cell {cell_number(helper.statement.cell)}.\n"
+    return header + (f"{note}\n" if note else "") + code.lstrip()
 
 
 def result_dataclass(class_name: str, role: str, outputs: Iterable[str]) -> str:

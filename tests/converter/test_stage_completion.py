@@ -537,13 +537,14 @@ def test_a_path_in_a_carried_constant_is_reported(
             ("y_pred = model.predict(X)", "predict"),
         ],
     )
-    code, report = check(path, capsys, "--lift-paths")
+    # Without --lift-paths it is reported; tests/test_lift_helper_paths.py lifts it.
+    code, report = check(path, capsys)
     assert code == 0, report["problems"]
     assert [(item["cell"], item["line"], item["value"]) for item in report["paths"]] == [
         (1, 2, "rows.csv")
     ]
     (problem,) = [p for p in report["problems"] if p["code"] == "hard-coded-path"]
-    assert "`DATA_PATH`" in problem["message"] and "argument" in problem["hint"]
+    assert "`DATA_PATH`" in problem["message"] and "--lift-paths" in problem["hint"]
     run = run_package(convert(path, capsys))
     np.testing.assert_array_equal(run.predictions, notebook_value(path, "y_pred"))
 
