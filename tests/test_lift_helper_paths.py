@@ -34,17 +34,19 @@ IMPORTS = (
 CONSTANTS = (
     "ROOT = 'data'\n"
     "DATA_PATH = os.path.join(ROOT, 'rows.csv')\n"
-    "COPY_PATH = DATA_PATH.replace('.csv', '.copy.csv')"
+    "# The copy beside it.\n"
+    "COPY_PATH = DATA_PATH.replace(\n    '.csv', '.copy.csv'\n)"
 )
 HELPERS = [
     # A default argument.
     ("def load_data(path=DATA_PATH):\n    return pd.read_csv(path)", None),
     # The body.
     ("def count_rows():\n    return len(pd.read_csv(DATA_PATH))", None),
-    # A class attribute, read by a method.
+    # A class attribute, read by a method, and a method's default argument.
     (
         "class Source:\n    path = DATA_PATH\n\n    def frame(self):\n"
-        "        return pd.read_csv(self.path)",
+        "        return pd.read_csv(self.path)\n\n"
+        "    def first(self, *, path=DATA_PATH):\n        return pd.read_csv(path).iloc[:1]",
         None,
     ),
     # A constant computed from the lifted one.
@@ -56,6 +58,7 @@ LOAD = (
     "n = count_rows()\n"
     "extra = pd.read_csv(copy_path())\n"
     "assert len(df) == len(src) == n == len(extra), 'the helpers read different files'\n"
+    "assert Source().first()['a'][0] == df['a'][0], 'the method read another file'\n"
     "X, y = df[['a']], src['y']"
 )
 CELLS: list[tuple[str, str | None]] = [
@@ -68,8 +71,8 @@ CELLS: list[tuple[str, str | None]] = [
 ]
 
 
-def rows(count: int) -> str:
-    return "a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(count))
+def rows(count: int, start: int = 0) -> str:
+    return "a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(start, start + count))
 
 
 def notebook_with_data(directory: Path, cells: Sequence[tuple[str, str | None]] = CELLS) -> Path:
@@ -78,7 +81,7 @@ def notebook_with_data(directory: Path, cells: Sequence[tuple[str, str | None]] 
     data.mkdir(parents=True)
     (data / "rows.csv").write_text(rows(20))
     (data / "rows.copy.csv").write_text(rows(20))
-    (directory / "other.csv").write_text(rows(30))
+    (directory / "other.csv").write_text(rows(30, start=100))
     (directory / "other.copy.csv").write_text(rows(30))
     return write(from_specs(cells), directory / "nb.ipynb")
 
@@ -170,7 +173,11 @@ def test_every_read_site_takes_the_run_value(
     features = source_of(package, "features")
     assert "def load_data(path=None):\n    if path is None:\n        path = DATA_PATH" in features
     assert "DATA_PATH = params.data_path" in features
-    assert 'COPY_PATH = DATA_PATH.replace(".csv", ".copy.csv")' in features
+    assert (
+        '    # The copy beside it.\n    COPY_PATH = DATA_PATH.replace(".csv", ".copy.csv")'
+        in features
+    )
+    assert "def first(self, *, path=None):" in features
     assert "Source.path = DATA_PATH" in features
     assert "features.use_params(params)" in source_of(package, "data")
     predict = source_of(package, "predict")

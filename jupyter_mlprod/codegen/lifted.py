@@ -139,7 +139,8 @@ class LiftedConstants:
             globals_line,
             *(line for _key, line in sorted(lines, key=lambda item: item[0])),
         ]
-        text = "\n".join(f"    {line}" if line else "" for line in body)
+        # An entry may span lines (a comment over a derived constant, a long expression).
+        text = textwrap.indent("\n".join(body), "    ")
         name = self.function_name(used)
         return f"def {name}({argument}: Params) -> None:\n{text}\n", reads
 
