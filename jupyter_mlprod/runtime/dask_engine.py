@@ -1,22 +1,29 @@
 """Batch predict on Dask: ``predict --engine dask --input "data/*.parquet" --output out/``.
 
-Each input file is one partition (``--partitions N`` repartitions them), read with the very
-reader of the single-process ``predict`` (batch.py) and conformed to the recorded schema with
-the same one-line errors. The model is loaded once per worker process, from the store by its
-exact version (``client.run`` when the job starts, lazily on a worker that joins later), so
-the graph carries only the store path and the version, never the model. ``map_partitions``
-gets its ``meta`` from a prediction on the first rows of the first file, made here before any
-task runs, so Dask never calls ``predict()`` on fake data.
+The input, one file or a glob (files sorted by name), is cut into partitions before any task
+runs (input_splits.py): a Parquet file by its row groups, a CSV file by byte ranges of whole
+lines, about ``--blocksize`` bytes each (default 128 MiB; a file is never shared), or the whole
+input into ``--partitions N`` partitions of about equal size. So a big single file is read by
+many tasks at once, each holding only its rows, and every piece reads as those rows of the
+single-process ``predict`` (batch.py) would, conformed to the recorded schema with the same
+one-line errors, which now also name the rows (Parquet) or lines (CSV) of a piece.
+
+The model is loaded once per worker process, from the store by its exact version
+(``client.run`` when the job starts, lazily on a worker that joins later), so the graph
+carries only the store path, the version and each partition's pieces, never the model.
+``dask.dataframe.from_map`` gets its ``meta`` from a prediction on the first rows of the first
+file, made here before any task runs, so Dask never calls ``predict()`` on fake data.
 
 Output: a directory holding one file per partition, ``part-00000.<csv|parquet>`` onwards in
-input order (files sorted by name), each written by batch.py's writer exactly as the
-single-process ``predict`` writes one file. The parts are written into a hidden
-``.<output name>.mlprod-partial-<random>`` directory beside the target and renamed to the
-target only when every partition succeeded; the target must not exist or be empty.
+input order, each written by batch.py's writer exactly as the single-process ``predict``
+writes one file. The parts are written into a hidden ``.<output name>.mlprod-partial-<random>``
+directory beside the target and renamed to the target only when every partition succeeded;
+the target must not exist or be empty.
 
 Workers must be able to import this package (installed in their environment, or its ``src``
-on their ``PYTHONPATH``); a ``LocalCluster`` started here inherits this process's
-environment. Dask and distributed are the package's ``dask`` extra and are imported only here.
+on their ``PYTHONPATH``) and read the input files at the same paths; a ``LocalCluster``
+started here inherits this process's environment. Dask and distributed are the package's
+``dask`` extra and are imported only here.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import glob
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import warnings
@@ -32,20 +40,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .batch import PARTIAL_MARKER, read_input, to_frame, write_frame
+from . import input_splits
+from .batch import PARTIAL_MARKER, to_frame, write_frame
 from .cli_common import PACKAGE, PROG
 from .errors import InputError, MlprodError, PredictionError, SchemaError
+from .input_splits import Piece
 from .predicting import call_predict
 from .progress import Progress
-from .schema import Schema, conform
+from .schema import Schema, conform, n_rows
 
 FORMATS = (".csv", ".parquet", ".pq")
 """Input and output formats of the Dask engine (row-wise tables only)."""
 
 META_ROWS = 64
 """Rows of the first file predicted before the job starts, to learn the output's columns."""
+
+MAX_PARTITIONS = 100_000
+"""More partitions than this is a block size typed wrong, not a plan."""
 
 INSTALL_HINT = f"pip install '{PROG}[dask]'"
 
@@ -76,11 +90,15 @@ class _Job:
     version: str
     schema: Schema
     output_name: str
-    labels: tuple[str, ...]
-    # Absolute: a worker of a cluster started elsewhere has its own working directory.
-    paths: tuple[str, ...]
     columns: tuple[str, ...]
     dtypes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Partition:
+    """One task's input: pieces of consecutive files, in row order."""
+
+    pieces: tuple[Piece, ...]
 
 
 def import_dask() -> tuple[Any, Any]:
@@ -98,6 +116,23 @@ def import_dask() -> tuple[Any, Any]:
             f"run: {INSTALL_HINT}"
         ) from None
     return dd, distributed
+
+
+def parse_blocksize(text: str) -> int:
+    """``--blocksize``: ``64MiB``, ``500MB``, ``1GiB`` or a number of bytes (Dask's units).
+
+    Raises:
+        InputError: When it is not a size of at least one byte.
+    """
+    import dask.utils
+
+    try:
+        size = int(dask.utils.parse_bytes(text))
+    except (ValueError, TypeError):
+        size = 0
+    if size < 1:
+        raise InputError(f"--blocksize {text}: not a size; give bytes such as 64MiB or 500MB")
+    return size
 
 
 def input_files(pattern: str) -> list[Path]:
@@ -148,6 +183,7 @@ def run(
     scheduler: str | None,
     partitions: int | None,
     progress: Progress,
+    blocksize: int | None = None,
 ) -> DaskResult:
     """Predict every row of the input files on a Dask cluster and write the parts.
 
@@ -159,8 +195,9 @@ def run(
         output_name: Column name of a 1-d prediction (as the single-process predict).
         output_format: ``csv`` or ``parquet``; None writes the input's format.
         scheduler: A scheduler address; None starts a LocalCluster sized to this machine.
-        partitions: Repartition to this many partitions; None keeps one per file.
+        partitions: Cut the whole input into this many partitions; None cuts by blocksize.
         progress: Where partitions done are shown.
+        blocksize: Bytes per partition (per file); None means 128 MiB.
 
     Returns:
         Rows and partitions written, and the directory.
@@ -175,14 +212,27 @@ def run(
     in_suffix = ".parquet" if files[0].suffix.lower() in (".parquet", ".pq") else ".csv"
     suffix = f".{output_format}" if output_format else in_suffix
     schema = model.schema
-    input_meta, meta = _meta(files[0], model, schema, output_name)
+    meta = _meta(files[0], model, schema, output_name)
+    with progress.stage("split the input into partitions"):
+        plan = input_splits.plan(
+            files,
+            [str(path) for path in files],
+            schema,
+            blocksize=blocksize,
+            partitions=partitions,
+        )
+    if len(plan.partitions) > MAX_PARTITIONS:
+        raise InputError(
+            f"{pattern}: would make {len(plan.partitions)} partitions (at most "
+            f"{MAX_PARTITIONS}); give a larger --blocksize"
+        )
+    for note in plan.notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
     job = _Job(
         store_root=str(store_root.resolve()),
         version=model.version,
         schema=schema,
         output_name=output_name,
-        labels=tuple(str(path) for path in files),
-        paths=tuple(str(path.resolve()) for path in files),
         columns=tuple(str(c) for c in meta.columns),
         dtypes=tuple(str(t) for t in meta.dtypes),
     )
@@ -194,32 +244,21 @@ def run(
     with dask.config.set({"dataframe.convert-string": False}), warnings.catch_warnings():
         # Dask's advice ("Port … is already in use", large graph sizes) is not the user's.
         warnings.simplefilter("ignore", UserWarning)
+        tasks = [_Partition(pieces) for pieces in plan.partitions]
         return _run_on_cluster(
-            dd,
-            distributed,
-            files,
-            job,
-            input_meta,
-            meta,
-            output,
-            suffix,
-            scheduler,
-            partitions,
-            progress,
+            dd, distributed, tasks, job, meta, output, suffix, scheduler, progress
         )
 
 
 def _run_on_cluster(
     dd: Any,
     distributed: Any,
-    files: list[Path],
+    tasks: list[_Partition],
     job: _Job,
-    input_meta: pd.DataFrame,
     meta: pd.DataFrame,
     output: Path,
     suffix: str,
     scheduler: str | None,
-    partitions: int | None,
     progress: Progress,
 ) -> DaskResult:
     with progress.stage("start Dask" if scheduler is None else f"connect to {scheduler}"):
@@ -227,13 +266,7 @@ def _run_on_cluster(
     try:
         with progress.stage("load the model on every worker"):
             _load_on_workers(client, job)
-        frames = dd.from_map(_read_partition, list(range(len(files))), args=(job,), meta=input_meta)
-        labelled = partitions is None or partitions == len(files)
-        if not labelled:
-            frames = frames.repartition(npartitions=partitions)
-        predictions = frames.map_partitions(
-            _predict_partition, job, labelled, partition_info=True, meta=meta
-        )
+        predictions = dd.from_map(_predict_partition, tasks, args=(job,), meta=meta)
         return _write_parts(client, distributed, predictions, output, suffix, progress)
     finally:
         client.close()
@@ -241,14 +274,9 @@ def _run_on_cluster(
             cluster.close()
 
 
-def _meta(
-    first: Path, model: Any, schema: Schema, output_name: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Empty input and output frames: the first rows of the first file, and their prediction."""
-    if first.suffix.lower() == ".csv":
-        head = _csv_head(first, schema)
-    else:
-        head = _parquet_head(first)
+def _meta(first: Path, model: Any, schema: Schema, output_name: str) -> pd.DataFrame:
+    """An empty output frame: the prediction of the first rows of the first file."""
+    head = input_splits.read_head(first, schema, META_ROWS)
     try:
         sample = conform(head, schema)
     except SchemaError as error:
@@ -258,35 +286,7 @@ def _meta(
     from . import predict as predict_module
 
     predicted = call_predict(predict_module.predict, model.artifacts, sample)
-    return head.iloc[:0], to_frame(predicted, output_name, len(sample)).iloc[:0]
-
-
-def _csv_head(path: Path, schema: Schema) -> pd.DataFrame:
-    try:
-        if schema.get("kind") != "ndarray":
-            return pd.read_csv(path, nrows=META_ROWS)
-        # As batch.py reads array CSV: with or without a header row.
-        head = pd.read_csv(path, header=None, nrows=META_ROWS + 1)
-        if len(head) and pd.to_numeric(head.iloc[0], errors="coerce").isna().all():
-            head = head.iloc[1:].apply(pd.to_numeric).reset_index(drop=True)
-        head.columns = range(head.shape[1])
-        return head
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read csv input ({_first_line(error)})") from None
-
-
-def _parquet_head(path: Path) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=META_ROWS)
-        batch = next(batches, None)
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read parquet input ({_first_line(error)})") from None
-    if batch is None:
-        return pd.read_parquet(path)
-    frame: pd.DataFrame = batch.to_pandas()
-    return frame
+    return to_frame(predicted, output_name, len(sample)).iloc[:0]
 
 
 def _client(distributed: Any, scheduler: str | None) -> tuple[Any, Any]:
@@ -353,51 +353,54 @@ def _worker_model(store_root: str, version: str) -> Any:
         return _models[key]
 
 
-def _read_partition(index: int, job: _Job) -> Any:
-    # The single-process reader, so a partition reads exactly as that file would alone.
-    label = job.labels[index]
-    try:
-        data = read_input(job.paths[index], job.schema)
-    except InputError as error:
-        # Named as the user wrote it, as the single-process predict names its file.
-        raise InputError(str(error).replace(job.paths[index], label, 1)) from None
-    if isinstance(data, pd.DataFrame):
-        return data
-    if getattr(data, "ndim", 0) != 2:
-        raise InputError(f"{label}: --engine dask takes rows of a table")
-    # An array model's CSV rows: a frame for Dask, turned back into the array by conform().
-    return pd.DataFrame(data)
-
-
-def _predict_partition(
-    frame: pd.DataFrame, job: _Job, labelled: bool, partition_info: dict[str, Any] | None = None
-) -> pd.DataFrame:
-    number = int((partition_info or {}).get("number", 0))
-    label = job.labels[number] if labelled else f"partition {number + 1}"
-    try:
-        data = conform(frame, job.schema)
-    except SchemaError as error:
-        # Re-raised as a plain InputError: it must travel back from the worker by pickle.
-        raise InputError(f"{label}: {error}") from None
+def _predict_partition(task: _Partition, job: _Job) -> pd.DataFrame:
+    """Read, conform and predict one partition on a worker; errors name the piece."""
+    conformed = []
+    for piece in task.pieces:
+        raw = input_splits.read_piece(piece, job.schema)
+        try:
+            conformed.append(conform(raw, job.schema))
+        except SchemaError as error:
+            # Re-raised as a plain InputError: it must travel back from the worker by pickle.
+            raise InputError(f"{input_splits.describe(piece)}: {error}") from None
+    data = _joined(conformed)
     empty = pd.DataFrame(
         {c: pd.Series(dtype=t) for c, t in zip(job.columns, job.dtypes, strict=True)}
     )
-    if not len(frame):
+    rows = n_rows(data)
+    if not rows:
         return empty
     from . import predict as predict_module
 
     model = _worker_model(job.store_root, job.version)
     try:
         predicted = call_predict(predict_module.predict, model.artifacts, data)
-        result = to_frame(predicted, job.output_name, len(frame))
+        result = to_frame(predicted, job.output_name, rows)
     except PredictionError as error:
-        raise PredictionError(f"{label}: {error}") from None
+        raise PredictionError(f"{_where(task)}: {error}") from None
     if tuple(str(c) for c in result.columns) != job.columns:
         raise PredictionError(
-            f"{label}: predict() returned columns {list(result.columns)}, "
+            f"{_where(task)}: predict() returned columns {list(result.columns)}, "
             f"but the first rows gave {list(job.columns)}"
         )
     return result
+
+
+def _where(task: _Partition) -> str:
+    # Only for a message: a CSV piece's line numbers cost a pass over the file before it.
+    return " + ".join(input_splits.describe(piece) for piece in task.pieces)
+
+
+def _joined(parts: list[Any]) -> Any:
+    """The conformed pieces of one partition as one input, in row order."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    if isinstance(first, pd.DataFrame | pd.Series):
+        return pd.concat(parts)
+    if isinstance(first, np.ndarray):
+        return np.concatenate(parts)
+    return [item for part in parts for item in part]
 
 
 def _write_part(frame: pd.DataFrame, path: str, suffix: str) -> int:
