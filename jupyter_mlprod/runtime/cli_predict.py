@@ -1,5 +1,6 @@
 """The ``predict`` command: batch predictions for a file, through the same schema checks as
-serving; ``--engine dask`` spreads the files of a glob over a Dask cluster (dask_engine.py)."""
+serving; ``--engine dask`` spreads a file or a glob, cut into partitions, over a Dask cluster
+(dask_engine.py)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,14 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
         "--partitions",
         type=ranged(int, 1, 100_000),
         metavar="N",
-        help="with --engine dask: repartition to N partitions (default: one per input file)",
+        help="with --engine dask: cut the whole input into N partitions of about equal size "
+        "(small files may share one)",
+    )
+    predict.add_argument(
+        "--blocksize",
+        metavar="SIZE",
+        help="with --engine dask: cut each file into partitions of about SIZE (64MiB, 1GiB; "
+        "default 128MiB): Parquet by row groups, CSV by lines",
     )
     predict.add_argument(
         "--output-format",
@@ -52,8 +60,10 @@ def register(commands: Commands, store: argparse.ArgumentParser) -> None:
 
 def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.engine == "dask":
+        if args.partitions is not None and args.blocksize is not None:
+            parser.error("give --partitions or --blocksize, not both")
         return _predict_dask(args)
-    for flag in ("scheduler", "partitions", "output_format"):
+    for flag in ("scheduler", "partitions", "blocksize", "output_format"):
         if getattr(args, flag) is not None:
             parser.error(f"--{flag.replace('_', '-')} needs --engine dask")
     return _predict_local(args)
@@ -66,6 +76,7 @@ def _predict_dask(args: argparse.Namespace) -> int:
 
     progress = Progress(enabled=not args.quiet)
     dask_engine.import_dask()
+    blocksize = dask_engine.parse_blocksize(args.blocksize) if args.blocksize else None
     # Checked before the model is loaded or a cluster started: bad paths fail at once.
     dask_engine.input_files(args.input)
     output = Path(args.output)
@@ -83,6 +94,7 @@ def _predict_dask(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         partitions=args.partitions,
         progress=progress,
+        blocksize=blocksize,
     )
     print(
         f"{result.rows} predictions from {model.version} written to {result.output} "
