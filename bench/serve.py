@@ -10,12 +10,14 @@ pipeline with a scaler, a one-hot encoder and a logistic regression):
   fitted model (skipped with a message when mlflow is not installed);
 - the cost of live monitoring: (b) runs with its defaults plus drift tests every second and the
   generated ``alerts.example.yaml`` (``--alerts``), against the same server with
-  ``--monitor-window 0``; both servers run side by side and are loaded in turn, so each
-  ratio is between figures taken in the same minutes;
+  ``--monitor-window 0``;
 - batch: rows/s of ``<pkg> predict`` on a 1M-row CSV against a plain script that does
   ``pandas.read_csv`` + ``model.predict`` + ``to_csv`` (both as fresh processes).
 
-Every figure is the median over ``--runs`` runs. The results are printed as Markdown
+All servers run side by side, and each run loads every target in turn (in-process, both
+package servers, mlflow), so a change in the machine's load reaches the figures of a run
+alike. Every figure is the median over ``--runs`` runs; each difference (p50 over in-process,
+p50 added by monitoring) and ratio (requests/s) is taken within a run and its median reported. The results are printed as Markdown
 tables. mlflow is looked up as ``--mlflow`` (a path to its executable), else ``mlflow`` on
 PATH; install it in a separate virtualenv if its pins clash with this environment's.
 
@@ -61,6 +63,8 @@ FEATURES = ["age", "income", "plan"]
 ALERTS_TEMPLATE = REPO / "jupyter_mlprod" / "codegen" / "templates" / "alerts.example.yaml.tmpl"
 SERVE = "package serve (uvicorn)"
 SERVE_UNMONITORED = "package serve, monitoring off"
+IN_PROCESS = "in-process predict"
+MLFLOW = "mlflow models serve"
 
 
 @dataclass(frozen=True)
@@ -305,7 +309,7 @@ def main() -> int:
             rows: json.loads(sample.head(rows).to_json(orient="records")) for rows in (1, 100)
         }
 
-        results: dict[tuple[str, int], LoadResult] = {}
+        calls: dict[int, Callable[[], Any]] = {}
         for rows, records in bodies.items():
 
             def call(records: list[dict[str, Any]] = records) -> Any:
@@ -315,55 +319,31 @@ def main() -> int:
                     fakepkg.predict.predict(model.artifacts, conformed)
                 )
 
-            print(f"in-process, {rows} row(s)…", file=sys.stderr)
-            results[("in-process predict", rows)] = median_result(
-                [in_process(call, args) for _ in range(args.runs)]
-            )
+            calls[rows] = call
 
-        serve_packages(root, env, bodies, args, results)
-
-        mlflow = find_mlflow(args.mlflow)
-        if mlflow is None:
-            print("mlflow not found: skipping `mlflow models serve`", file=sys.stderr)
-        else:
-            model_path = root / "mlflow-model"
-            subprocess.run(
-                [
-                    mlflow_python(mlflow),
-                    "-c",
-                    "import sys, joblib, mlflow.sklearn;"
-                    "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2])",
-                    str(root / "model.joblib"),
-                    str(model_path),
-                ],
-                check=True,
-                capture_output=True,
-            )
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            command = [
-                mlflow, "models", "serve", "-m", str(model_path), "-p", str(port),
-                "-h", "127.0.0.1", "--env-manager", "local", "-w", "1",
-            ]  # fmt: skip
-            # mlflow starts `uvicorn` from PATH: make it run with mlflow's interpreter (a
-            # virtualenv sharing system site-packages has no uvicorn script of its own).
-            shim = root / "mlflow-bin"
-            shim.mkdir()
-            (shim / "uvicorn").write_text(
-                f'#!/bin/sh\nexec "{mlflow_python(mlflow)}" -m uvicorn "$@"\n', encoding="utf-8"
-            )
-            (shim / "uvicorn").chmod(0o755)
-            path = os.pathsep.join([str(shim), str(Path(mlflow).parent), os.environ["PATH"]])
-            with server(command, root, dict(os.environ, PATH=path), f"{base}/ping"):
+        runs: dict[tuple[str, int], list[LoadResult]] = {}
+        with ExitStack() as stack:
+            urls = start_package_servers(root, env, stack)
+            mlflow = find_mlflow(args.mlflow)
+            if mlflow is None:
+                print("mlflow not found: skipping `mlflow models serve`", file=sys.stderr)
+            else:
+                urls[MLFLOW] = start_mlflow(mlflow, root, stack)
+            # Every target is loaded once per run, in turn, so a change in the machine's load
+            # during the benchmark reaches every figure of a run alike; ratios are taken per
+            # run and their median reported.
+            for run in range(args.runs):
                 for rows, records in bodies.items():
-                    print(f"mlflow serve, {rows} row(s)…", file=sys.stderr)
-                    body = json.dumps({"dataframe_records": records}).encode()
-                    results[("mlflow models serve", rows)] = median_result(
-                        [load(f"{base}/invocations", body, args) for _ in range(args.runs)]
-                    )
+                    print(f"run {run + 1}, {rows} row(s): in-process…", file=sys.stderr)
+                    runs.setdefault((IN_PROCESS, rows), []).append(in_process(calls[rows], args))
+                    for name, url in urls.items():
+                        print(f"run {run + 1}, {rows} row(s): {name}…", file=sys.stderr)
+                        shape = {"dataframe_records": records} if name == MLFLOW else records
+                        body = json.dumps(shape).encode()
+                        runs.setdefault((name, rows), []).append(load(url, body, args))
 
         if args.skip_batch:
-            print_tables(results, None, None, args)
+            print_tables(runs, None, None, args)
             return 0
         print(f"batch: writing {args.batch_rows} rows…", file=sys.stderr)
         big = root / "big.csv"
@@ -404,7 +384,7 @@ def main() -> int:
             pd.read_csv(root / "base.csv")["y_pred"]
         )
 
-    print_tables(results, statistics.median(package_times), statistics.median(baseline_times), args)
+    print_tables(runs, statistics.median(package_times), statistics.median(baseline_times), args)
     return 0
 
 
@@ -462,44 +442,74 @@ def decode_against(revision: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_packages(
-    root: Path,
-    env: dict[str, str],
-    bodies: dict[int, list[dict[str, Any]]],
-    args: argparse.Namespace,
-    results: dict[tuple[str, int], LoadResult],
-) -> None:
-    """The package's server with monitoring and alert rules on, and without monitoring.
-
-    Both run at once and are loaded in turn (run 1: on, off; run 2: on, off; …), so a change in
-    the machine's load during the benchmark reaches both figures alike.
-    """
+def start_package_servers(root: Path, env: dict[str, str], stack: ExitStack) -> dict[str, str]:
+    """Start the package's server with monitoring and alert rules on, and without monitoring;
+    their /predict URLs."""
     alerts = root / "alerts.yaml"
     alerts.write_text(ALERTS_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
     configurations = {
         SERVE: ["--alerts", str(alerts), "--monitor-interval", "1"],
         SERVE_UNMONITORED: ["--monitor-window", "0"],
     }
-    with ExitStack() as stack:
-        bases = {}
-        for name, options in configurations.items():
-            port = free_port()
-            bases[name] = f"http://127.0.0.1:{port}"
-            command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *options]
-            stack.enter_context(server(command, root, env, f"{bases[name]}/health"))
-        for rows, records in bodies.items():
-            body = json.dumps(records).encode()
-            runs: dict[str, list[LoadResult]] = {name: [] for name in configurations}
-            for run in range(args.runs):
-                for name, base in bases.items():
-                    print(f"{name}, {rows} row(s), run {run + 1}…", file=sys.stderr)
-                    runs[name].append(load(f"{base}/predict", body, args))
-            for name, measured in runs.items():
-                results[(name, rows)] = median_result(measured)
+    urls = {}
+    for name, options in configurations.items():
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *options]
+        stack.enter_context(server(command, root, env, f"{base}/health"))
+        urls[name] = f"{base}/predict"
+    return urls
+
+
+def start_mlflow(mlflow: str, root: Path, stack: ExitStack) -> str:
+    """Save the fitted model as an MLflow model and start ``mlflow models serve`` on it (one
+    worker); its /invocations URL."""
+    model_path = root / "mlflow-model"
+    subprocess.run(
+        [
+            mlflow_python(mlflow),
+            "-c",
+            "import sys, joblib, mlflow.sklearn;"
+            "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2])",
+            str(root / "model.joblib"),
+            str(model_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        mlflow, "models", "serve", "-m", str(model_path), "-p", str(port),
+        "-h", "127.0.0.1", "--env-manager", "local", "-w", "1",
+    ]  # fmt: skip
+    # mlflow starts `uvicorn` from PATH: make it run with mlflow's interpreter (a
+    # virtualenv sharing system site-packages has no uvicorn script of its own).
+    shim = root / "mlflow-bin"
+    shim.mkdir()
+    (shim / "uvicorn").write_text(
+        f'#!/bin/sh\nexec "{mlflow_python(mlflow)}" -m uvicorn "$@"\n', encoding="utf-8"
+    )
+    (shim / "uvicorn").chmod(0o755)
+    path = os.pathsep.join([str(shim), str(Path(mlflow).parent), os.environ["PATH"]])
+    stack.enter_context(server(command, root, dict(os.environ, PATH=path), f"{base}/ping"))
+    return f"{base}/invocations"
+
+
+def per_run(
+    runs: dict[tuple[str, int], list[LoadResult]],
+    key: tuple[str, int],
+    reference: tuple[str, int],
+    measure: Callable[[LoadResult, LoadResult], float],
+) -> float | None:
+    """The median over runs of ``measure(run's key figure, same run's reference figure)``."""
+    if key not in runs or reference not in runs:
+        return None
+    return statistics.median(measure(a, b) for a, b in zip(runs[key], runs[reference], strict=True))
 
 
 def print_tables(
-    results: dict[tuple[str, int], LoadResult],
+    runs: dict[tuple[str, int], list[LoadResult]],
     package_seconds: float | None,
     baseline_seconds: float | None,
     args: argparse.Namespace,
@@ -507,30 +517,41 @@ def print_tables(
     generator = "wrk" if shutil.which("wrk") else "httpx (async)"
     print(
         f"\nLatency: one client, requests back to back; throughput: {args.concurrency} "
-        f"concurrent connections ({generator}). Median of {args.runs} runs.\n"
+        f"concurrent connections ({generator}). Every target loaded in turn in each of "
+        f"{args.runs} runs; figures are medians over the runs, and each difference or ratio "
+        "is taken within a run, then its median reported.\n"
     )
     print(
         "| target | rows/request | p50 ms | p99 ms | p50 over in-process (ms) | requests/s "
         "| package serve req/s ÷ this |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for (target, rows), result in results.items():
-        reference = results.get((SERVE, rows))
-        floor = results.get(("in-process predict", rows))
-        ratio = f"{reference.per_second / result.per_second:.2f}x" if reference else "-"
-        over = f"{result.p50_ms - floor.p50_ms:.2f}" if floor else "-"
+    for (target, rows), measured in runs.items():
+        result = median_result(measured)
+        over = per_run(runs, (target, rows), (IN_PROCESS, rows), lambda a, b: a.p50_ms - b.p50_ms)
+        ratio = per_run(
+            runs, (SERVE, rows), (target, rows), lambda a, b: a.per_second / b.per_second
+        )
         print(
-            f"| {target} | {rows} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {over} | "
-            f"{result.per_second:.0f} | {ratio} |"
+            f"| {target} | {rows} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
+            f"{'-' if over is None else f'{over:.2f}'} | {result.per_second:.0f} | "
+            f"{'-' if ratio is None else f'{ratio:.2f}x'} |"
         )
     print("\nLive monitoring (a window of 1000 rows, drift tests every second, the example alert")
     print("rules) against the same server with --monitor-window 0:\n")
     print("| rows/request | p50 added by monitoring (ms) | requests/s with ÷ without |")
     print("|---:|---:|---:|")
-    for rows in sorted({rows for _, rows in results}):
-        on, off = results.get((SERVE, rows)), results.get((SERVE_UNMONITORED, rows))
-        if on is not None and off is not None:
-            added, ratio = on.p50_ms - off.p50_ms, on.per_second / off.per_second
+    for rows in sorted({rows for _, rows in runs}):
+        added = per_run(
+            runs, (SERVE, rows), (SERVE_UNMONITORED, rows), lambda a, b: a.p50_ms - b.p50_ms
+        )
+        ratio = per_run(
+            runs,
+            (SERVE, rows),
+            (SERVE_UNMONITORED, rows),
+            lambda a, b: a.per_second / b.per_second,
+        )
+        if added is not None and ratio is not None:
             print(f"| {rows} | {added:+.3f} | {ratio:.3f}x |")
     if package_seconds is None or baseline_seconds is None:
         return
