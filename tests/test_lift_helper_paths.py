@@ -27,7 +27,10 @@ from jupyter_mlprod.cli import main
 
 IMPORTS = (
     "import os\nfrom pathlib import Path\nimport pandas as pd\n"
-    "from sklearn.linear_model import LogisticRegression"
+    "from sklearn.base import BaseEstimator, TransformerMixin\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.pipeline import make_pipeline\n"
+    "from sklearn.preprocessing import FunctionTransformer"
 )
 # ROOT is not path-like and stays a constant; DATA_PATH is, and is lifted; COPY_PATH is
 # computed from it and follows it.
@@ -257,6 +260,32 @@ def test_a_path_constant_stays_a_path(
     assert len(pipeline.run(params.Params(train_file="other.csv")).predictions) == 30
 
 
+def test_a_predict_input_read_through_a_helper_is_lifted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], imported: Any
+) -> None:
+    """The held-out input is read by a helper in the load stage: predict gets new inputs
+    from its caller, so the constant is lifted."""
+    cells = [
+        (IMPORTS, None),
+        ("TEST_PATH = 'data/rows.copy.csv'", None),
+        ("def load_test():\n    return pd.read_csv(TEST_PATH)[['a']]", None),
+        ("df = pd.read_csv('data/rows.csv')\nX, y = df[['a']], df['y']", "load"),
+        ("X_test = load_test()", "load"),
+        ("model = LogisticRegression().fit(X, y)", "train"),
+        ("y_pred = model.predict(X_test)", "predict"),
+    ]
+    path = notebook_with_data(tmp_path, cells)
+    code, report = check(path, capsys, "--lift-paths")
+    assert code == 0, report["problems"]
+    assert {item["value"]: item["lifted_to"] for item in report["paths"]}["data/rows.copy.csv"] == (
+        "test_path"
+    )
+    params, pipeline = imported(convert(path, capsys))
+    os.chdir(tmp_path)
+    run = pipeline.run(params.Params(test_path="other.copy.csv"))
+    assert len(run.predictions) == 30
+
+
 def test_stage_code_reading_the_constant_reads_the_parameter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], imported: Any
 ) -> None:
@@ -281,6 +310,25 @@ def test_stage_code_reading_the_constant_reads_the_parameter(
             "def frame(rows):\n    return rows[pd.read_csv(DATA_PATH).columns]",
             ("y_pred = model.predict(frame(X))", "predict"),
             "predict reads it",
+        ),
+        (
+            "VOCABULARY_PATH = 'data/rows.csv'",
+            "class Columns(BaseEstimator, TransformerMixin):\n"
+            "    def fit(self, X, y=None):\n        return self\n\n"
+            "    def transform(self, X):\n"
+            "        return X[pd.read_csv(VOCABULARY_PATH).columns[:1]]",
+            ("n = len(Columns().fit_transform(X))", "load"),
+            "a helper or class the trained model may hold",
+        ),
+        (
+            "LOOKUP_PATH = 'data/rows.csv'",
+            "def lookup(X):\n    return X + len(pd.read_csv(LOOKUP_PATH)) * 0",
+            (
+                "model = make_pipeline(FunctionTransformer(lookup), LogisticRegression())\n"
+                "model.fit(X, y)",
+                "train",
+            ),
+            "a helper or class the trained model may hold",
         ),
         (
             "DATA_PATH = 'data/rows.csv'",
@@ -319,7 +367,7 @@ def test_a_constant_that_cannot_be_lifted_says_why(
             (helper, None),
             ("df = pd.read_csv('data/rows.csv')\nX, y = df[['a']], df['y']", "load"),
             *([use] if use[1] == "load" else []),
-            ("model = LogisticRegression().fit(X, y)", "train"),
+            use if use[1] == "train" else ("model = LogisticRegression().fit(X, y)", "train"),
             predict,
         ],
     )

@@ -8,7 +8,9 @@ in a default argument (``def load_data(path=DATA_PATH)``) or through a class att
 - its value is known without running the notebook (literals, other constants,
   ``os.path.join``, ``pathlib.Path`` and ``/``, ``+``, f-strings of constants), which gives
   the parameter its default;
-- predict does not read it, nor anything computed from it (predict takes no parameters);
+- predict does not read it, nor anything computed from it, nor a helper or class the trained
+  objects may hold (one read where an artifact is made, a class with a base class): predict
+  takes no parameters;
 - every read made when a helper is *defined* is a default argument or a class attribute's
   value, which codegen moves to call time (a ``None`` default resolved in the body; the
   attribute set again for each run).
@@ -107,7 +109,10 @@ def lift_constants(
                 "or pathlib"
             )
         elif pinned & predict_reads:
-            reason = "predict reads it, and predict takes no parameters"
+            reason = (
+                "predict reads it (or a helper or class the trained model may hold does), and "
+                "predict takes no parameters"
+            )
         else:
             reason = _definition_time_problem(pinned, helpers)
         if reason is not None or target is None or value is None:
@@ -158,14 +163,40 @@ def _dependents(statement: Statement, ordered: list[Statement]) -> set[str]:
 
 
 def _predict_reach(plans: Iterable[StagePlan], carried: Iterable[Statement]) -> set[str]:
-    """Every name predict's code reads, directly or through carried helpers and constants."""
+    """Every name predict's code may read, directly or through carried helpers and constants.
+
+    Besides predict's own statements, the helpers and classes the trained objects may hold
+    count: those read where an artifact is made (``FunctionTransformer(clean)``,
+    ``Pipeline([("src", Source())])``) and every class with a base class (a custom
+    transformer or module); predict runs their code without parameters.
+    """
+    plans = tuple(plans)
+    carried = tuple(carried)
     by_name = {name: statement for statement in carried for name in statement.defines}
+    predict = [plan for plan in plans if plan.role == roles.PREDICT]
+    # What predict receives from training: the names its code reads but the new input.
+    artifacts = {name for plan in predict for st in plan.statements for name in st.reads} - {
+        name for plan in predict for name in plan.inputs
+    }
     pending = [
         name
-        for plan in plans
-        if plan.role == roles.PREDICT
+        for plan in predict
         for statement in plan.statements
         for name in statement.reads | statement.defines
+    ]
+    pending += [
+        name
+        for plan in plans
+        if plan.role != roles.PREDICT
+        for statement in plan.statements
+        if statement.defines & artifacts
+        for name in statement.reads
+    ]
+    pending += [
+        name
+        for statement in carried
+        if isinstance(statement.node, cst.ClassDef) and _has_bases(statement.node)
+        for name in statement.defines
     ]
     seen: set[str] = set()
     while pending:
@@ -177,6 +208,13 @@ def _predict_reach(plans: Iterable[StagePlan], carried: Iterable[Statement]) -> 
         if statement is not None:
             pending += statement.reads | statement.deferred_reads
     return seen
+
+
+def _has_bases(node: cst.ClassDef) -> bool:
+    return any(
+        not (isinstance(base.value, cst.Name) and base.value.value == "object")
+        for base in node.bases
+    )
 
 
 def _definition_time_problem(pinned: set[str], helpers: Iterable[Statement]) -> str | None:
