@@ -234,9 +234,9 @@ class _Cutter:
             self._quotes[number] = quotes = _scan_quotes(piece.path)
             if quotes.stray is not None:
                 self.notes.append(
-                    f"{piece.label}: a quote character inside an unquoted field at byte "
-                    f"{quotes.stray}; the file is read as one partition (quote such fields "
-                    "whole, with inner quotes doubled, to let it be split)"
+                    f"{piece.label}: a quote character inside an unquoted field on line "
+                    f"{_line_of(piece.path, quotes.stray)}; the file is read as one partition "
+                    "(quote such fields whole, with inner quotes doubled, to let it be split)"
                 )
         return self._quotes[number].stray is None
 
