@@ -2,11 +2,12 @@
 
 The input, one file or a glob (files sorted by name), is cut into partitions before any task
 runs (input_splits.py): a Parquet file by its row groups, a CSV file by byte ranges of whole
-lines, about ``--blocksize`` bytes each (default 128 MiB; a file is never shared), or the whole
-input into ``--partitions N`` partitions of about equal size. So a big single file is read by
-many tasks at once, each holding only its rows, and every piece reads as those rows of the
-single-process ``predict`` (batch.py) would, conformed to the recorded schema with the same
-one-line errors, which now also name the rows (Parquet) or lines (CSV) of a piece.
+lines, about ``--blocksize`` bytes each (default 128 MiB: of rows in memory for Parquet, of
+text for CSV; a file is never shared), or the whole input into ``--partitions N`` partitions
+of about equal size. So a big single file is read by many tasks at once, each holding only its
+rows, and every piece reads as those rows of the single-process ``predict`` (batch.py) would,
+conformed to the recorded schema with the same one-line errors, which also name the rows
+(Parquet) or lines (CSV) of a piece that is not a whole file.
 
 The model is loaded once per worker process, from the store by its exact version
 (``client.run`` when the job starts, lazily on a worker that joins later), so the graph
@@ -212,7 +213,7 @@ def run(
     in_suffix = ".parquet" if files[0].suffix.lower() in (".parquet", ".pq") else ".csv"
     suffix = f".{output_format}" if output_format else in_suffix
     schema = model.schema
-    meta = _meta(files[0], model, schema, output_name)
+    meta, row_bytes = _meta(files[0], model, schema, output_name)
     with progress.stage("split the input into partitions"):
         plan = input_splits.plan(
             files,
@@ -220,6 +221,7 @@ def run(
             schema,
             blocksize=blocksize,
             partitions=partitions,
+            row_bytes=row_bytes,
         )
     if len(plan.partitions) > MAX_PARTITIONS:
         raise InputError(
@@ -274,8 +276,9 @@ def _run_on_cluster(
             cluster.close()
 
 
-def _meta(first: Path, model: Any, schema: Schema, output_name: str) -> pd.DataFrame:
-    """An empty output frame: the prediction of the first rows of the first file."""
+def _meta(first: Path, model: Any, schema: Schema, output_name: str) -> tuple[pd.DataFrame, float]:
+    """An empty output frame (the prediction of the first rows of the first file), and the
+    memory a row of that file takes once read (to weigh Parquet row groups)."""
     head = input_splits.read_head(first, schema, META_ROWS)
     try:
         sample = conform(head, schema)
@@ -286,7 +289,8 @@ def _meta(first: Path, model: Any, schema: Schema, output_name: str) -> pd.DataF
     from . import predict as predict_module
 
     predicted = call_predict(predict_module.predict, model.artifacts, sample)
-    return to_frame(predicted, output_name, len(sample)).iloc[:0]
+    row_bytes = float(head.memory_usage(deep=True).sum()) / len(head)
+    return to_frame(predicted, output_name, len(sample)).iloc[:0], row_bytes
 
 
 def _client(distributed: Any, scheduler: str | None) -> tuple[Any, Any]:

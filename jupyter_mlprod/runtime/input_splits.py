@@ -4,7 +4,10 @@ A partition is a list of *pieces*, each a part of one file, so that one task nev
 a whole big file:
 
 - **Parquet**: consecutive row groups (the file's own layout; a row group is never split),
-  grouped up to the block size counted in the row groups' uncompressed bytes (file metadata).
+  grouped up to the block size, a row group weighing its rows times the bytes a row takes in
+  memory (measured by the caller on the first rows read; the metadata's sizes are encoded,
+  dictionary-compressed bytes, often a tenth of that or less), or its metadata size without
+  a measure.
 - **CSV**: a byte range of whole lines. The header is read once here and given to every
   piece. A quoted field may hold a line break, so a line end is a safe cut only outside
   quotes: cuts are placed where the number of quote characters before them is even, which
@@ -18,13 +21,17 @@ that many partitions of about equal size, consecutive files sharing one where th
 (fewer when the input has fewer row groups or lines).
 
 Each piece is read so that, after ``schema.conform``, it equals the same rows of the
-single-process read (batch.py ``read_input``): a piece that is a whole file is read by that
-very function (Parquet) or with its options (CSV); a Parquet piece gets the row labels those
-rows have in the whole file; a CSV piece reads the recorded text columns as text. The last
-keeps a column of digit strings (zip codes such as ``01234``) text in a piece whose rows hold
-only digits, which whole-file type inference keeps text because other rows are not numbers;
-columns of other types are inferred per piece and coerced by ``conform``, which gives the
-whole file's values. Errors name the file and, for a piece, its rows (Parquet) or lines (CSV).
+single-process read (batch.py ``read_input``): a Parquet piece that is a whole file is read by
+that very function, part of one by pyarrow as pandas does (same dtypes) with the row labels
+those rows have in the whole file; a CSV piece is parsed with pandas' defaults and the header's
+names (its row labels start at 0), the columns the schema records as text read as text. Type
+inference sees only the piece's rows, so without that a piece holding only digit strings (zip
+codes such as ``01234``) would turn them into numbers where the whole file keeps them text
+because other rows are not numbers; columns of other types are inferred per piece and coerced
+by ``conform`` to the recorded dtype, which gives the whole file's values. (A text column whose
+every value is digits is rejected by the single-process read, which infers numbers; here it is
+read as the text it was recorded as.) Errors name the file and, for a piece, its rows (Parquet)
+or lines (CSV, counted only when an error needs them).
 """
 
 from __future__ import annotations
@@ -47,8 +54,8 @@ from .errors import InputError
 from .schema import Schema
 
 DEFAULT_BLOCKSIZE = 128 * 2**20
-"""Bytes per partition without ``--blocksize``/``--partitions``: Parquet row groups'
-uncompressed bytes, CSV text (Dask's own readers use sizes of this order)."""
+"""Bytes per partition without ``--blocksize``/``--partitions``: Parquet rows in memory, CSV
+text (Dask's own readers use sizes of this order)."""
 
 _SCAN_BYTES = 16 * 2**20
 """How much of a CSV file the quote scan holds at a time."""
@@ -151,6 +158,7 @@ def plan(
     *,
     blocksize: int | None = None,
     partitions: int | None = None,
+    row_bytes: float | None = None,
 ) -> Plan:
     """Cut the input files into partitions (see the module docstring).
 
@@ -160,6 +168,7 @@ def plan(
         schema: The recorded input schema (text columns, array or table).
         blocksize: Bytes per partition, per file; None means :data:`DEFAULT_BLOCKSIZE`.
         partitions: Cut the whole input into this many instead (wins over ``blocksize``).
+        row_bytes: Memory a Parquet row takes once read (None: the metadata's sizes).
 
     Returns:
         The partitions and any notes.
@@ -167,7 +176,9 @@ def plan(
     Raises:
         InputError: Naming a file whose header or metadata cannot be read.
     """
-    layouts = [_layout(path, label, schema) for path, label in zip(files, labels, strict=True)]
+    layouts = [
+        _layout(path, label, schema, row_bytes) for path, label in zip(files, labels, strict=True)
+    ]
     cutter = _Cutter(layouts)
     if partitions is None:
         cuts = cutter.per_file(blocksize or DEFAULT_BLOCKSIZE)
@@ -283,13 +294,13 @@ def _assemble(layouts: list[_Layout], cuts: set[tuple[int, int]]) -> tuple[tuple
 # --- a file's layout ------------------------------------------------------------------------
 
 
-def _layout(path: Path, label: str, schema: Schema) -> _Layout:
+def _layout(path: Path, label: str, schema: Schema, row_bytes: float | None) -> _Layout:
     if path.suffix.lower() == ".csv":
         return _csv_layout(path, label, schema)
-    return _parquet_layout(path, label)
+    return _parquet_layout(path, label, row_bytes)
 
 
-def _parquet_layout(path: Path, label: str) -> _Layout:
+def _parquet_layout(path: Path, label: str, row_bytes: float | None = None) -> _Layout:
     import pyarrow.parquet as pq
 
     try:
@@ -297,8 +308,11 @@ def _parquet_layout(path: Path, label: str) -> _Layout:
     except (OSError, ValueError) as error:
         raise InputError(f"{label}: cannot read parquet input ({_first_line(error)})") from None
     metadata = file.metadata
-    sizes = [metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)]
     rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    if row_bytes:
+        sizes = [math.ceil(count * row_bytes) for count in rows]
+    else:
+        sizes = [metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)]
     whole = Piece(
         path=str(path.resolve()),
         label=label,

@@ -75,6 +75,11 @@ def test_parquet_row_groups_grouped_up_to_the_blocksize(tmp_path: Path) -> None:
     )
     whole = input_splits.plan([path], ["big.parquet"], schema)
     assert len(whole.partitions) == 1 and whole.partitions[0][0].whole
+    # Weighed by memory: 250 rows of 100 bytes a row group, four of them in 100,000 bytes.
+    by_memory = input_splits.plan(
+        [path], ["big.parquet"], schema, blocksize=100_000, row_bytes=100.0
+    )
+    assert [(part[0].start, part[0].stop) for part in by_memory.partitions] == [(0, 4), (4, 8)]
 
 
 def test_parquet_piece_keeps_a_stored_index_and_the_whole_file_dtypes(tmp_path: Path) -> None:
