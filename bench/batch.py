@@ -1,5 +1,5 @@
-"""Benchmark batch prediction: ``predict --engine dask`` vs the single-process ``predict`` vs a
-plain pandas + model script, on one model and one dataset.
+"""Benchmark batch prediction: ``predict --engine dask`` (on many files, and on one big file) vs
+the single-process ``predict`` vs a plain pandas + model script, on one model and one dataset.
 
 The model is the churn example (``example_notebooks/churn.ipynb``: a scikit-learn pipeline of
 imputers, a one-hot encoder and a classifier), converted with ``nb2prod convert``, installed
@@ -12,6 +12,8 @@ Each contender runs as a fresh process (its start, imports and model load includ
 
 - ``dask``: ``<pkg> predict --engine dask --input 'parts/*.parquet' --output out/`` (its own
   LocalCluster, one worker process per core);
+- ``dask-file``: ``<pkg> predict --engine dask --input all.parquet --output out-file/``: the
+  one big file, cut into partitions by its row groups (the default block size);
 - ``single``: ``<pkg> predict --input all.parquet --output single.parquet``;
 - ``plain``: ``pandas.read_parquet`` + ``model.predict`` + ``to_parquet``, the model taken
   from the store.
@@ -167,6 +169,8 @@ def main() -> int:
         commands = {
             "dask": [script, "predict", "--engine", "dask", "--input", f"{parts}/*.parquet"]
             + ["--output", str(root / "out")],
+            "dask-file": [script, "predict", "--engine", "dask", "--input", str(whole)]
+            + ["--output", str(root / "out-file")],
             "single": [script, "predict", "--input", str(whole)]
             + ["--output", str(root / "single.parquet")],
             "plain": [str(bin_dir / "python"), str(plain), env["MLPROD_MODEL_DIR"], str(whole)]
@@ -175,8 +179,8 @@ def main() -> int:
         results: dict[str, list[Run]] = {name: [] for name in commands}
         for number in range(args.runs):
             for name, command in commands.items():
-                if name == "dask":
-                    shutil.rmtree(root / "out", ignore_errors=True)
+                if name.startswith("dask"):
+                    shutil.rmtree(root / ("out" if name == "dask" else "out-file"), True)
                 run = measure(command, root, env)
                 results[name].append(run)
                 print(
@@ -190,13 +194,15 @@ def main() -> int:
 
 
 def check_same(root: Path) -> None:
-    """The three contenders wrote the same predictions (else the timing compares nothing)."""
+    """The contenders wrote the same predictions (else the timing compares nothing)."""
     single = pd.read_parquet(root / "single.parquet")
-    dask = pd.concat(
-        [pd.read_parquet(p) for p in sorted((root / "out").iterdir())], ignore_index=True
-    )
     plain = pd.read_parquet(root / "plain.parquet")
-    assert single.equals(dask) and single.equals(plain), "the contenders disagree"
+    assert single.equals(plain), "the contenders disagree"
+    for directory in ("out", "out-file"):
+        parts = sorted((root / directory).iterdir())
+        dask = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        assert single.equals(dask), f"{directory} disagrees with the single process"
+        print(f"{directory}: {len(parts)} part files", file=sys.stderr)
 
 
 def print_table(results: dict[str, list[Run]], args: argparse.Namespace) -> None:
@@ -210,7 +216,8 @@ def print_table(results: dict[str, list[Run]], args: argparse.Namespace) -> None
     print("| engine | wall s | rows/s | vs single | peak RSS (process tree) |")
     print("|---|---:|---:|---:|---:|")
     labels = {
-        "dask": "`predict --engine dask` (LocalCluster)",
+        "dask": "`predict --engine dask` on the files (LocalCluster)",
+        "dask-file": "`predict --engine dask` on the one file (LocalCluster)",
         "single": "`predict` (single process)",
         "plain": "pandas + model script",
     }
