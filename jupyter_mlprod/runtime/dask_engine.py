@@ -22,9 +22,10 @@ directory beside the target and renamed to the target only when every partition 
 the target must not exist or be empty.
 
 Workers must be able to import this package (installed in their environment, or its ``src``
-on their ``PYTHONPATH``) and read the input files at the same paths; a ``LocalCluster``
-started here inherits this process's environment. Dask and distributed are the package's
-``dask`` extra and are imported only here.
+on their ``PYTHONPATH``) and read the input files at the same paths, as must this process: it
+reads every file's footer or header to plan, and scans a CSV it cuts once for quotes. A
+``LocalCluster`` started here inherits this process's environment. Dask and distributed are
+the package's ``dask`` extra and are imported only here.
 """
 
 from __future__ import annotations
