@@ -117,11 +117,13 @@ def source_of(package: Path, module: str) -> str:
 def imported() -> Iterator[Any]:
     """Import a converted package's ``params`` and ``pipeline`` from its ``src``."""
     names: list[str] = []
+    paths: list[str] = []
 
     def load(package_dir: Path) -> tuple[Any, Any]:
         src = package_dir / "src"
         (package,) = (child.name for child in src.iterdir() if child.is_dir())
         names.append(package)
+        paths.append(str(src))
         sys.path.insert(0, str(src))
         params = importlib.import_module(f"{package}.params")
         pipeline = importlib.import_module(f"{package}.pipeline")
@@ -130,7 +132,7 @@ def imported() -> Iterator[Any]:
     cwd = Path.cwd()
     yield load
     os.chdir(cwd)
-    for entry in [p for p in sys.path if p.endswith("src")]:
+    for entry in paths:
         sys.path.remove(entry)
     for name in list(sys.modules):
         if any(name == package or name.startswith(f"{package}.") for package in names):
