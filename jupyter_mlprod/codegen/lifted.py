@@ -141,7 +141,7 @@ class LiftedConstants:
         ]
         # An entry may span lines (a comment over a derived constant, a long expression).
         text = textwrap.indent("\n".join(body), "    ")
-        name = self.function_name(used)
+        name = self.function_name(name for st in helpers for name in st.defines)
         return f"def {name}({argument}: Params) -> None:\n{text}\n", reads
 
     def _class_attributes(self, statement: Statement) -> list[str]:
