@@ -384,3 +384,42 @@ def test_split_file_through_a_subprocess(
     parts = sorted((workspace.root / "out").iterdir())
     got = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     pd.testing.assert_frame_equal(got, pd.read_parquet(workspace.root / "single.parquet"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stray", [False, True])
+def test_quoted_csv_split_outside_quotes_or_kept_whole_with_a_note(
+    fakepkg_cli: ModuleType,
+    churn_store: Path,
+    workspace: Workspace,
+    scheduler: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    stray: bool,
+) -> None:
+    features = _features(workspace, 1200)
+    # Quoted fields with delimiters, doubled quotes and line breaks (unknown plans: ignored).
+    features.loc[::7, "plan"] = 'the "pro",\nyearly'
+    features.to_csv("quoted.csv", index=False)
+    if stray:
+        text = Path("quoted.csv").read_text()
+        # A quote inside an unquoted field: pandas reads it as a character.
+        Path("quoted.csv").write_text(text.replace(",basic\n", ',ba"sic\n', 1))
+    assert fakepkg_cli.main(["predict", "--input", "quoted.csv", "--output", "single.csv"]) == 0
+    capsys.readouterr()
+    code = fakepkg_cli.main(
+        ["predict", "--engine", "dask", "--scheduler", scheduler, "--input", "quoted.csv"]
+        + ["--output", "out", "--partitions", "3"]
+    )
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 0, lines
+    parts = sorted((workspace.root / "out").iterdir())
+    assert _glued(parts) == (workspace.root / "single.csv").read_bytes()
+    if stray:
+        assert len(parts) == 1
+        assert lines[0].startswith(
+            "fakepkg: note: quoted.csv: a quote character inside an unquoted field on line "
+        )
+        assert lines[1:] == ["1200 predictions from v1 written to out (1 part file)"]
+    else:
+        assert len(parts) == 3
+        assert lines == ["1200 predictions from v1 written to out (3 part files)"]
