@@ -60,9 +60,6 @@ FORMATS = (".csv", ".parquet", ".pq")
 META_ROWS = 64
 """Rows of the first file predicted before the job starts, to learn the output's columns."""
 
-MAX_PARTITIONS = 100_000
-"""More partitions than this is a block size typed wrong, not a plan."""
-
 INSTALL_HINT = f"pip install '{PROG}[dask]'"
 
 _models: dict[tuple[str, str], Any] = {}
@@ -224,10 +221,10 @@ def run(
             partitions=partitions,
             row_bytes=row_bytes,
         )
-    if len(plan.partitions) > MAX_PARTITIONS:
+    if len(plan.partitions) > input_splits.MAX_PARTITIONS:
         raise InputError(
             f"{pattern}: would make {len(plan.partitions)} partitions (at most "
-            f"{MAX_PARTITIONS}); give a larger --blocksize"
+            f"{input_splits.MAX_PARTITIONS}); give a larger --blocksize"
         )
     for note in plan.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)

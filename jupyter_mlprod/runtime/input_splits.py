@@ -57,6 +57,9 @@ DEFAULT_BLOCKSIZE = 128 * 2**20
 """Bytes per partition without ``--blocksize``/``--partitions``: Parquet rows in memory, CSV
 text (Dask's own readers use sizes of this order)."""
 
+MAX_PARTITIONS = 100_000
+"""More partitions than this is a block size typed wrong, not a plan."""
+
 _SCAN_BYTES = 16 * 2**20
 """How much of a CSV file the quote scan holds at a time."""
 
@@ -174,7 +177,8 @@ def plan(
         The partitions and any notes.
 
     Raises:
-        InputError: Naming a file whose header or metadata cannot be read.
+        InputError: Naming a file whose header or metadata cannot be read, or that the block
+            size would cut into more than :data:`MAX_PARTITIONS` partitions.
     """
     layouts = [
         _layout(path, label, schema, row_bytes) for path, label in zip(files, labels, strict=True)
@@ -202,6 +206,13 @@ class _Cutter:
                 cuts |= {(number, b) for b in _group_row_groups(layout.bounds, blocksize)}
                 continue
             count = math.ceil(layout.weight / blocksize)
+            if count > MAX_PARTITIONS:
+                # Checked before any cut is looked for: a few bytes a partition would take
+                # hours to plan.
+                raise InputError(
+                    f"{layout.whole.label}: that block size makes {count} partitions of this "
+                    f"file (at most {MAX_PARTITIONS}); give a larger --blocksize"
+                )
             if count > 1 and self._can_split(number):
                 targets = (layout.start + layout.weight * k // count for k in range(1, count))
                 cuts |= {(number, self._csv_cut(number, t)) for t in targets}

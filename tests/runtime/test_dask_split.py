@@ -195,6 +195,18 @@ def test_a_csv_piece_error_names_its_lines(tmp_path: Path) -> None:
     )
 
 
+def test_a_block_size_making_too_many_partitions_fails_before_cutting(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("age\n" + "30\n" * 60_000)
+    schema = infer_schema(pd.DataFrame({"age": [1]}))
+    with pytest.raises(input_splits.InputError) as raised:
+        input_splits.plan([path], ["big.csv"], schema, blocksize=1)
+    assert str(raised.value) == (
+        "big.csv: that block size makes 180000 partitions of this file (at most 100000); "
+        "give a larger --blocksize"
+    )
+
+
 # --- flags ----------------------------------------------------------------------------------
 
 
