@@ -17,9 +17,10 @@ pipeline with a scaler, a one-hot encoder and a logistic regression):
 All servers run side by side, and each run loads every target in turn (in-process, both
 package servers, mlflow), so a change in the machine's load reaches the figures of a run
 alike. Every figure is the median over ``--runs`` runs; each difference (p50 over in-process,
-p50 added by monitoring) and ratio (requests/s) is taken within a run and its median reported. The results are printed as Markdown
-tables. mlflow is looked up as ``--mlflow`` (a path to its executable), else ``mlflow`` on
-PATH; install it in a separate virtualenv if its pins clash with this environment's.
+p50 added by monitoring) and ratio (requests/s) is taken within a run and its median
+reported. The results are printed as Markdown tables. mlflow is looked up as ``--mlflow`` (a
+path to its executable), else ``mlflow`` on PATH; install it in a separate virtualenv if its
+pins clash with this environment's.
 
 Usage::
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import InputError, PredictionError
 from .locks import create_locked, remove_abandoned
-from .schema import Schema, from_payload
+from .schema import Schema, from_payload, text_columns
 
 PARTIAL_MARKER = ".mlprod-partial-"
 """In the name of every temporary output file, so the next run can find the abandoned ones."""
@@ -81,7 +81,13 @@ def read_input(path: str | os.PathLike[str], schema: Schema) -> Any:
 
 def _read_csv(source: Path, schema: Schema) -> Any:
     if schema.get("kind") != "ndarray":
-        return pd.read_csv(source)
+        # Columns recorded as text are read as text: inferred, a column of zip codes whose
+        # values are all digits would become integers (losing leading zeros) and fail the
+        # schema. Dask's partitions read them the same way (input_splits.py).
+        wanted = text_columns(schema)
+        names = pd.read_csv(source, nrows=0).columns if wanted else ()
+        dtype = {str(name): str for name in names if str(name) in wanted}
+        return pd.read_csv(source, dtype=dtype or None)
     # Arrays have no column names: accept files with or without a header row.
     frame = pd.read_csv(source, header=None)
     if len(frame) and not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):

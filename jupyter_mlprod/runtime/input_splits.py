@@ -47,11 +47,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 
 from .batch import read_input
 from .errors import InputError
-from .schema import Schema
+from .schema import Schema, text_columns
 
 DEFAULT_BLOCKSIZE = 128 * 2**20
 """Bytes per partition without ``--blocksize``/``--partitions``: Parquet rows in memory, CSV
@@ -394,30 +393,6 @@ def _is_header(head: pd.DataFrame) -> bool:
         return False
     first = head.iloc[0]
     return bool(first.notna().all() and pd.to_numeric(first, errors="coerce").isna().all())
-
-
-def text_columns(schema: Schema) -> frozenset[str]:
-    """Columns the schema records as text (strings, or categories of strings)."""
-    kind = schema.get("kind")
-    if kind == "dataframe":
-        columns = list(schema["columns"])
-    elif kind == "series":
-        columns = [schema]
-    else:
-        return frozenset()
-    return frozenset(str(column["name"]) for column in columns if _is_text(column))
-
-
-def _is_text(column: dict[str, Any]) -> bool:
-    name = str(column.get("dtype"))
-    categories = column.get("categories") or []
-    if name == "category":
-        return bool(categories) and all(isinstance(c, str) for c in categories)
-    try:
-        dtype = ptypes.pandas_dtype(name)
-    except TypeError:
-        return False
-    return bool(ptypes.is_string_dtype(dtype))
 
 
 # --- CSV cuts: line starts outside quoted fields ----------------------------------------------

@@ -422,3 +422,27 @@ def to_jsonable(predictions: Any) -> Any:
     if isinstance(predictions, float) and predictions != predictions:
         return None
     return predictions
+
+
+def text_columns(schema: Schema) -> frozenset[str]:
+    """Columns the schema records as text (strings, or categories of strings)."""
+    kind = schema.get("kind")
+    if kind == "dataframe":
+        columns = list(schema["columns"])
+    elif kind == "series":
+        columns = [schema]
+    else:
+        return frozenset()
+    return frozenset(str(column["name"]) for column in columns if _is_text(column))
+
+
+def _is_text(column: dict[str, Any]) -> bool:
+    name = str(column.get("dtype"))
+    categories = column.get("categories") or []
+    if name == "category":
+        return bool(categories) and all(isinstance(c, str) for c in categories)
+    try:
+        dtype = ptypes.pandas_dtype(name)
+    except TypeError:
+        return False
+    return bool(ptypes.is_string_dtype(dtype))

@@ -51,3 +51,25 @@ def test_integer_predictions_round_trip(batch: ModuleType, tmp_path: Path) -> No
     labels = np.arange(-500, 500)
     batch.write_output(tmp_path / "out.csv", labels, "label", len(labels))
     assert pd.read_csv(tmp_path / "out.csv")["label"].tolist() == labels.tolist()
+
+
+def test_csv_text_columns_of_digits_are_read_as_text(batch: ModuleType, tmp_path: Path) -> None:
+    """A column recorded as text whose values in this file are all digits (zip codes) is read
+    as text, leading zeros kept, so it passes the schema; inferred, it became int64 and the
+    single-process ``predict`` refused the file (found by Dask's per-partition reads)."""
+    import fakepkg.schema
+
+    schema = {
+        "kind": "dataframe",
+        "columns": [
+            {"name": "zip", "dtype": "str", "nullable": True},
+            {"name": "n", "dtype": "int64", "nullable": False},
+        ],
+    }
+    (tmp_path / "in.csv").write_text("zip,n\n01234,1\n99501,2\n,3\n", encoding="utf-8")
+    frame = fakepkg.schema.conform(batch.read_input(tmp_path / "in.csv", schema), schema)
+    assert frame["zip"].tolist()[:2] == ["01234", "99501"] and pd.isna(frame["zip"].iloc[2])
+    assert frame["n"].dtype == np.int64
+    # A file without the text column (a schema error later) is still read, not refused here.
+    (tmp_path / "other.csv").write_text("n\n1\n", encoding="utf-8")
+    assert list(batch.read_input(tmp_path / "other.csv", schema).columns) == ["n"]
