@@ -177,8 +177,19 @@ def summarise(latencies: list[float], elapsed: float) -> LoadResult:
 
 def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
     """Latency from one client sending requests back to back (what a caller waits for, without
-    queueing behind other callers), throughput from concurrent clients (wrk when installed: a
-    C load generator leaves the second core to the server, where a Python one competes)."""
+    queueing behind other callers), throughput from concurrent clients.
+
+    Both come from wrk when it is installed: a C load generator costs the machine a few
+    microseconds per request, where a Python client (httpx) spends 0.5-2 ms of CPU on each and
+    shares the two cores with the server, which made its own cost, and its variance, most of
+    the "overhead" it measured (0.3-0.6 ms over in-process with wrk against 1.1-2.5 ms with
+    httpx, same server, same minute). Without wrk, httpx measures both.
+    """
+    wrk = shutil.which("wrk")
+    if wrk is not None:
+        p50, p99, _ = _wrk(wrk, url, body, args, connections=1)
+        _, _, per_second = _wrk(wrk, url, body, args, connections=args.concurrency)
+        return LoadResult(p50, p99, per_second)
     latencies = []
     with httpx.Client(timeout=30, headers={"content-type": "application/json"}) as client:
         for _ in range(min(50, args.requests)):
@@ -190,16 +201,25 @@ def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
             latencies.append(time.perf_counter() - begin)
             answer.raise_for_status()
     sequential = summarise(latencies, time.perf_counter() - started)
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        concurrent = asyncio.run(_load(url, body, args.requests, args.seconds, args.concurrency))
-        per_second = concurrent.per_second
-    else:
-        per_second = _wrk(wrk, url, body, args)
-    return LoadResult(sequential.p50_ms, sequential.p99_ms, per_second)
+    concurrent = asyncio.run(_load(url, body, args.requests, args.seconds, args.concurrency))
+    return LoadResult(sequential.p50_ms, sequential.p99_ms, concurrent.per_second)
 
 
-def _wrk(wrk: str, url: str, body: bytes, args: argparse.Namespace) -> float:
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _wrk_ms(text: str) -> float:
+    """A wrk duration (``113.00us``, ``3.75ms``, ``1.02s``) in milliseconds."""
+    for unit in ("us", "ms", "s"):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * _WRK_UNITS[unit]
+    raise ValueError(f"not a wrk duration: {text!r}")
+
+
+def _wrk(
+    wrk: str, url: str, body: bytes, args: argparse.Namespace, connections: int
+) -> tuple[float, float, float]:
+    """One wrk run: p50 and p99 latency (ms) and requests/s."""
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as temp:
         payload = Path(temp) / "body.json"
         payload.write_bytes(body)
@@ -212,15 +232,20 @@ def _wrk(wrk: str, url: str, body: bytes, args: argparse.Namespace) -> float:
         )
         duration = max(2, int(args.seconds))
         result = subprocess.run(
-            [wrk, "-t1", f"-c{args.concurrency}", f"-d{duration}s", "-s", str(script), url],
+            [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script)]
+            + [url],
             capture_output=True,
             text=True,
             check=True,
         )
     if "Non-2xx" in result.stdout:
         raise RuntimeError(f"wrk saw errors from {url}:\n{result.stdout}")
-    line = next(line for line in result.stdout.splitlines() if line.startswith("Requests/sec"))
-    return float(line.split(":")[1])
+    lines = [line.split() for line in result.stdout.splitlines()]
+    percentiles = {
+        line[0]: _wrk_ms(line[1]) for line in lines if len(line) == 2 and line[0].endswith("%")
+    }
+    per_second = next(float(line[1]) for line in lines if line[:1] == ["Requests/sec:"])
+    return percentiles["50%"], percentiles["99%"], per_second
 
 
 def in_process(call: Callable[[], Any], args: argparse.Namespace) -> LoadResult:
@@ -515,12 +540,12 @@ def print_tables(
     baseline_seconds: float | None,
     args: argparse.Namespace,
 ) -> None:
-    generator = "wrk" if shutil.which("wrk") else "httpx (async)"
+    generator = "wrk" if shutil.which("wrk") else "httpx"
     print(
-        f"\nLatency: one client, requests back to back; throughput: {args.concurrency} "
-        f"concurrent connections ({generator}). Every target loaded in turn in each of "
-        f"{args.runs} runs; figures are medians over the runs, and each difference or ratio "
-        "is taken within a run, then its median reported.\n"
+        f"\nLatency: one connection, requests back to back; throughput: {args.concurrency} "
+        f"concurrent connections (both driven by {generator}). Every target loaded in turn "
+        f"in each of {args.runs} runs; figures are medians over the runs, and each difference "
+        "or ratio is taken within a run, then its median reported.\n"
     )
     print(
         "| target | rows/request | p50 ms | p99 ms | p50 over in-process (ms) | requests/s "
