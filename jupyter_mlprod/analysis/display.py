@@ -63,7 +63,7 @@ def _only_displays(node: cst.BaseStatement, display_names: set[str]) -> bool:
     if not isinstance(node, cst.FunctionDef) or not isinstance(node.body, cst.IndentedBlock):
         return False
     body = list(node.body.body)
-    if body and _is_docstring(body[0]):
+    if node.get_docstring(clean=False) is not None:
         body = body[1:]
     if not body:
         return False
@@ -81,15 +81,6 @@ def _only_displays(node: cst.BaseStatement, display_names: set[str]) -> bool:
                         for name in _target_names(target.target)
                     }
     return True
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _target_names(target: cst.BaseExpression) -> list[cst.Name]:

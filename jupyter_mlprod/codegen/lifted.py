@@ -239,7 +239,7 @@ class _DefaultsAtCallTime(cst.CSTTransformer):
             statements: list[cst.BaseStatement] = [cst.SimpleStatementLine(body=body.body)]
         else:
             statements = list(typing.cast(cst.IndentedBlock, body).body)
-        at = 1 if statements and _is_docstring(statements[0]) else 0
+        at = 1 if updated_node.get_docstring(clean=False) is not None else 0
         statements[at:at] = resolve
         return updated_node.with_changes(params=params, body=cst.IndentedBlock(body=statements))
 
@@ -254,12 +254,3 @@ def _holds(node: cst.CSTNode, ids: set[int]) -> bool:
 
     node.visit(Finder())
     return found
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
