@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, PredictionError
+from .errors import InputError, PredictionError, first_line
 from .locks import create_locked, remove_abandoned
-from .schema import Schema, from_payload, text_columns
+from .schema import Schema, from_payload, text_dtypes
 
 PARTIAL_MARKER = ".mlprod-partial-"
 """In the name of every temporary output file, so the next run can find the abandoned ones."""
@@ -67,7 +67,7 @@ def read_input(path: str | os.PathLike[str], schema: Schema) -> Any:
         raise
     except (OSError, ValueError, ImportError) as error:
         raise InputError(
-            f"{source}: cannot read {suffix[1:]} input ({_first_line(error)})"
+            f"{source}: cannot read {suffix[1:]} input ({first_line(error)})"
         ) from None
     except Exception as error:  # noqa: BLE001 - parsers raise their own error types
         raise InputError(
@@ -81,13 +81,8 @@ def read_input(path: str | os.PathLike[str], schema: Schema) -> Any:
 
 def _read_csv(source: Path, schema: Schema) -> Any:
     if schema.get("kind") != "ndarray":
-        # Columns recorded as text are read as text: inferred, a column of zip codes whose
-        # values are all digits would become integers (losing leading zeros) and fail the
-        # schema. Dask's partitions read them the same way (input_splits.py).
-        wanted = text_columns(schema)
-        names = pd.read_csv(source, nrows=0).columns if wanted else ()
-        dtype = {str(name): str for name in names if str(name) in wanted}
-        return pd.read_csv(source, dtype=dtype or None)
+        names = pd.read_csv(source, nrows=0).columns
+        return pd.read_csv(source, dtype=text_dtypes(schema, names))
     # Arrays have no column names: accept files with or without a header row.
     frame = pd.read_csv(source, header=None)
     if len(frame) and not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
@@ -100,11 +95,6 @@ def _read_csv(source: Path, schema: Schema) -> Any:
 def _os_reason(error: OSError) -> str:
     """The operating system's words for an error, without the temporary file's name."""
     return error.strerror or type(error).__name__
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def to_frame(predictions: Any, output_name: str, n_rows: int | None = None) -> pd.DataFrame:

@@ -48,7 +48,7 @@ import pandas as pd
 from . import input_splits
 from .batch import PARTIAL_MARKER, to_frame, write_frame
 from .cli_common import PACKAGE, PROG
-from .errors import InputError, MlprodError, PredictionError, SchemaError
+from .errors import InputError, MlprodError, PredictionError, SchemaError, first_line
 from .input_splits import Piece
 from .predicting import call_predict
 from .progress import Progress
@@ -297,7 +297,7 @@ def _client(distributed: Any, scheduler: str | None) -> tuple[Any, Any]:
             return distributed.Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError, ValueError) as error:
             raise InputError(
-                f"{scheduler}: cannot connect to the Dask scheduler ({_first_line(error)}); "
+                f"{scheduler}: cannot connect to the Dask scheduler ({first_line(error)}); "
                 "check the address (tcp://host:8786)"
             ) from None
     workers = _cpu_count()
@@ -336,11 +336,11 @@ def _load_on_workers(client: Any, job: _Job) -> None:
     except Exception as error:  # noqa: BLE001 - whatever the worker raised, one line
         if isinstance(error, ImportError):
             raise MlprodError(
-                f"Dask workers cannot import {PACKAGE} ({_first_line(error)}); install the "
+                f"Dask workers cannot import {PACKAGE} ({first_line(error)}); install the "
                 "package on every worker, or put its src directory on their PYTHONPATH"
             ) from None
         raise MlprodError(
-            f"a Dask worker cannot load {job.version}: {type(error).__name__}: {_first_line(error)}"
+            f"a Dask worker cannot load {job.version}: {type(error).__name__}: {first_line(error)}"
         ) from None
 
 
@@ -444,11 +444,11 @@ def _write_parts(
         raise
     except OSError as error:
         raise InputError(
-            f"{output}: cannot write the output ({error.strerror or _first_line(error)})"
+            f"{output}: cannot write the output ({error.strerror or first_line(error)})"
         ) from None
     except Exception as error:  # noqa: BLE001 - Dask and the readers raise their own types
         raise PredictionError(
-            f"predict --engine dask failed: {type(error).__name__}: {_first_line(error)}"
+            f"predict --engine dask failed: {type(error).__name__}: {first_line(error)}"
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -459,8 +459,3 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -123,3 +123,10 @@ def _escape(match: re.Match[str]) -> str:
         return _NAMED_ESCAPES[character]
     code = ord(character)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an underlying library's error (its type's name when it has none): what
+    a one-line :class:`MlprodError` quotes of it."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

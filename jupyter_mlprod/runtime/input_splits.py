@@ -49,8 +49,8 @@ import numpy as np
 import pandas as pd
 
 from .batch import read_input
-from .errors import InputError
-from .schema import Schema, text_columns
+from .errors import InputError, first_line
+from .schema import Schema, text_dtypes
 
 DEFAULT_BLOCKSIZE = 128 * 2**20
 """Bytes per partition without ``--blocksize``/``--partitions``: Parquet rows in memory, CSV
@@ -316,7 +316,7 @@ def _parquet_layout(path: Path, label: str, row_bytes: float | None = None) -> _
     try:
         file = pq.ParquetFile(path)
     except (OSError, ValueError) as error:
-        raise InputError(f"{label}: cannot read parquet input ({_first_line(error)})") from None
+        raise InputError(f"{label}: cannot read parquet input ({first_line(error)})") from None
     metadata = file.metadata
     rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     if row_bytes:
@@ -358,21 +358,20 @@ def _csv_layout(path: Path, label: str, schema: Schema) -> _Layout:
     size = path.stat().st_size
     try:
         with open(path, "rb") as handle:
-            first_line = handle.readline()
+            header = handle.readline()
         if schema.get("kind") == "ndarray":
             names = None
             head = pd.read_csv(path, header=None, nrows=1)
             width = head.shape[1]
-            data_start = len(first_line) if _is_header(head) else 0
+            data_start = len(header) if _is_header(head) else 0
             text: tuple[str, ...] = ()
         else:
             names = tuple(str(c) for c in pd.read_csv(path, nrows=0).columns)
             width = len(names)
-            data_start = len(first_line)
-            wanted = text_columns(schema)
-            text = tuple(name for name in names if name in wanted)
+            data_start = len(header)
+            text = tuple(text_dtypes(schema, names) or ())
     except (OSError, ValueError) as error:
-        raise InputError(f"{label}: cannot read csv input ({_first_line(error)})") from None
+        raise InputError(f"{label}: cannot read csv input ({first_line(error)})") from None
     whole = Piece(
         path=str(path.resolve()),
         label=label,
@@ -511,7 +510,7 @@ def _read_parquet(piece: Piece, schema: Schema) -> pd.DataFrame:
         frame: pd.DataFrame = table.to_pandas()
     except (OSError, ValueError) as error:
         raise InputError(
-            f"{describe(piece)}: cannot read parquet input ({_first_line(error)})"
+            f"{describe(piece)}: cannot read parquet input ({first_line(error)})"
         ) from None
     if piece.range_index is not None:
         start, step, name = piece.range_index
@@ -524,13 +523,11 @@ def _read_parquet(piece: Piece, schema: Schema) -> pd.DataFrame:
 
 
 def _read_csv(piece: Piece, schema: Schema) -> pd.DataFrame:
+    if piece.whole:
+        # A file read whole is read by the single-process predict's own reader (batch.py).
+        return _as_frame(_read_whole(piece, schema), piece)
     dtype = dict.fromkeys(piece.text, str) or None
     try:
-        if piece.whole:
-            if piece.names is None:
-                return _as_frame(_read_whole(piece, schema), piece)
-            # batch.py reads a table's CSV with pandas' defaults: the same, with text as text.
-            return pd.read_csv(piece.path, dtype=dtype)
         with open(piece.path, "rb") as handle:
             handle.seek(piece.start)
             data = handle.read(piece.stop - piece.start)
@@ -539,9 +536,9 @@ def _read_csv(piece: Piece, schema: Schema) -> pd.DataFrame:
             return pd.DataFrame(columns=names)
         return pd.read_csv(io.BytesIO(data), header=None, names=names, dtype=dtype)
     except (OSError, ValueError) as error:
-        first = 1 if piece.whole else _line_of(piece.path, piece.start)
+        first = _line_of(piece.path, piece.start)
         reason = re.sub(
-            r"\bline (\d+)", lambda m: f"line {int(m[1]) + first - 1}", _first_line(error)
+            r"\bline (\d+)", lambda m: f"line {int(m[1]) + first - 1}", first_line(error)
         )
         raise InputError(f"{describe(piece)}: cannot read csv input ({reason})") from None
 
@@ -614,17 +611,15 @@ def read_head(path: Path, schema: Schema, rows: int) -> pd.DataFrame:
         return _parquet_head(path, rows)
     try:
         if schema.get("kind") != "ndarray":
-            wanted = text_columns(schema)
             names = pd.read_csv(path, nrows=0).columns
-            dtype = {str(n): str for n in names if str(n) in wanted} or None
-            return pd.read_csv(path, nrows=rows, dtype=dtype)
+            return pd.read_csv(path, nrows=rows, dtype=text_dtypes(schema, names))
         head = pd.read_csv(path, header=None, nrows=rows + 1)
         if _is_header(head):
             head = head.iloc[1:].apply(pd.to_numeric).reset_index(drop=True)
         head.columns = range(head.shape[1])
         return head
     except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read csv input ({_first_line(error)})") from None
+        raise InputError(f"{path}: cannot read csv input ({first_line(error)})") from None
 
 
 def _parquet_head(path: Path, rows: int) -> pd.DataFrame:
@@ -633,13 +628,8 @@ def _parquet_head(path: Path, rows: int) -> pd.DataFrame:
     try:
         batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
     except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read parquet input ({_first_line(error)})") from None
+        raise InputError(f"{path}: cannot read parquet input ({first_line(error)})") from None
     if batch is None:
         return pd.read_parquet(path)
     frame: pd.DataFrame = batch.to_pandas()
     return frame
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

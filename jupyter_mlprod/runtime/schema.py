@@ -23,7 +23,7 @@ which lets the server answer 422 without echoing the caller's payload.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -434,6 +434,14 @@ def text_columns(schema: Schema) -> frozenset[str]:
     else:
         return frozenset()
     return frozenset(str(column["name"]) for column in columns if _is_text(column))
+
+
+def text_dtypes(schema: Schema, names: Iterable[Any]) -> dict[str, type] | None:
+    """``read_csv``'s ``dtype=`` for a CSV file with these header names: the columns the schema
+    records as text are read as text (inferred, an all-digit column of zip codes becomes
+    integers, losing its leading zeros, and fails the schema); None when there are none."""
+    wanted = text_columns(schema)
+    return {str(name): str for name in names if str(name) in wanted} or None
 
 
 def _is_text(column: dict[str, Any]) -> bool:

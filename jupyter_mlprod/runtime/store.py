@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .artifacts import dump_artifact, load_artifact
-from .errors import ModelError
+from .errors import ModelError, first_line
 from .locks import acquire, create_locked, exclusive, remove_abandoned
 from .provenance import utc_now
 from .signing import sign_version, signing_key, verify_version
@@ -424,7 +424,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
             "remove that directory or restore its manifest"
         ) from None
     except (OSError, ValueError, RecursionError) as error:
-        raise ModelError(f"{path}: unreadable manifest ({_first_line(error)})") from None
+        raise ModelError(f"{path}: unreadable manifest ({first_line(error)})") from None
     if not isinstance(manifest, dict):
         raise ModelError(f"{path}: manifest is not a JSON object")
     problem = _manifest_problem(manifest)
@@ -481,7 +481,7 @@ def _read_aliases(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]
     try:
         table = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as error:
-        raise ModelError(f"{path}: unreadable alias table ({_first_line(error)})") from None
+        raise ModelError(f"{path}: unreadable alias table ({first_line(error)})") from None
     if not isinstance(table, dict):
         raise ModelError(
             f"{path}: alias table is not a JSON object of aliases "
@@ -518,11 +518,6 @@ def _alias_problem(entry: Any) -> str | None:
 def _short_repr(value: Any, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _write_json(path: Path, value: Any) -> None:
