@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 
 from ..analysis import Analysis, LiftedConstant, Statement
 from ..analysis.constant_lifts import key_of, sentinel_params
@@ -52,7 +53,7 @@ class LiftedConstants:
         for statement in carried:
             if key_of(statement) in constants:
                 continue
-            if statement.reads & pinned and pinned:
+            if statement.reads & pinned:
                 derived.append(statement)
                 pinned |= statement.defines
         return cls(constants, frozenset(pinned), tuple(derived))
@@ -182,15 +183,7 @@ def _comment(text: str) -> str:
 
 
 def _reads(node: cst.CSTNode, names: frozenset[str]) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            nonlocal found
-            found = found or name.value in names
-
-    node.visit(Finder())
-    return found
+    return bool(m.findall(node, m.Name(value=m.MatchIfTrue(lambda value: value in names))))
 
 
 class _DefaultsAtCallTime(cst.CSTTransformer):
@@ -245,12 +238,4 @@ class _DefaultsAtCallTime(cst.CSTTransformer):
 
 
 def _holds(node: cst.CSTNode, ids: set[int]) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            nonlocal found
-            found = found or id(name) in ids
-
-    node.visit(Finder())
-    return found
+    return any(id(name) in ids for name in m.findall(node, m.Name()))
