@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import keyword
 import posixpath
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath, PurePosixPath
 
 import libcst as cst
+import libcst.matchers as m
 
 from .. import roles
 from .paths import path_kind, portable_default, unique
@@ -290,14 +292,7 @@ def _class_assignment(small: cst.BaseSmallStatement) -> tuple[cst.BaseExpression
 def _names_in(node: cst.CSTNode | None) -> list[cst.Name]:
     if node is None:
         return []
-    names: list[cst.Name] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.append(name)
-
-    node.visit(Finder())
-    return names
+    return [typing.cast(cst.Name, name) for name in m.findall(node, m.Name())]
 
 
 def _qualified(node: cst.BaseExpression, imports: Mapping[str, ImportBinding]) -> tuple[str, str]:
