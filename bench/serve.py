@@ -15,12 +15,12 @@ pipeline with a scaler, a one-hot encoder and a logistic regression):
   ``pandas.read_csv`` + ``model.predict`` + ``to_csv`` (both as fresh processes).
 
 All servers run side by side, and each run loads every target in turn (in-process, both
-package servers, mlflow), so a change in the machine's load reaches the figures of a run
-alike. Every figure is the median over ``--runs`` runs; each difference (p50 over in-process,
-p50 added by monitoring) and ratio (requests/s) is taken within a run and its median
-reported. The results are printed as Markdown tables. mlflow is looked up as ``--mlflow`` (a
-path to its executable), else ``mlflow`` on PATH; install it in a separate virtualenv if its
-pins clash with this environment's.
+package servers, mlflow; the order turns by one each run), so a change in the machine's load
+reaches the figures of a run alike. Every figure is the median over ``--runs`` runs; each
+difference (p50 over in-process, p50 added by monitoring) and ratio (requests/s) is taken
+within a run and its median reported. The results are printed as Markdown tables. mlflow is
+looked up as ``--mlflow`` (a path to its executable), else ``mlflow`` on PATH; install it in
+a separate virtualenv if its pins clash with this environment's.
 
 Usage::
 
@@ -357,16 +357,22 @@ def main() -> int:
                 urls[MLFLOW] = start_mlflow(mlflow, root, stack)
             # Every target is loaded once per run, in turn, so a change in the machine's load
             # during the benchmark reaches every figure of a run alike; ratios are taken per
-            # run and their median reported.
+            # run and their median reported. The order turns by one target each run, so no
+            # target always follows the same one (the monitored server used to come right
+            # after the in-process loop in every run).
+            targets = [IN_PROCESS, *urls]
             for run in range(args.runs):
+                turn = run % len(targets)
+                order = targets[turn:] + targets[:turn]
                 for rows, records in bodies.items():
-                    print(f"run {run + 1}, {rows} row(s): in-process…", file=sys.stderr)
-                    runs.setdefault((IN_PROCESS, rows), []).append(in_process(calls[rows], args))
-                    for name, url in urls.items():
+                    for name in order:
                         print(f"run {run + 1}, {rows} row(s): {name}…", file=sys.stderr)
-                        shape = {"dataframe_records": records} if name == MLFLOW else records
-                        body = json.dumps(shape).encode()
-                        runs.setdefault((name, rows), []).append(load(url, body, args))
+                        if name == IN_PROCESS:
+                            measured = in_process(calls[rows], args)
+                        else:
+                            shape = {"dataframe_records": records} if name == MLFLOW else records
+                            measured = load(urls[name], json.dumps(shape).encode(), args)
+                        runs.setdefault((name, rows), []).append(measured)
 
         if args.skip_batch:
             print_tables(runs, None, None, args)
