@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -451,8 +452,28 @@ def _write_parts(
             f"predict --engine dask failed: {type(error).__name__}: {first_line(error)}"
         ) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_staging(staging)
     return DaskResult(rows=rows, partitions=len(tasks), output=output)
+
+
+STAGING_REMOVAL_SECONDS = 30.0
+
+
+def remove_staging(staging: Path, within: float = STAGING_REMOVAL_SECONDS) -> None:
+    """Remove the partial output directory (a no-op once it has become the output).
+
+    After a failure, cancelling the other partitions' futures does not stop a write already
+    running on a worker, and a part file it opens between rmtree's listing and its rmdir
+    leaves the directory behind (seen: one run in four of a failing five-partition CSV).
+    So the removal is repeated until the directory is gone; a write that starts after that
+    fails on its own, because nothing creates the directory again.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not os.path.lexists(staging) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def _umask() -> int:

@@ -329,3 +329,32 @@ def test_installed_package_console_script_on_its_own_local_cluster(tmp_path: Pat
     got = _concat(_parts(tmp_path / "out"))
     expected = pd.read_csv(tmp_path / "single.csv")
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_the_partial_output_is_removed_even_when_a_running_write_adds_a_part_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker still writing after a failure can add a part between rmtree's listing and
+    its rmdir (one run in four of the five-partition failure test); the removal repeats."""
+    from jupyter_mlprod.runtime import dask_engine
+
+    staging = tmp_path / ".out.mlprod-partial-x"
+    staging.mkdir()
+    (staging / "part-00000.csv").write_text("y_pred\n1\n", encoding="utf-8")
+    real_rmtree = dask_engine.shutil.rmtree
+    calls = []
+
+    def rmtree_racing_a_writer(path: Path, ignore_errors: bool = False) -> None:
+        calls.append(path)
+        real_rmtree(path, ignore_errors=ignore_errors)
+        if len(calls) == 1:  # the late write lands as the first removal ends
+            Path(path).mkdir()
+            (Path(path) / "part-00003.csv").write_text("y_pred\n0\n", encoding="utf-8")
+
+    monkeypatch.setattr(dask_engine.shutil, "rmtree", rmtree_racing_a_writer)
+    dask_engine.remove_staging(staging)
+    assert not staging.exists()
+    assert len(calls) == 2
+    # Once it has become the output (os.replace), removing the staging path is a no-op.
+    dask_engine.remove_staging(staging)
+    assert list(tmp_path.iterdir()) == []
