@@ -141,7 +141,7 @@ def answer_together(
         indices = [index for index, _, _ in joinable]
         payloads = [payload for _, payload, _ in joinable]
         try:
-            data = conform(_frame_of(merged, schema), schema)
+            data = conform(frame_of(merged, schema), schema)
         except (MlprodError, ValueError, TypeError, OverflowError):
             # e.g. an integer too large for int64: each of them is answered alone.
             for index, payload in zip(indices, payloads, strict=True):
@@ -165,7 +165,7 @@ def answer_together(
     return [answer for answer in answers if answer is not None]
 
 
-def _frame_of(columns: dict[str, list[Any]], schema: Schema) -> pd.DataFrame:
+def frame_of(columns: dict[str, list[Any]], schema: Schema) -> pd.DataFrame:
     """The DataFrame of joined record columns, numbers and booleans as typed arrays.
 
     The values already have their column's Python type (:func:`record_columns`), so a numeric

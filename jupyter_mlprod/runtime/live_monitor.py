@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from .batching import frame_of, record_columns
 from .drift import DriftOptions, DriftReport, detect_drift
 from .errors import MlprodError
 from .periodic import Periodic
 from .profile import category_key, column_values, numeric_values
 from .provenance import utc_now
-from .schema import conform, from_payload
+from .schema import Schema, conform, from_payload
 from .store import LoadedModel
 
 DEFAULT_WINDOW = 1000
@@ -256,8 +257,19 @@ def _joined(
     if len(rows) != len(predictions):
         # A predict() that does not return one prediction per row: keep the inputs only.
         predictions = []
-    data = conform(from_payload(rows, model.schema), model.schema)
-    return data, predictions
+    return conform(_window_input(rows, model.schema), model.schema), predictions
+
+
+def _window_input(rows: list[Any], schema: Schema) -> Any:
+    """The window's rows as one input: records whose values already have their columns' types
+    take the batching path's column-wise build (half the time of from_payload's)."""
+    columns = record_columns(rows, schema)
+    if columns is not None:
+        try:
+            return frame_of(columns, schema)
+        except (ValueError, TypeError, OverflowError):
+            pass  # e.g. an integer past 64 bits: from_payload names the problem
+    return from_payload(rows, schema)
 
 
 def _payload_rows(payload: Any) -> list[Any]:
@@ -292,7 +304,11 @@ def prediction_distribution(predictions: Sequence[Any]) -> dict[str, Any]:
                     },
                 }
             continue
-        counts = Counter(category_key(v) for v in values.tolist())
+        # Count the raw values first (in C), then name the few distinct ones: category_key
+        # per row was a third of a window's test.
+        counts: Counter[str] = Counter()
+        for value, count in Counter(values.tolist()).items():
+            counts[category_key(value)] += count
         total = sum(counts.values()) or 1
         summary[name] = {
             "kind": "categorical",
