@@ -28,7 +28,9 @@ evaluator reads a copy. :func:`load_alerts` reports every mistake of the file, o
 
 from __future__ import annotations
 
+import bisect
 import math
+import operator
 import os
 import re
 import threading
@@ -37,7 +39,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .alert_actions import ActionRunner, Command, Webhook, describe_actions, log_line
 from .drift import DriftReport
@@ -491,13 +493,24 @@ class RequestWindows:
         """The version's requests answered after ``since`` (monotonic)."""
         with self._lock:
             events = list(self._requests.get(version, ()))
-        return [event for event in events if event[0] >= since]
+        return _since(events, since)
 
     def shadow(self, version: str, since: float) -> list[tuple[float, int, int]]:
         """The shadow comparisons made after ``since``."""
         with self._lock:
             events = list(self._shadow.get(version, ()))
-        return [event for event in events if event[0] >= since]
+        return _since(events, since)
+
+
+_Event = TypeVar("_Event", bound=tuple[Any, ...])
+
+
+def _since(events: list[_Event], since: float) -> list[_Event]:
+    """The events from time ``since`` on. They are appended in time order (one monotonic
+    clock, under one lock), so a binary search finds the first: filtering 100,000 events in
+    Python took most of an evaluation."""
+    first = bisect.bisect_left(events, since, key=operator.itemgetter(0))
+    return events[first:] if first else events
 
 
 class AlertEngine:
