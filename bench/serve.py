@@ -10,7 +10,8 @@ pipeline with a scaler, a one-hot encoder and a logistic regression):
   fitted model (skipped with a message when mlflow is not installed);
 - the cost of live monitoring: (b) runs with its defaults plus drift tests every second and the
   generated ``alerts.example.yaml`` (``--alerts``), against the same server with
-  ``--monitor-window 0``;
+  ``--monitor-window 0``, loaded in pairs (on, off, off, on; ``--pairs`` per run); and the CPU
+  time monitoring adds, measured in-process;
 - batch: rows/s of ``<pkg> predict`` on a 1M-row CSV against a plain script that does
   ``pandas.read_csv`` + ``model.predict`` + ``to_csv`` (both as fresh processes).
 
@@ -322,6 +323,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000, help="requests per load run")
     parser.add_argument("--seconds", type=float, default=15.0, help="time limit per load run")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=2,
+        help="monitoring on/off pairs per run and request size (each pair varies by about "
+        "±5%% in requests/s between two identical servers here, so more pairs narrow it)",
+    )
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--mlflow", help="path to the mlflow executable")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script")
@@ -337,6 +345,7 @@ def main() -> int:
         return decode_against(args.decode_against, args)
     if args.quick:
         args.runs, args.requests, args.seconds, args.batch_rows = 1, 100, 5.0, 20_000
+        args.pairs = 1
 
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as temp:
         root = Path(temp)
@@ -397,8 +406,9 @@ def main() -> int:
                         runs.setdefault((name, rows), []).append(measured)
                     body = json.dumps(records).encode()
                     print(f"run {run + 1}, {rows} row(s): monitoring on/off…", file=sys.stderr)
-                    pair = monitoring_pair(urls[SERVE], urls[SERVE_UNMONITORED], body, args)
-                    pairs.setdefault(rows, []).append(pair)
+                    for _ in range(args.pairs):
+                        pair = monitoring_pair(urls[SERVE], urls[SERVE_UNMONITORED], body, args)
+                        pairs.setdefault(rows, []).append(pair)
 
         monitoring = monitoring_cpu(model, bodies, fakepkg.predict.predict, root, args)
         if args.skip_batch:
@@ -698,7 +708,7 @@ def print_tables(
         )
     print("\nLive monitoring (a window of 1000 rows, drift tests every second, the example alert")
     print("rules) against the same server with --monitor-window 0, measured in pairs (on, off,")
-    print("off, on) within each run; medians over the runs, and the range:\n")
+    print(f"off, on), {args.pairs} per run; medians over the pairs, and their range:\n")
     print(
         "| rows/request | p50 added by monitoring (ms) | range "
         "| requests/s with ÷ without | range |"
