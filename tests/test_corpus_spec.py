@@ -80,7 +80,7 @@ def _raw(*cells: nbformat.NotebookNode) -> bytes:
     return nbformat.writes(notebook(*cells)).encode()
 
 
-def _entry(corpus: ModuleType, **fields: object) -> object:
+def _entry(corpus: ModuleType, **fields: object) -> Any:
     base = {
         "id": "case",
         "repo": "someone/tutorial",
@@ -186,31 +186,20 @@ def test_no_mirror_option_exits_with_the_fix(
 # (pdsh 05.08, both editions) gets a short limit instead of the 600 s default, so the wait is
 # bounded and visible in the spec, never a silent pass.
 
-TIMEOUT_BASE = {
-    "id": "case",
-    "repo": "someone/tutorial",
-    "commit": "0" * 40,
-    "path": "nb.ipynb",
-    "tags": {},
-    "predict": {"input": "X_test", "output": "y_pred"},
-}
-
 
 def test_an_entry_without_cell_timeout_gets_the_default(corpus: ModuleType) -> None:
-    assert corpus.Entry.from_json(TIMEOUT_BASE).cell_timeout == corpus.CELL_TIMEOUT == 600.0
+    assert _entry(corpus).cell_timeout == corpus.CELL_TIMEOUT == 600.0
 
 
 def test_cell_timeout_is_read_with_its_reason(corpus: ModuleType) -> None:
-    entry = corpus.Entry.from_json(
-        {**TIMEOUT_BASE, "cell_timeout": {"seconds": 90, "why": "widgets"}}
-    )
+    entry = _entry(corpus, cell_timeout={"seconds": 90, "why": "widgets"})
     assert entry.cell_timeout == 90.0
 
 
 @pytest.mark.parametrize("value", [90, {"seconds": 90}, {"seconds": 90, "why": "", "x": 1}])
 def test_a_cell_timeout_without_its_reason_is_a_spec_error(corpus: ModuleType, value: Any) -> None:
     with pytest.raises(corpus.SpecError, match="cell_timeout"):
-        corpus.Entry.from_json({**TIMEOUT_BASE, "cell_timeout": value})
+        _entry(corpus, cell_timeout=value)
 
 
 def test_the_spec_bounds_the_widget_chapters_and_says_why(corpus: ModuleType) -> None:
@@ -238,9 +227,7 @@ def test_the_baseline_runs_with_the_entry_cell_timeout(
     monkeypatch.setattr(execute, "execute_run", fake_execute_run)
     notebook = tmp_path / "nb.ipynb"
     notebook.write_text("{}", "utf-8")
-    entry = corpus.Entry.from_json(
-        {**TIMEOUT_BASE, "cell_timeout": {"seconds": 45, "why": "widgets"}}
-    )
+    entry = _entry(corpus, cell_timeout={"seconds": 45, "why": "widgets"})
     record = corpus.run_baseline(notebook, ("X_test", "y_pred"), entry, tmp_path / "cache")
     assert record == {"status": "succeeded"}
     assert seen["timeout"] == 45.0
