@@ -304,10 +304,14 @@ def prediction_distribution(predictions: Sequence[Any]) -> dict[str, Any]:
                     },
                 }
             continue
-        # Count the raw values first (in C), then name the few distinct ones: category_key
-        # per row was a third of a window's test.
         counts: Counter[str] = Counter()
-        for value, count in Counter(values.tolist()).items():
+        try:
+            # Count the raw values first (in C), then name the few distinct ones: category_key
+            # per row was a third of a window's test.
+            raw = Counter(values.tolist())
+        except TypeError:  # unhashable values (a record per row): named one by one
+            raw = Counter(category_key(value) for value in values.tolist())
+        for value, count in raw.items():
             counts[category_key(value)] += count
         total = sum(counts.values()) or 1
         summary[name] = {

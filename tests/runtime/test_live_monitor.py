@@ -123,3 +123,16 @@ def test_background_thread_runs_with_the_app(store: Path) -> None:
             time.sleep(0.05)
         assert state is not None and state.rows == 40 and state.report is not None
         assert state.report.drifted is True
+
+
+def test_prediction_classes_are_named_after_counting_and_records_still_count() -> None:
+    from jupyter_mlprod.runtime.live_monitor import prediction_distribution
+
+    # 1, 1.0 and True name one class ("1"), as profile.category_key does for the reference.
+    shares = prediction_distribution([1, 1.0, True, 0, 0, 2.5, 1])["prediction"]["shares"]
+    assert shares == {"1": 4 / 7, "0": 2 / 7, "2.5": 1 / 7}
+    # A predict() returning a table gives a record per row: unhashable, still counted.
+    records = [{"a": 1, "b": 0.5}, {"a": 2, "b": 0.1}, {"a": 1, "b": 0.5}]
+    summary = prediction_distribution(records)["prediction"]
+    assert summary["kind"] == "categorical"
+    assert sorted(summary["shares"].values()) == [1 / 3, 2 / 3]
