@@ -27,7 +27,7 @@ import numpy as np
 
 from .batching import frame_of, record_columns
 from .drift import DriftOptions, DriftReport, detect_drift
-from .errors import MlprodError
+from .errors import MlprodError, first_line
 from .periodic import Periodic
 from .profile import category_key, column_values, numeric_values
 from .provenance import utc_now
@@ -139,7 +139,12 @@ class LiveMonitor:
                 if self._tested.get(version) != window.added
             ]
         for version, model, requests, added in changed:
-            state = self._test(version, model, requests)
+            try:
+                state = self._test(version, model, requests)
+            except Exception as error:  # noqa: BLE001 - the thread must outlive one bad window
+                # Periodic's thread ends on an exception: monitoring would stop for good.
+                problem = f"window not tested: {type(error).__name__}: {first_line(error)}"
+                state = WindowState(version, utc_now(), 0, None, {}, problem)
             with self._lock:
                 self._states[version] = state
                 self._tested[version] = added

@@ -136,3 +136,25 @@ def test_prediction_classes_are_named_after_counting_and_records_still_count() -
     summary = prediction_distribution(records)["prediction"]
     assert summary["kind"] == "categorical"
     assert sorted(summary["shares"].values()) == [1 / 3, 2 / 3]
+
+
+def test_a_window_whose_test_fails_unexpectedly_is_reported_and_monitoring_goes_on(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fakearr.live_monitor
+
+    served = client(store)
+    send(served, np.zeros((40, 4)))
+    monitor = served.app.state.server.monitor
+
+    def broken(predictions: Any) -> Any:
+        raise TypeError("unhashable type: 'dict'")
+
+    monkeypatch.setattr(fakearr.live_monitor, "prediction_distribution", broken)
+    state = monitor.update()["v1"]
+    assert state.report is None
+    assert state.problem == "window not tested: TypeError: unhashable type: 'dict'"
+    assert served.get("/monitor").json()["versions"]["v1"]["problem"] == state.problem
+    monkeypatch.undo()
+    send(served, np.zeros((40, 4)))  # the window changed: tested again, this time whole
+    assert monitor.update()["v1"].report is not None
