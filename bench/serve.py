@@ -10,18 +10,20 @@ pipeline with a scaler, a one-hot encoder and a logistic regression):
   fitted model (skipped with a message when mlflow is not installed);
 - the cost of live monitoring: (b) runs with its defaults plus drift tests every second and the
   generated ``alerts.example.yaml`` (``--alerts``), against the same server with
-  ``--monitor-window 0``, loaded in pairs (on, off, off, on; ``--pairs`` per run); and the CPU
-  time monitoring adds, measured in-process;
+  ``--monitor-window 0``, in ``--pairs`` pairs of fresh servers (see :func:`monitoring_pair`):
+  p50 added, requests/s ratio and server CPU per request; and the CPU time monitoring adds,
+  measured in-process;
 - batch: rows/s of ``<pkg> predict`` on a 1M-row CSV against a plain script that does
   ``pandas.read_csv`` + ``model.predict`` + ``to_csv`` (both as fresh processes).
 
 All servers run side by side, and each run loads every target in turn (in-process, both
 package servers, mlflow; the order turns by one each run), so a change in the machine's load
 reaches the figures of a run alike. Every figure is the median over ``--runs`` runs; each
-difference (p50 over in-process, p50 added by monitoring) and ratio (requests/s) is taken
-within a run and its median reported. The results are printed as Markdown tables. mlflow is
-looked up as ``--mlflow`` (a path to its executable), else ``mlflow`` on PATH; install it in
-a separate virtualenv if its pins clash with this environment's.
+difference (p50 over in-process) and ratio (requests/s) is taken within a run and its median
+reported; monitoring's figures are taken within a pair, and their median over the pairs.
+The results are printed as Markdown tables. mlflow is looked up as ``--mlflow`` (a path to
+its executable), else ``mlflow`` on PATH; install it in a separate virtualenv if its pins
+clash with this environment's.
 
 Usage::
 
@@ -35,8 +37,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -44,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -90,13 +95,15 @@ def churn_frame(n_rows: int, seed: int) -> pd.DataFrame:
 
 
 def build_workspace(root: Path, train_rows: int) -> dict[str, str]:
-    """Copy the fixture package plus the runtime files, write data, train v1."""
+    """Copy the fixture package plus the runtime files, write data and the example alert
+    rules (``alerts.yaml``), train v1."""
     package = root / "src" / PACKAGE
     shutil.copytree(FIXTURE, package, ignore=shutil.ignore_patterns("__pycache__"))
     for name in runtime.FILES:
         (package / name).write_text(runtime.read_file(name), encoding="utf-8")
     (root / "data").mkdir()
     churn_frame(train_rows, seed=1).to_csv(root / "data" / "churn.csv", index=False)
+    (root / "alerts.yaml").write_text(ALERTS_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(root / "src"), MLPROD_MODEL_DIR=str(root / "models"))
     subprocess.run(
         [sys.executable, "-m", PACKAGE, "train"], cwd=root, env=env, check=True, capture_output=True
@@ -191,7 +198,7 @@ def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
         p50, p99, _ = _wrk(wrk, url, body, args, connections=1)
         _, _, per_second = _wrk(wrk, url, body, args, connections=args.concurrency)
         return LoadResult(p50, p99, per_second)
-    latencies = []
+    latencies: list[float] = []
     with httpx.Client(timeout=30, headers={"content-type": "application/json"}) as client:
         for _ in range(min(50, args.requests)):
             client.post(url, content=body).raise_for_status()
@@ -206,25 +213,117 @@ def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
     return LoadResult(sequential.p50_ms, sequential.p99_ms, concurrent.per_second)
 
 
-def monitoring_pair(
-    monitored: str, unmonitored: str, body: bytes, args: argparse.Namespace
-) -> tuple[float, float]:
-    """What monitoring adds, from the two servers loaded on, off, off, on in half-length
-    slices: the p50 latency added (ms) and the requests/s ratio (on ÷ off).
+@dataclass(frozen=True)
+class Pair:
+    """One monitoring on/off comparison, between a fresh server of each kind."""
 
-    The servers' figures in the main table are taken up to half a minute apart, and the
-    machine's speed drifts by more than monitoring costs in that time (±5 % in requests/s
-    between two identical servers); the symmetric order cancels a drift that is steady over
-    the pair's half minute.
+    p50_added_ms: float
+    """p50 latency with monitoring minus without, from one interleaving client."""
+    ratio: float
+    """Requests/s with monitoring ÷ without, concurrent clients (on, off, off, on)."""
+    cpu_added_us: float | None
+    """The server process's CPU time per request answered, with minus without (Linux)."""
+
+
+def interleaved(urls: list[str], body: bytes, seconds: float) -> list[tuple[float, float | None]]:
+    """One client sends requests back to back, to each server in turn (a new random order in
+    every round); each server's p50 latency (ms) and its process's CPU time per request (µs,
+    ``None`` without ``/proc``).
+
+    Requests to the servers alternate within milliseconds, so a change in the machine's speed
+    reaches them alike: loading them one after the other, even on, off, off, on, left a
+    difference between two identical servers of ±5 %. The client's own cost (http.client,
+    tens of microseconds) is the same for every server and cancels out of a difference.
     """
-    sliced = argparse.Namespace(**{**vars(args), "seconds": max(2.0, args.seconds / 2)})
-    on: list[LoadResult] = []
-    off: list[LoadResult] = []
-    for url, into in ((monitored, on), (unmonitored, off), (unmonitored, off), (monitored, on)):
-        into.append(load(url, body, sliced))
-    added = statistics.fmean(r.p50_ms for r in on) - statistics.fmean(r.p50_ms for r in off)
-    ratio = sum(r.per_second for r in on) / sum(r.per_second for r in off)
-    return added, ratio
+    connections = []
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        connections.append(
+            (http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30), parts.path)
+        )
+    headers = {"Content-Type": "application/json"}
+
+    def call(index: int) -> tuple[float, str]:
+        connection, path = connections[index]
+        begin = time.perf_counter()
+        connection.request("POST", path, body, headers)
+        response = connection.getresponse()
+        response.read()
+        elapsed = time.perf_counter() - begin
+        if response.status != 200:
+            raise RuntimeError(f"{urls[index]} answered {response.status}")
+        return elapsed, response.getheader("X-Server-PID", "")
+
+    order = list(range(len(urls)))
+    pids = [call(index)[1] for index in order]
+    for _ in range(50):  # warm-up: the connections and the servers' lazy paths
+        for index in order:
+            call(index)
+    latencies: list[list[float]] = [[] for _ in urls]
+    shuffle = random.Random(0).shuffle
+    cpu_before = [_cpu_seconds(pid) for pid in pids]
+    stop_at = time.perf_counter() + seconds
+    while time.perf_counter() < stop_at:
+        shuffle(order)
+        for index in order:
+            latencies[index].append(call(index)[0])
+    cpu_after = [_cpu_seconds(pid) for pid in pids]
+    for connection, _ in connections:
+        connection.close()
+    results: list[tuple[float, float | None]] = []
+    for measured, before, after in zip(latencies, cpu_before, cpu_after, strict=True):
+        cpu = None if before is None or after is None else (after - before) / len(measured) * 1e6
+        results.append((statistics.median(measured) * 1000, cpu))
+    return results
+
+
+def _cpu_seconds(pid: str) -> float | None:
+    """User plus system CPU time of a process so far, from ``/proc`` (``None`` elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # Fields 14 and 15 of proc(5), counted after the command name's closing parenthesis.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(url: str, body: bytes, args: argparse.Namespace, seconds: float) -> float:
+    """Requests/s from ``args.concurrency`` concurrent clients for ``seconds``."""
+    sliced = argparse.Namespace(**{**vars(args), "seconds": seconds})
+    wrk = shutil.which("wrk")
+    if wrk is not None:
+        return _wrk(wrk, url, body, sliced, connections=args.concurrency)[2]
+    return asyncio.run(_load(url, body, args.requests, seconds, args.concurrency)).per_second
+
+
+def monitoring_pair(
+    root: Path, env: dict[str, str], body: bytes, args: argparse.Namespace, on_first: bool
+) -> Pair:
+    """What monitoring adds, measured between a fresh server with it and one without.
+
+    Both servers are started for this pair alone, in the order ``on_first`` says: which of
+    two identical servers was started first made it slower by about 0.1 ms at 100 rows
+    (measured with four identical servers, start order rotated), as much as monitoring's
+    whole cost, so pairs alternate the order and the servers never outlive their pair.
+    """
+    names = [SERVE, SERVE_UNMONITORED] if on_first else [SERVE_UNMONITORED, SERVE]
+    with ExitStack() as stack:
+        urls = {name: start_package_server(name, root, env, stack) for name in names}
+        for name in names:  # warm-up: the monitor's window fills, the alert windows grow
+            throughput(urls[name], body, args, args.seconds)
+        (on_ms, on_cpu), (off_ms, off_cpu) = interleaved(
+            [urls[SERVE], urls[SERVE_UNMONITORED]], body, args.seconds
+        )
+        half = max(2.0, args.seconds / 2)
+        on = off = 0.0
+        for name in (SERVE, SERVE_UNMONITORED, SERVE_UNMONITORED, SERVE):
+            measured = throughput(urls[name], body, args, half)
+            if name == SERVE:
+                on += measured
+            else:
+                off += measured
+    cpu = None if on_cpu is None or off_cpu is None else on_cpu - off_cpu
+    return Pair(on_ms - off_ms, on / off, cpu)
 
 
 _WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -274,7 +373,7 @@ def in_process(call: Callable[[], Any], args: argparse.Namespace) -> LoadResult:
     """Time ``call`` in a loop (single thread): the cost of predict without HTTP."""
     for _ in range(20):
         call()
-    latencies = []
+    latencies: list[float] = []
     started = time.perf_counter()
     while len(latencies) < args.requests and time.perf_counter() - started < args.seconds:
         begin = time.perf_counter()
@@ -326,9 +425,9 @@ def main() -> int:
     parser.add_argument(
         "--pairs",
         type=int,
-        default=2,
-        help="monitoring on/off pairs per run and request size (each pair varies by about "
-        "±5%% in requests/s between two identical servers here, so more pairs narrow it)",
+        default=6,
+        help="monitoring on/off pairs per request size, each a fresh server of both kinds "
+        "(even, so each kind is started first as often)",
     )
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--mlflow", help="path to the mlflow executable")
@@ -345,7 +444,7 @@ def main() -> int:
         return decode_against(args.decode_against, args)
     if args.quick:
         args.runs, args.requests, args.seconds, args.batch_rows = 1, 100, 5.0, 20_000
-        args.pairs = 1
+        args.pairs = 2
 
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as temp:
         root = Path(temp)
@@ -378,9 +477,8 @@ def main() -> int:
             calls[rows] = call
 
         runs: dict[tuple[str, int], list[LoadResult]] = {}
-        pairs: dict[int, list[tuple[float, float]]] = {}
         with ExitStack() as stack:
-            urls = start_package_servers(root, env, stack)
+            urls = {name: start_package_server(name, root, env, stack) for name in SERVE_OPTIONS}
             mlflow = find_mlflow(args.mlflow)
             if mlflow is None:
                 print("mlflow not found: skipping `mlflow models serve`", file=sys.stderr)
@@ -404,11 +502,14 @@ def main() -> int:
                             shape = {"dataframe_records": records} if name == MLFLOW else records
                             measured = load(urls[name], json.dumps(shape).encode(), args)
                         runs.setdefault((name, rows), []).append(measured)
-                    body = json.dumps(records).encode()
-                    print(f"run {run + 1}, {rows} row(s): monitoring on/off…", file=sys.stderr)
-                    for _ in range(args.pairs):
-                        pair = monitoring_pair(urls[SERVE], urls[SERVE_UNMONITORED], body, args)
-                        pairs.setdefault(rows, []).append(pair)
+        pairs: dict[int, list[Pair]] = {}
+        for index in range(args.pairs):
+            for rows, records in bodies.items():
+                print(f"monitoring pair {index + 1}, {rows} row(s)…", file=sys.stderr)
+                pair = monitoring_pair(
+                    root, env, json.dumps(records).encode(), args, on_first=index % 2 == 0
+                )
+                pairs.setdefault(rows, []).append(pair)
 
         monitoring = monitoring_cpu(model, bodies, fakepkg.predict.predict, root, args)
         if args.skip_batch:
@@ -610,23 +711,21 @@ def decode_against(revision: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def start_package_servers(root: Path, env: dict[str, str], stack: ExitStack) -> dict[str, str]:
-    """Start the package's server with monitoring and alert rules on, and without monitoring;
-    their /predict URLs."""
-    alerts = root / "alerts.yaml"
-    alerts.write_text(ALERTS_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
-    configurations = {
-        SERVE: ["--alerts", str(alerts), "--monitor-interval", "1"],
-        SERVE_UNMONITORED: ["--monitor-window", "0"],
-    }
-    urls = {}
-    for name, options in configurations.items():
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *options]
-        stack.enter_context(server(command, root, env, f"{base}/health"))
-        urls[name] = f"{base}/predict"
-    return urls
+SERVE_OPTIONS = {
+    SERVE: ["--alerts", "alerts.yaml", "--monitor-interval", "1"],
+    SERVE_UNMONITORED: ["--monitor-window", "0"],
+}
+"""The two package servers: monitoring on (drift tests every second, the example alert rules,
+written to ``alerts.yaml`` by :func:`build_workspace`) and off."""
+
+
+def start_package_server(name: str, root: Path, env: dict[str, str], stack: ExitStack) -> str:
+    """Start one of :data:`SERVE_OPTIONS`' servers until ``stack`` closes; its /predict URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *SERVE_OPTIONS[name]]
+    stack.enter_context(server(command, root, env, f"{base}/health"))
+    return f"{base}/predict"
 
 
 def start_mlflow(mlflow: str, root: Path, stack: ExitStack) -> str:
@@ -678,7 +777,7 @@ def per_run(
 
 def print_tables(
     runs: dict[tuple[str, int], list[LoadResult]],
-    pairs: dict[int, list[tuple[float, float]]],
+    pairs: dict[int, list[Pair]],
     package_seconds: float | None,
     baseline_seconds: float | None,
     args: argparse.Namespace,
@@ -707,19 +806,23 @@ def print_tables(
             f"{'-' if ratio is None else f'{ratio:.2f}x'} |"
         )
     print("\nLive monitoring (a window of 1000 rows, drift tests every second, the example alert")
-    print("rules) against the same server with --monitor-window 0, measured in pairs (on, off,")
-    print(f"off, on), {args.pairs} per run; medians over the pairs, and their range:\n")
+    print("rules) against the same server with --monitor-window 0: a fresh server of each per")
+    print(f"pair, started in alternating order, {args.pairs} pairs; p50 from one client whose")
+    print("requests alternate between the two, requests/s from concurrent clients (on, off,")
+    print("off, on), server CPU per request from /proc; medians over the pairs, and ranges:\n")
     print(
         "| rows/request | p50 added by monitoring (ms) | range "
-        "| requests/s with ÷ without | range |"
+        "| requests/s with ÷ without | range | server CPU added per request (µs) |"
     )
-    print("|---:|---:|---:|---:|---:|")
-    for rows, measured in sorted(pairs.items()):
-        added = [pair[0] for pair in measured]
-        ratios = [pair[1] for pair in measured]
+    print("|---:|---:|---:|---:|---:|---:|")
+    for rows, compared in sorted(pairs.items()):
+        added = [pair.p50_added_ms for pair in compared]
+        ratios = [pair.ratio for pair in compared]
+        cpu = [pair.cpu_added_us for pair in compared if pair.cpu_added_us is not None]
         print(
             f"| {rows} | {statistics.median(added):+.3f} | {min(added):+.3f} to {max(added):+.3f} "
-            f"| {statistics.median(ratios):.3f}x | {min(ratios):.3f}x to {max(ratios):.3f}x |"
+            f"| {statistics.median(ratios):.3f}x | {min(ratios):.3f}x to {max(ratios):.3f}x "
+            f"| {f'{statistics.median(cpu):+.0f}' if cpu else '-'} |"
         )
     if package_seconds is None or baseline_seconds is None:
         return
