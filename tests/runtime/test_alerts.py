@@ -439,6 +439,83 @@ def test_rule_evaluation_cooldown_and_arms(flaky_src: Path, tmp_path: Path) -> N
     assert described["4xx"]["last_outcome"] == "stopped" and described["slow"]["fired"] == 1
 
 
+def test_the_event_ring_keeps_the_newest_events_in_time_order_across_its_wrap(
+    flaky_src: Path,
+) -> None:
+    from fakeflaky.alerts import EventRing
+
+    ring = EventRing(capacity=5)
+    assert ring.since(0.0).shape == (0, 3)
+    for moment in (1.0, 2.0, 3.0):
+        ring.append(moment, 200, moment / 10)
+    assert ring.since(2.0)[:, 0].tolist() == [2.0, 3.0]  # not full: one run
+    for moment in (4.0, 5.0, 6.0, 7.0, 8.0):
+        ring.append(moment, 500, moment / 10)
+    # Full and wrapped: the write position is inside the array, the oldest three are gone.
+    assert ring.since(0.0)[:, 0].tolist() == [4.0, 5.0, 6.0, 7.0, 8.0]
+    assert ring.since(4.5)[:, 0].tolist() == [5.0, 6.0, 7.0, 8.0]
+    assert ring.since(7.0)[:, 0].tolist() == [7.0, 8.0]  # the cut in the ring's second run
+    assert ring.since(9.0).shape == (0, 3)
+    window = ring.since(6.0)
+    assert window[:, 1].tolist() == [500, 500, 500] and window[:, 2].tolist() == [0.6, 0.7, 0.8]
+    window[:] = 0  # a copy: the evaluator cannot disturb what the request path writes
+    assert ring.since(6.0)[:, 0].tolist() == [6.0, 7.0, 8.0]
+
+
+def test_each_condition_counts_its_window_exactly(flaky_src: Path, tmp_path: Path) -> None:
+    """The values the rules compare, over windows the ring has wrapped: the nearest-rank p99,
+    both error rates, the canary's 5xx rate over the primary's, the shadow disagreement."""
+    from fakeflaky.alert_actions import ActionRunner
+    from fakeflaky.alerts import AlertEngine, RequestWindows, check_alerts
+
+    conditions = {
+        "p99": {"when": "p99_latency_ms", "above": 1000},
+        "5xx": {"when": "error_rate_5xx", "above": 0.99},
+        "4xx": {"when": "error_rate_4xx", "above": 0.99},
+        "canary": {"when": "canary_error_rate_vs_primary", "arm": "canary", "above": 0.99},
+        "shadow": {"when": "shadow_disagreement_rate", "above": 0.99},
+    }
+    config = check_alerts(
+        {
+            "rules": [
+                {"name": name, **rule, "min_requests": 1, "window": 3600, "actions": ["log"]}
+                for name, rule in conditions.items()
+            ]
+        },
+        tmp_path / "alerts.yaml",
+    )
+
+    class Stub:
+        def arm_version(self, arm: str) -> str | None:
+            return {"production": "v1", "canary": "v2"}[arm]
+
+        def shadow_version(self) -> str | None:
+            return "v3"
+
+        def drift_report(self, version: str) -> None:
+            return None
+
+    engine = AlertEngine(config, Stub(), ActionRunner(log=lambda line: None))  # type: ignore[arg-type]
+    engine.windows = RequestWindows(capacity=200)
+    for _ in range(50):  # pushed out of the ring by the 200 requests that follow
+        engine.windows.record("v1", 500, 9.0)
+    for index in range(200):  # latencies 1..200 ms; 10 % 5xx, 5 % 4xx
+        status = 503 if index % 10 == 0 else 404 if index % 20 == 1 else 200
+        engine.windows.record("v1", status, (index + 1) / 1000)
+    for index in range(40):  # the canary: 25 % 5xx
+        engine.windows.record("v2", 500 if index % 4 == 0 else 200, 0.01)
+    engine.windows.record_shadow("v3", 10, 1)
+    engine.windows.record_shadow("v3", 30, 3)
+    assert engine.evaluate() == []
+    values = {name: (state.value, state.requests) for name, state in engine.states.items()}
+    assert values["p99"] == (pytest.approx(198.0), 200)  # rank ceil(0.99 * 200) = 198
+    assert values["5xx"] == (pytest.approx(0.10), 200)
+    assert values["4xx"] == (pytest.approx(0.05), 200)
+    assert values["canary"] == (pytest.approx(0.25 - 0.10), 40)
+    assert values["shadow"] == (pytest.approx(4 / 40), 2)
+    assert all(isinstance(value, float) for value, _ in values.values())  # JSON for /alerts
+
+
 @pytest.mark.slow
 def test_the_example_file_of_a_generated_package_loads_with_serve(tmp_path: Path) -> None:
     from jupyter_mlprod.cli import main as nb2prod
