@@ -10,9 +10,9 @@ pipeline with a scaler, a one-hot encoder and a logistic regression):
   fitted model (skipped with a message when mlflow is not installed);
 - the cost of live monitoring: (b) runs with its defaults plus drift tests every second and the
   generated ``alerts.example.yaml`` (``--alerts``), against the same server with
-  ``--monitor-window 0``, in ``--pairs`` pairs of fresh servers (see :func:`monitoring_pair`):
-  p50 added, requests/s ratio and server CPU per request; and the CPU time monitoring adds,
-  measured in-process;
+  ``--monitor-window 0``, in ``--pairs`` comparisons of fresh servers (:func:`compare_kinds`):
+  p50 added and requests/s ratio, with ``--control`` the same for two servers alike; and the
+  CPU time monitoring adds, measured in-process;
 - batch: rows/s of ``<pkg> predict`` on a 1M-row CSV against a plain script that does
   ``pandas.read_csv`` + ``model.predict`` + ``to_csv`` (both as fresh processes).
 
@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import http.client
 import json
+import math
 import os
 import random
 import shutil
@@ -71,6 +72,8 @@ ALERTS_TEMPLATE = REPO / "jupyter_mlprod" / "codegen" / "templates" / "alerts.ex
 SERVE = "package serve (uvicorn)"
 SERVE_UNMONITORED = "package serve, monitoring off"
 IN_PROCESS = "in-process predict"
+MONITORING = "monitoring on ÷ off"
+CONTROL = "two servers alike (control)"
 MLFLOW = "mlflow models serve"
 
 
@@ -215,20 +218,21 @@ def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
 
 @dataclass(frozen=True)
 class Pair:
-    """One monitoring on/off comparison, between a fresh server of each kind."""
+    """Two kinds of server compared: a fresh pair started in each order, averaged."""
 
     p50_added_ms: float
-    """p50 latency with monitoring minus without, from one interleaving client."""
+    """p50 latency of the first kind minus the second, from one interleaving client."""
     ratio: float
-    """Requests/s with monitoring ÷ without, concurrent clients (on, off, off, on)."""
-    cpu_added_us: float | None
-    """The server process's CPU time per request answered, with minus without (Linux)."""
+    """Requests/s of the first kind ÷ the second, concurrent clients (first, second, second,
+    first); the geometric mean of the two orders."""
+    first_started_ms: float
+    """p50 latency of the server started first minus the one started second, whatever their
+    kinds: what alternating the order cancels."""
 
 
-def interleaved(urls: list[str], body: bytes, seconds: float) -> list[tuple[float, float | None]]:
+def interleaved(urls: list[str], body: bytes, seconds: float) -> list[float]:
     """One client sends requests back to back, to each server in turn (a new random order in
-    every round); each server's p50 latency (ms) and its process's CPU time per request (µs,
-    ``None`` without ``/proc``).
+    every round); each server's p50 latency (ms).
 
     Requests to the servers alternate within milliseconds, so a change in the machine's speed
     reaches them alike: loading them one after the other, even on, off, off, on, left a
@@ -243,7 +247,7 @@ def interleaved(urls: list[str], body: bytes, seconds: float) -> list[tuple[floa
         )
     headers = {"Content-Type": "application/json"}
 
-    def call(index: int) -> tuple[float, str]:
+    def call(index: int) -> float:
         connection, path = connections[index]
         begin = time.perf_counter()
         connection.request("POST", path, body, headers)
@@ -252,39 +256,22 @@ def interleaved(urls: list[str], body: bytes, seconds: float) -> list[tuple[floa
         elapsed = time.perf_counter() - begin
         if response.status != 200:
             raise RuntimeError(f"{urls[index]} answered {response.status}")
-        return elapsed, response.getheader("X-Server-PID", "")
+        return elapsed
 
     order = list(range(len(urls)))
-    pids = [call(index)[1] for index in order]
     for _ in range(50):  # warm-up: the connections and the servers' lazy paths
         for index in order:
             call(index)
     latencies: list[list[float]] = [[] for _ in urls]
     shuffle = random.Random(0).shuffle
-    cpu_before = [_cpu_seconds(pid) for pid in pids]
     stop_at = time.perf_counter() + seconds
     while time.perf_counter() < stop_at:
         shuffle(order)
         for index in order:
-            latencies[index].append(call(index)[0])
-    cpu_after = [_cpu_seconds(pid) for pid in pids]
+            latencies[index].append(call(index))
     for connection, _ in connections:
         connection.close()
-    results: list[tuple[float, float | None]] = []
-    for measured, before, after in zip(latencies, cpu_before, cpu_after, strict=True):
-        cpu = None if before is None or after is None else (after - before) / len(measured) * 1e6
-        results.append((statistics.median(measured) * 1000, cpu))
-    return results
-
-
-def _cpu_seconds(pid: str) -> float | None:
-    """User plus system CPU time of a process so far, from ``/proc`` (``None`` elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    # Fields 14 and 15 of proc(5), counted after the command name's closing parenthesis.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return [statistics.median(measured) * 1000 for measured in latencies]
 
 
 def throughput(url: str, body: bytes, args: argparse.Namespace, seconds: float) -> float:
@@ -296,34 +283,44 @@ def throughput(url: str, body: bytes, args: argparse.Namespace, seconds: float) 
     return asyncio.run(_load(url, body, args.requests, seconds, args.concurrency)).per_second
 
 
-def monitoring_pair(
-    root: Path, env: dict[str, str], body: bytes, args: argparse.Namespace, on_first: bool
-) -> Pair:
-    """What monitoring adds, measured between a fresh server with it and one without.
-
-    Both servers are started for this pair alone, in the order ``on_first`` says: which of
-    two identical servers was started first made it slower by about 0.1 ms at 100 rows
-    (measured with four identical servers, start order rotated), as much as monitoring's
-    whole cost, so pairs alternate the order and the servers never outlive their pair.
-    """
-    names = [SERVE, SERVE_UNMONITORED] if on_first else [SERVE_UNMONITORED, SERVE]
+def compare_servers(
+    names: tuple[str, str], root: Path, env: dict[str, str], body: bytes, args: argparse.Namespace
+) -> tuple[float, float]:
+    """Start a fresh server of each of ``names`` (:data:`SERVE_OPTIONS`), in that order: the
+    first one's p50 minus the second's (ms), and its requests/s ÷ the second's."""
     with ExitStack() as stack:
-        urls = {name: start_package_server(name, root, env, stack) for name in names}
-        for name in names:  # warm-up: the monitor's window fills, the alert windows grow
-            throughput(urls[name], body, args, args.seconds)
-        (on_ms, on_cpu), (off_ms, off_cpu) = interleaved(
-            [urls[SERVE], urls[SERVE_UNMONITORED]], body, args.seconds
-        )
+        urls = [start_package_server(name, root, env, stack) for name in names]
+        for url in urls:  # warm-up: the monitor's window fills, the alert windows grow
+            throughput(url, body, args, args.seconds)
+        first_ms, second_ms = interleaved(urls, body, args.seconds)
         half = max(2.0, args.seconds / 2)
-        on = off = 0.0
-        for name in (SERVE, SERVE_UNMONITORED, SERVE_UNMONITORED, SERVE):
-            measured = throughput(urls[name], body, args, half)
-            if name == SERVE:
-                on += measured
+        first = second = 0.0
+        for index in (0, 1, 1, 0):
+            measured = throughput(urls[index], body, args, half)
+            if index == 0:
+                first += measured
             else:
-                off += measured
-    cpu = None if on_cpu is None or off_cpu is None else on_cpu - off_cpu
-    return Pair(on_ms - off_ms, on / off, cpu)
+                second += measured
+    return first_ms - second_ms, first / second
+
+
+def compare_kinds(
+    names: tuple[str, str], root: Path, env: dict[str, str], body: bytes, args: argparse.Namespace
+) -> Pair:
+    """The first kind of server against the second, from a fresh pair started in each order.
+
+    Of two identical servers, the one started first was the slower, by 0.12-0.19 ms at
+    1 and 100 rows, as much as monitoring's whole cost, and fresh processes differ by about
+    ±0.1 ms pair to pair. Averaging the two orders cancels the first; the median over several
+    such comparisons narrows the second.
+    """
+    forward_ms, forward_ratio = compare_servers(names, root, env, body, args)
+    backward_ms, backward_ratio = compare_servers(names[::-1], root, env, body, args)
+    return Pair(
+        p50_added_ms=(forward_ms - backward_ms) / 2,
+        ratio=math.sqrt(forward_ratio / backward_ratio),
+        first_started_ms=(forward_ms + backward_ms) / 2,
+    )
 
 
 _WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -425,9 +422,15 @@ def main() -> int:
     parser.add_argument(
         "--pairs",
         type=int,
-        default=6,
-        help="monitoring on/off pairs per request size, each a fresh server of both kinds "
-        "(even, so each kind is started first as often)",
+        default=3,
+        help="monitoring on/off comparisons per request size, each between two pairs of fresh "
+        "servers, one started in each order",
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="after each monitoring pair, compare two servers without monitoring the same way: "
+        "what the method reports when there is no difference",
     )
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--mlflow", help="path to the mlflow executable")
@@ -444,7 +447,7 @@ def main() -> int:
         return decode_against(args.decode_against, args)
     if args.quick:
         args.runs, args.requests, args.seconds, args.batch_rows = 1, 100, 5.0, 20_000
-        args.pairs = 2
+        args.pairs = 1
 
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as temp:
         root = Path(temp)
@@ -502,14 +505,20 @@ def main() -> int:
                             shape = {"dataframe_records": records} if name == MLFLOW else records
                             measured = load(urls[name], json.dumps(shape).encode(), args)
                         runs.setdefault((name, rows), []).append(measured)
-        pairs: dict[int, list[Pair]] = {}
+        pairs: dict[tuple[str, int], list[Pair]] = {}
         for index in range(args.pairs):
             for rows, records in bodies.items():
+                body = json.dumps(records).encode()
                 print(f"monitoring pair {index + 1}, {rows} row(s)…", file=sys.stderr)
-                pair = monitoring_pair(
-                    root, env, json.dumps(records).encode(), args, on_first=index % 2 == 0
+                kinds = (SERVE, SERVE_UNMONITORED)
+                pairs.setdefault((MONITORING, rows), []).append(
+                    compare_kinds(kinds, root, env, body, args)
                 )
-                pairs.setdefault(rows, []).append(pair)
+                if args.control:
+                    alike = (SERVE_UNMONITORED, SERVE_UNMONITORED)
+                    pairs.setdefault((CONTROL, rows), []).append(
+                        compare_kinds(alike, root, env, body, args)
+                    )
 
         monitoring = monitoring_cpu(model, bodies, fakepkg.predict.predict, root, args)
         if args.skip_batch:
@@ -777,7 +786,7 @@ def per_run(
 
 def print_tables(
     runs: dict[tuple[str, int], list[LoadResult]],
-    pairs: dict[int, list[Pair]],
+    pairs: dict[tuple[str, int], list[Pair]],
     package_seconds: float | None,
     baseline_seconds: float | None,
     args: argparse.Namespace,
@@ -806,23 +815,23 @@ def print_tables(
             f"{'-' if ratio is None else f'{ratio:.2f}x'} |"
         )
     print("\nLive monitoring (a window of 1000 rows, drift tests every second, the example alert")
-    print("rules) against the same server with --monitor-window 0: a fresh server of each per")
-    print(f"pair, started in alternating order, {args.pairs} pairs; p50 from one client whose")
-    print("requests alternate between the two, requests/s from concurrent clients (on, off,")
-    print("off, on), server CPU per request from /proc; medians over the pairs, and ranges:\n")
+    print("rules) against the same server with --monitor-window 0. Each comparison starts a")
+    print("fresh pair of servers twice, once in each order, and averages the two; p50 from one")
+    print("client whose requests alternate between the pair, requests/s from concurrent clients")
+    print(f"(first, second, second, first). Medians over {args.pairs} comparisons, and ranges:\n")
     print(
-        "| rows/request | p50 added by monitoring (ms) | range "
-        "| requests/s with ÷ without | range | server CPU added per request (µs) |"
+        "| comparison | rows/request | p50 added (ms) | range | requests/s, first ÷ second "
+        "| range | p50 of the first started over the second (ms) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
-    for rows, compared in sorted(pairs.items()):
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for (name, rows), compared in sorted(pairs.items(), key=lambda item: item[0][::-1]):
         added = [pair.p50_added_ms for pair in compared]
         ratios = [pair.ratio for pair in compared]
-        cpu = [pair.cpu_added_us for pair in compared if pair.cpu_added_us is not None]
+        first = statistics.median(pair.first_started_ms for pair in compared)
         print(
-            f"| {rows} | {statistics.median(added):+.3f} | {min(added):+.3f} to {max(added):+.3f} "
-            f"| {statistics.median(ratios):.3f}x | {min(ratios):.3f}x to {max(ratios):.3f}x "
-            f"| {f'{statistics.median(cpu):+.0f}' if cpu else '-'} |"
+            f"| {name} | {rows} | {statistics.median(added):+.3f} "
+            f"| {min(added):+.3f} to {max(added):+.3f} | {statistics.median(ratios):.3f}x "
+            f"| {min(ratios):.3f}x to {max(ratios):.3f}x | {first:+.3f} |"
         )
     if package_seconds is None or baseline_seconds is None:
         return
