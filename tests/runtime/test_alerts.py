@@ -445,21 +445,21 @@ def test_the_event_ring_keeps_the_newest_events_in_time_order_across_its_wrap(
     from fakeflaky.alerts import EventRing
 
     ring = EventRing(capacity=5)
-    assert ring.since(0.0).shape == (0, 3)
+    assert len(ring.since(0.0)) == 0
     for moment in (1.0, 2.0, 3.0):
         ring.append(moment, 200, moment / 10)
-    assert ring.since(2.0)[:, 0].tolist() == [2.0, 3.0]  # not full: one run
+    assert ring.since(2.0).times.tolist() == [2.0, 3.0]  # not full: one run
     for moment in (4.0, 5.0, 6.0, 7.0, 8.0):
         ring.append(moment, 500, moment / 10)
     # Full and wrapped: the write position is inside the array, the oldest three are gone.
-    assert ring.since(0.0)[:, 0].tolist() == [4.0, 5.0, 6.0, 7.0, 8.0]
-    assert ring.since(4.5)[:, 0].tolist() == [5.0, 6.0, 7.0, 8.0]
-    assert ring.since(7.0)[:, 0].tolist() == [7.0, 8.0]  # the cut in the ring's second run
-    assert ring.since(9.0).shape == (0, 3)
+    assert ring.since(0.0).times.tolist() == [4.0, 5.0, 6.0, 7.0, 8.0]
+    assert ring.since(4.5).times.tolist() == [5.0, 6.0, 7.0, 8.0]
+    assert ring.since(7.0).times.tolist() == [7.0, 8.0]  # the cut in the ring's second run
+    assert len(ring.since(9.0)) == 0
     window = ring.since(6.0)
-    assert window[:, 1].tolist() == [500, 500, 500] and window[:, 2].tolist() == [0.6, 0.7, 0.8]
-    window[:] = 0  # a copy: the evaluator cannot disturb what the request path writes
-    assert ring.since(6.0)[:, 0].tolist() == [6.0, 7.0, 8.0]
+    assert window.first.tolist() == [500, 500, 500] and window.second.tolist() == [0.6, 0.7, 0.8]
+    window.times[:] = 0  # a copy: the evaluator cannot disturb what the request path writes
+    assert ring.since(6.0).times.tolist() == [6.0, 7.0, 8.0]
 
 
 def test_each_condition_counts_its_window_exactly(flaky_src: Path, tmp_path: Path) -> None:
