@@ -199,8 +199,7 @@ def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
     wrk = shutil.which("wrk")
     if wrk is not None:
         p50, p99, _ = _wrk(wrk, url, body, args, connections=1)
-        _, _, per_second = _wrk(wrk, url, body, args, connections=args.concurrency)
-        return LoadResult(p50, p99, per_second)
+        return LoadResult(p50, p99, throughput(url, body, args, args.seconds))
     latencies: list[float] = []
     with httpx.Client(timeout=30, headers={"content-type": "application/json"}) as client:
         for _ in range(min(50, args.requests)):
@@ -212,8 +211,9 @@ def load(url: str, body: bytes, args: argparse.Namespace) -> LoadResult:
             latencies.append(time.perf_counter() - begin)
             answer.raise_for_status()
     sequential = summarise(latencies, time.perf_counter() - started)
-    concurrent = asyncio.run(_load(url, body, args.requests, args.seconds, args.concurrency))
-    return LoadResult(sequential.p50_ms, sequential.p99_ms, concurrent.per_second)
+    return LoadResult(
+        sequential.p50_ms, sequential.p99_ms, throughput(url, body, args, args.seconds)
+    )
 
 
 @dataclass(frozen=True)
@@ -294,14 +294,10 @@ def compare_servers(
             throughput(url, body, args, args.seconds)
         first_ms, second_ms = interleaved(urls, body, args.seconds)
         half = max(2.0, args.seconds / 2)
-        first = second = 0.0
-        for index in (0, 1, 1, 0):
-            measured = throughput(urls[index], body, args, half)
-            if index == 0:
-                first += measured
-            else:
-                second += measured
-    return first_ms - second_ms, first / second
+        first_a, second_a, second_b, first_b = (
+            throughput(urls[index], body, args, half) for index in (0, 1, 1, 0)
+        )
+    return first_ms - second_ms, (first_a + first_b) / (second_a + second_b)
 
 
 def compare_kinds(
@@ -309,10 +305,10 @@ def compare_kinds(
 ) -> Pair:
     """The first kind of server against the second, from a fresh pair started in each order.
 
-    Of two identical servers, the one started first was the slower, by 0.12-0.19 ms at
-    1 and 100 rows, as much as monitoring's whole cost, and fresh processes differ by about
-    ±0.1 ms pair to pair. Averaging the two orders cancels the first; the median over several
-    such comparisons narrows the second.
+    Of two identical servers, the one started first was the slower, by 0.09-0.20 ms at
+    1 and 100 rows (the table's last column), as much as monitoring's whole cost, and fresh
+    processes differ by about ±0.1 ms pair to pair. Averaging the two orders cancels the
+    first; the median over several such comparisons narrows the second.
     """
     forward_ms, forward_ratio = compare_servers(names, root, env, body, args)
     backward_ms, backward_ratio = compare_servers(names[::-1], root, env, body, args)
